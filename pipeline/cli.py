@@ -1,0 +1,113 @@
+"""The ``bulletin`` command: a thin shell over :mod:`pipeline.api`."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__, api
+from .evaluate import format_score, gold_doc_ids, load_claims_jsonl, score, score_to_dict
+from .diff import diff_outputs, format_diff, parse_fail_on, should_fail
+from .model import PipelineError
+from .schema import render_schemas, write_schemas
+from .tables import build_tables, claims_jsonl, write_tables
+
+EXIT_FAILED_DOCS = 2
+
+
+@click.group()
+@click.version_option(__version__)
+def cli() -> None:
+    """Turn Chinese government COVID-19 bulletins into tables of quantitative claims."""
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("outputs"), show_default=True, help="Folder for the tables.")
+@click.option("--manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="CSV with path, published[, title, url, locality].")
+@click.option("--year", type=int, help="Year of dates that give none, when neither text nor manifest tells.")
+@click.option("--max-mb", type=float, default=50.0, show_default=True, help="Files larger than this fail with an error row.")
+def extract(inputs, out, manifest, year, max_mb) -> None:
+    """Extract claims from bulletins (files or folders) and write Parquet tables to OUT.
+
+    Exits 2 when any document could not be read; the others are still written.
+    """
+    try:
+        results = api.run(inputs, manifest=manifest, year=year, max_bytes=int(max_mb * 1024 * 1024))
+        tables = build_tables(results)
+        write_tables(tables, out)
+    except PipelineError as exc:
+        raise click.ClickException(str(exc)) from exc
+    failed = [r.document for r in results if r.document.error]
+    for d in failed:
+        click.echo(f"error: {d.path}: {d.error}", err=True)
+    click.echo(f"{len(tables.claims)} claims from {len(results) - len(failed)} of {len(results)} documents -> {out}", err=True)
+    if failed:
+        sys.exit(EXIT_FAILED_DOCS)
+
+
+@cli.command("claims")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--year", type=int, help="Year of dates that give none.")
+@click.option("--published", help="Publication date (ISO) of the file.")
+def claims_cmd(file, year, published) -> None:
+    """Print one file's claims as JSON lines (spec format), for reading by eye."""
+    from .ingest import read_document
+    from .model import DocumentMeta
+
+    doc = read_document(file, DocumentMeta(published=published, default_year=year))
+    if doc.error:
+        raise click.ClickException(f"{file}: {doc.error}")
+    tables = build_tables([api.extract_document(doc)])
+    click.echo(claims_jsonl(tables.claims), nl=False)
+
+
+@cli.command("eval")
+@click.argument("gold", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--pred", required=True, type=click.Path(exists=True, path_type=Path), help="Output folder (claims.jsonl) or a claims JSONL file.")
+@click.option("--errors", is_flag=True, help="List misses, spurious claims and wrong fields.")
+@click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
+def eval_cmd(gold, pred, errors, as_json) -> None:
+    """Score predicted claims against gold claims by spec/CLAIMS.md's rules."""
+    pred_path = pred / "claims.jsonl" if pred.is_dir() else pred
+    result = score(load_claims_jsonl(list(gold)), load_claims_jsonl([pred_path]), docs=gold_doc_ids(list(gold)))
+    if as_json:
+        click.echo(json.dumps(score_to_dict(result), ensure_ascii=False, indent=2))
+    else:
+        click.echo(format_score(result, errors=errors))
+
+
+@cli.command("diff")
+@click.argument("old", type=click.Path(exists=True, path_type=Path))
+@click.argument("new", type=click.Path(exists=True, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
+@click.option("--fail-on", default=None, help="Comma list: any, added, removed, changed, or field names (value, category, locality…); 'none' never fails. Default: any.")
+def diff_cmd(old, new, fmt, fail_on) -> None:
+    """Compare two output folders claim by claim; exit 1 when they differ (see --fail-on)."""
+    d = diff_outputs(old, new)
+    click.echo(format_diff(d, fmt))
+    sys.exit(1 if should_fail(d, parse_fail_on(fail_on)) else 0)
+
+
+@cli.command("schemas")
+@click.option("--write", "folder", type=click.Path(file_okay=False, path_type=Path), help="Write the schema files into this folder.")
+@click.option("--check", "check_folder", type=click.Path(file_okay=False, path_type=Path), help="Exit 1 when the files in this folder differ from the schema module.")
+def schemas_cmd(folder, check_folder) -> None:
+    """Export the table schemas (Frictionless Table Schema JSON) or check the exported ones."""
+    if folder:
+        for p in write_schemas(folder):
+            click.echo(p)
+    if check_folder:
+        stale = [n for n, text in render_schemas().items() if not (check_folder / n).exists() or (check_folder / n).read_text(encoding="utf-8") != text]
+        if stale:
+            click.echo(f"out of date: {', '.join(stale)}", err=True)
+            sys.exit(1)
+    if not folder and not check_folder:
+        for n, text in render_schemas().items():
+            click.echo(f"# {n}\n{text}")
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,183 @@
+"""Language knowledge, loaded once from ``pipeline/data`` and validated.
+
+Stages take a :class:`Lexicon` argument instead of reading files, so tests can
+hand them a small one. Errors name ``file:line``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.resources import files
+from typing import Mapping
+
+import regex
+import yaml
+
+from .model import Bound, Category, LexiconError
+
+UNIT_KINDS = {"money", "mass", "volume", "length", "area", "percent", "people", "count", "cases", "other"}
+BOUND_POSITIONS = {"prefix", "infix", "suffix"}
+
+
+@dataclass(frozen=True)
+class Unit:
+    surface: str
+    canonical: str
+    factor: float
+    kind: str
+
+
+@dataclass(frozen=True)
+class ExclusionRule:
+    name: str
+    pattern: str  # regex with {num}
+    why: str
+    guard: str | None = None
+
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: stages cache compiled patterns per lexicon
+class Lexicon:
+    units: Mapping[str, Unit]
+    bounds: Mapping[str, Mapping[str, Bound]]  # position -> marker -> bound
+    category_order: tuple[Category, ...]
+    category_keywords: Mapping[Category, tuple[str, ...]]
+    category_units: Mapping[str, Category]
+    exclusions: tuple[ExclusionRule, ...]
+    words: Mapping[str, tuple[str, ...]]  # named word lists from words.yaml
+
+    def unit_alternation(self) -> str:
+        """Regex alternation of unit surfaces, longest first."""
+        return "|".join(regex.escape(s) for s in sorted(self.units, key=lambda s: (-len(s), s)))
+
+    def bound_alternation(self, position: str) -> str:
+        return "|".join(regex.escape(s) for s in sorted(self.bounds[position], key=lambda s: (-len(s), s)))
+
+
+def _data(name: str):
+    return files("pipeline") / "data" / name
+
+
+def _tsv_rows(name: str, ncols: int):
+    text = _data(name).read_text(encoding="utf-8")
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        cols = line.split("\t")
+        if len(cols) != ncols:
+            raise LexiconError(f"{name}:{lineno}: expected {ncols} tab-separated columns, got {len(cols)}")
+        yield lineno, [c.strip() for c in cols]
+
+
+def load_units() -> dict[str, Unit]:
+    units: dict[str, Unit] = {}
+    for lineno, (surface, canonical, factor, kind) in _tsv_rows("units.tsv", 4):
+        if surface in units:
+            raise LexiconError(f"units.tsv:{lineno}: duplicate surface {surface!r}")
+        if kind not in UNIT_KINDS:
+            raise LexiconError(f"units.tsv:{lineno}: unknown kind {kind!r}")
+        try:
+            units[surface] = Unit(surface, canonical, float(factor), kind)
+        except ValueError:
+            raise LexiconError(f"units.tsv:{lineno}: factor {factor!r} is not a number") from None
+    return units
+
+
+def load_bounds() -> dict[str, dict[str, Bound]]:
+    bounds: dict[str, dict[str, Bound]] = {p: {} for p in BOUND_POSITIONS}
+    for lineno, (marker, position, bound) in _tsv_rows("bounds.tsv", 3):
+        if position not in BOUND_POSITIONS:
+            raise LexiconError(f"bounds.tsv:{lineno}: unknown position {position!r}")
+        if marker in bounds[position]:
+            raise LexiconError(f"bounds.tsv:{lineno}: duplicate marker {marker!r} at {position}")
+        try:
+            bounds[position][marker] = Bound(bound)
+        except ValueError:
+            raise LexiconError(f"bounds.tsv:{lineno}: unknown bound {bound!r}") from None
+    return bounds
+
+
+def _yaml(name: str) -> dict:
+    try:
+        data = yaml.safe_load(_data(name).read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise LexiconError(f"{name}: {exc}") from None
+    if not isinstance(data, dict):
+        raise LexiconError(f"{name}: top level must be a mapping")
+    return data
+
+
+def load_categories(units: Mapping[str, Unit]):
+    data = _yaml("categories.yaml")
+    unknown = set(data) - {"order", "categories"}
+    if unknown:
+        raise LexiconError(f"categories.yaml: unknown keys {sorted(unknown)}")
+    try:
+        order = tuple(Category(c) for c in data["order"])
+        keywords: dict[Category, tuple[str, ...]] = {}
+        by_unit: dict[str, Category] = {}
+        for name, entry in data["categories"].items():
+            cat = Category(name)
+            extra = set(entry) - {"keywords", "units"}
+            if extra:
+                raise LexiconError(f"categories.yaml: {name}: unknown keys {sorted(extra)}")
+            words = tuple(entry.get("keywords") or ())
+            if len(set(words)) != len(words):
+                raise LexiconError(f"categories.yaml: {name}: duplicate keyword")
+            keywords[cat] = words
+            for u in entry.get("units") or ():
+                if u in by_unit:
+                    raise LexiconError(f"categories.yaml: unit {u!r} sent to two categories")
+                by_unit[u] = cat
+    except ValueError as exc:
+        raise LexiconError(f"categories.yaml: {exc}") from None
+    missing = set(keywords) - set(order)
+    if missing:
+        raise LexiconError(f"categories.yaml: categories missing from order: {sorted(c.value for c in missing)}")
+    return order, keywords, by_unit
+
+
+def load_exclusions() -> tuple[ExclusionRule, ...]:
+    data = _yaml("not_claims.yaml")
+    rules = []
+    names = set()
+    for i, entry in enumerate(data.get("rules") or ()):
+        extra = set(entry) - {"name", "pattern", "why", "guard"}
+        if extra or not {"name", "pattern", "why"} <= set(entry):
+            raise LexiconError(f"not_claims.yaml: rule {i}: needs name, pattern, why (got {sorted(entry)})")
+        if entry["name"] in names:
+            raise LexiconError(f"not_claims.yaml: duplicate rule name {entry['name']!r}")
+        names.add(entry["name"])
+        if "{num}" not in entry["pattern"]:
+            raise LexiconError(f"not_claims.yaml: rule {entry['name']}: pattern lacks {{num}}")
+        try:
+            regex.compile(entry["pattern"].format(num="(?P<num>X)"))
+        except (regex.error, KeyError, IndexError) as exc:
+            raise LexiconError(f"not_claims.yaml: rule {entry['name']}: bad pattern: {exc}") from None
+        rules.append(ExclusionRule(entry["name"], entry["pattern"], entry["why"], entry.get("guard")))
+    return tuple(rules)
+
+
+def load_words() -> dict[str, tuple[str, ...]]:
+    data = _yaml("words.yaml")
+    out = {}
+    for key, values in data.items():
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise LexiconError(f"words.yaml: {key}: must be a list of strings")
+        out[key] = tuple(values)
+    return out
+
+
+@lru_cache(maxsize=1)
+def load_lexicon() -> Lexicon:
+    """Load and validate every data file once per process."""
+    units = load_units()
+    order, keywords, by_unit = load_categories(units)
+    return Lexicon(
+        units=units,
+        bounds=load_bounds(),
+        category_order=order,
+        category_keywords=keywords,
+        category_units=by_unit,
+        exclusions=load_exclusions(),
+        words=load_words(),
+    )

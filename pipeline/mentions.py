@@ -1,0 +1,209 @@
+"""Number mentions: every numeral in the repaired text, with its measure word.
+
+Reads: repaired text (view offsets), a :class:`Lexicon`, and the spans already
+taken by dates. Writes: :class:`Candidate` records, one per numeral, each with
+the quantity it would make (value, unit, bound, range) or the reason it makes
+none. Exclusion of names, slogans, ordinals and the like is a later stage
+(:mod:`pipeline.exclude`); here a candidate is rejected only when it has no
+measure word at all.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+import regex
+
+from .lexicon import Lexicon
+from .model import Bound, NumeralError, Quantity
+from .numerals import CN_NUMERAL_CHARS, parse_numeral
+
+# Named fragments. A numeral is Arabic (with an optional 万/亿 scale) or Chinese
+# (optionally vague: 数十, 几百).
+ARABIC = r"\d+(?:\.\d+)?(?:[十百千万亿]+)?"
+CHINESE = rf"[数几]?[{CN_NUMERAL_CHARS}]+"
+NUMERAL = rf"(?:{ARABIC}|{CHINESE})"
+RANGE_SEP = r"[—–\-~～至到]{1,2}"
+_PERCENT_CN = regex.compile(rf"百分之([{CN_NUMERAL_CHARS}点]+)")
+_FRACTION_CN = regex.compile(rf"([{CN_NUMERAL_CHARS}]+)分之([{CN_NUMERAL_CHARS}]+)")
+_HALF = regex.compile(r"(?<![\p{Han}])一半")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One numeral in the text and what it would mean as a quantity."""
+
+    num_start: int
+    num_end: int
+    text: str
+    chinese: bool
+    quantity: Quantity | None  # None when it has no measure word
+    reason: str | None = None  # why it is not a quantity, when quantity is None
+
+
+@lru_cache(maxsize=8)
+def _patterns(lex: Lexicon):
+    units = lex.unit_alternation()
+    infix = lex.bound_alternation("infix")
+    suffix = lex.bound_alternation("suffix")
+    prefix = lex.bound_alternation("prefix")
+    numeral = regex.compile(NUMERAL)
+    # after the numeral: [余/多] [gap] unit [以上/左右]
+    tail = regex.compile(
+        rf"(?P<infix>{infix})?(?P<gap>[,，]?)(?P<unit>{units})(?P<infix2>{infix})?(?P<suffix>{suffix})?"
+    )
+    rng = regex.compile(rf"(?P<sep>{RANGE_SEP})(?P<hi>{NUMERAL})")
+    prefix_re = regex.compile(rf"(?:{prefix})$")
+    return numeral, tail, rng, prefix_re
+
+
+def find_candidates(
+    text: str, lex: Lexicon, taken: list[tuple[int, int]] = (), noise_commas: frozenset[int] = frozenset()
+) -> list[Candidate]:
+    """Every numeral outside ``taken`` spans (dates), with its measure word if any.
+
+    ``noise_commas`` are view positions of commas that were followed by layout
+    whitespace in the raw text (`300, 人次`): such a comma may sit between a
+    number and its unit.
+    """
+    numeral, tail, rng, prefix_re = _patterns(lex)
+    blocked = _span_mask(len(text), taken)
+    out: list[Candidate] = []
+    for m in _special_percentages(text):
+        if not blocked[m.num_start]:
+            out.append(m)
+            for k in range(m.num_start, m.quantity.end):
+                blocked[k] = True
+    pos = 0
+    for m in numeral.finditer(text):
+        s, e = m.span()
+        if s < pos or any(blocked[s:e]):
+            continue
+        num_text = m.group()
+        chinese = not num_text[0].isdigit()
+        if chinese and _is_not_numeral_word(text, s, e):
+            continue
+        try:
+            num = parse_numeral(num_text)
+        except NumeralError:
+            continue
+        value, hi, end_num, bound = num.value, None, e, num.bound
+        r = rng.match(text, e)
+        if r and not _is_date_like(text, r.end()):
+            try:
+                hi_num = parse_numeral(r.group("hi"))
+                t_hi = tail.match(text, r.end())
+                # `10万至20万元`: the scale of the upper end carries to the lower one
+                if t_hi and hi_num.value > value:
+                    hi, end_num = hi_num.value, r.end()
+            except NumeralError:
+                pass
+        t = tail.match(text, end_num)
+        if t is None or (t.group("gap") and t.start("gap") not in noise_commas):
+            out.append(Candidate(s, e, num_text, chinese, None, "no measure word"))
+            pos = e
+            continue
+        unit = lex.units[t.group("unit")]
+        infix = t.group("infix") or t.group("infix2")
+        if infix:
+            bound = lex.bounds["infix"][infix]
+        elif t.group("suffix"):
+            bound = lex.bounds["suffix"][t.group("suffix")]
+        pm = prefix_re.search(text, max(0, s - 4), s)
+        if pm and bound is Bound.eq:
+            bound = lex.bounds["prefix"][pm.group()]
+        if hi is not None:
+            bound = Bound.range
+        # the span runs through the unit (and an infix 余/多 after it: `14亿多`)
+        span_end = t.end("unit") if not t.group("infix2") else t.end("infix2")
+        q = Quantity(
+            start=s,
+            end=span_end,
+            value=_scale(value, unit.factor),
+            value_hi=_scale(hi, unit.factor) if hi is not None else None,
+            unit=unit.canonical,
+            unit_raw=unit.surface,
+            bound=bound,
+            rule=_rule_name(chinese, infix, hi, unit.kind),
+            num_start=s,
+            num_end=e,
+        )
+        out.append(Candidate(s, e, num_text, chinese, q))
+        pos = span_end
+    out.sort(key=lambda c: c.num_start)
+    return out
+
+
+def implied_unit(cand: Candidate, text: str, lex: Lexicon) -> Candidate:
+    """A bare 万/亿 number before a people noun counts people: `35万父老乡亲`, `1.5万驿马人`."""
+    if cand.quantity is not None or not regex.search(r"[万亿]$", cand.text):
+        return cand
+    after = text[cand.num_end: cand.num_end + 8]
+    m = regex.match(r"[\p{Han}]{0,5}?(" + "|".join(map(regex.escape, lex.words["people_nouns"])) + r"|人(?![员次数]))", after)
+    if not m or regex.search(r"[，。、；：]", after[: m.end()]):
+        return cand
+    value = parse_numeral(cand.text).value
+    q = Quantity(cand.num_start, cand.num_end, value, None, "人", None, Bound.eq, "<num>万<people noun>", cand.num_start, cand.num_end)
+    return replace(cand, quantity=q, reason=None)
+
+
+def _special_percentages(text: str) -> list[Candidate]:
+    """百分之九十五 → 95 %; 五分之一 → 20 %; 一半 → 50 %."""
+    out = []
+    for m in _PERCENT_CN.finditer(text):
+        try:
+            v = parse_numeral(m.group(1).replace("点", ".")).value
+        except NumeralError:
+            continue
+        q = Quantity(m.start(), m.end(), v, None, "%", "百分之", Bound.eq, "百分之<num>", m.start(), m.end())
+        out.append(Candidate(m.start(), m.end(), m.group(), True, q))
+    for m in _FRACTION_CN.finditer(text):
+        if m.group(1).startswith("百"):
+            continue
+        try:
+            den, numr = parse_numeral(m.group(1)).value, parse_numeral(m.group(2)).value
+        except NumeralError:
+            continue
+        if den:
+            q = Quantity(m.start(), m.end(), round(100 * numr / den, 6), None, "%", "分之", Bound.eq, "<num>分之<num>", m.start(), m.end())
+            out.append(Candidate(m.start(), m.end(), m.group(), True, q))
+    return out
+
+
+def _span_mask(n: int, spans) -> list[bool]:
+    mask = [False] * (n + 1)
+    for s, e in spans:
+        for k in range(max(0, s), min(n, e)):
+            mask[k] = True
+    return mask
+
+
+_NOT_NUMERAL_BEFORE = regex.compile(r"[\p{Han}]")
+
+
+def _is_not_numeral_word(text: str, s: int, e: int) -> bool:
+    """万/千/百 alone inside a word (千方百计, 万一) is not a numeral of ours.
+
+    A Chinese numeral made only of scale characters counts only when a measure
+    word or 余/多 follows directly (千余人, 百余名, 千万).
+    """
+    core = text[s:e].lstrip("数几")
+    return all(c in "十百千万亿" for c in core) and len(core) == 1 and text[s] not in "数几" and not regex.match(r"[余多]", text[e:e + 1])
+
+
+def _is_date_like(text: str, pos: int) -> bool:
+    return bool(regex.match(r"[月日时号年]", text[pos:pos + 1]))
+
+
+def _scale(value: float | None, factor: float) -> float | None:
+    if value is None:
+        return None
+    return float(round(value * factor, 6))
+
+
+def _rule_name(chinese: bool, infix: str | None, hi, kind: str) -> str:
+    num = "<cn-num>" if chinese else "<num>"
+    mid = f"{infix}" if infix else ""
+    if hi is not None:
+        return f"{num}-{num}<{kind}>"
+    return f"{num}{mid}<{kind}>"

@@ -1,0 +1,200 @@
+"""Plain records that flow between the stages.
+
+Every offset stored in a record that leaves a stage is a Python ``str``
+offset into :attr:`Document.text` (the raw decoded text), end exclusive.
+Offsets into the repaired text exist only inside a stage and are mapped
+back with :meth:`View.raw_span` before anything is stored.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Category(str, Enum):
+    checkpoint = "checkpoint"
+    personnel = "personnel"
+    population = "population"
+    cases = "cases"
+    masks = "masks"
+    supplies = "supplies"
+    funds = "funds"
+    publicity = "publicity"
+    organization = "organization"
+    activity = "activity"
+    facility = "facility"
+    date = "date"
+    other = "other"
+
+
+class Bound(str, Enum):
+    eq = "eq"
+    ge = "ge"
+    le = "le"
+    approx = "approx"
+    range = "range"
+
+
+class ParagraphKind(str, Enum):
+    headline = "headline"
+    byline = "byline"
+    body = "body"
+    caption = "caption"
+    furniture = "furniture"  # page furniture: 组版:…, 合办:…, running heads
+
+
+class PipelineError(Exception):
+    """Base class of every error the pipeline raises on purpose."""
+
+
+class LexiconError(PipelineError):
+    """A data file under pipeline/data is malformed (message names file:line)."""
+
+
+class NumeralError(PipelineError):
+    """A numeral could not be parsed (message names the text)."""
+
+
+class InputError(PipelineError):
+    """An input file cannot be read as a bulletin (message names file and reason)."""
+
+
+@dataclass(frozen=True)
+class DocumentMeta:
+    """What a manifest or the command line says about a document."""
+
+    published: str | None = None  # ISO date
+    title: str | None = None
+    url: str | None = None
+    locality: str | None = None
+    default_year: int | None = None
+
+
+@dataclass(frozen=True)
+class Document:
+    """One input file, decoded. ``text`` is what every offset points into."""
+
+    doc_id: str
+    path: str
+    text: str
+    format: str = "txt"  # txt | html | pdf
+    encoding: str | None = "utf-8"
+    n_bytes: int = 0
+    sha256: str = ""
+    meta: DocumentMeta = field(default_factory=DocumentMeta)
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class View:
+    """Repaired text plus, for each of its characters, the raw offset it came from.
+
+    ``raw`` is strictly increasing; ``raw_end`` is len(raw text).
+    """
+
+    text: str
+    raw: tuple[int, ...]
+    raw_end: int
+
+    def raw_span(self, start: int, end: int) -> tuple[int, int]:
+        """Map a [start, end) span of the repaired text to the raw text."""
+        if end <= start:
+            pos = self.raw[start] if start < len(self.raw) else self.raw_end
+            return pos, pos
+        return self.raw[start], self.raw[end - 1] + 1
+
+    def view_pos(self, raw_pos: int) -> int:
+        """The first repaired-text index whose raw offset is >= raw_pos."""
+        from bisect import bisect_left
+
+        return bisect_left(self.raw, raw_pos)
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """A rebuilt paragraph. start/end are raw offsets; ``vstart``/``vend`` view offsets."""
+
+    doc_id: str
+    para_id: int
+    article_id: int
+    kind: ParagraphKind
+    start: int
+    end: int
+    vstart: int
+    vend: int
+    text: str  # repaired text of the paragraph
+
+
+@dataclass(frozen=True)
+class DateMention:
+    """An explicit date in the repaired text (view offsets)."""
+
+    start: int
+    end: int
+    iso: str
+    rule: str
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A number with its unit, found in the repaired text (view offsets)."""
+
+    start: int
+    end: int
+    value: float
+    value_hi: float | None
+    unit: str | None  # canonical unit
+    unit_raw: str | None  # measure word as written
+    bound: Bound
+    rule: str
+    num_start: int = 0
+    num_end: int = 0
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A number that is not a claim, and the exclusion rule that said so (view offsets)."""
+
+    start: int
+    end: int
+    text: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class LocalityPath:
+    """Where a claim is about. ``locality`` is the most specific name (or 全国)."""
+
+    locality: str | None = None
+    province: str | None = None
+    city: str | None = None
+    county: str | None = None
+    township: str | None = None
+    village: str | None = None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One quantitative claim or date, with raw offsets; the row of the claims table."""
+
+    doc_id: str
+    para_id: int
+    start: int
+    end: int
+    quote: str
+    category: Category
+    item: str
+    value: float | None
+    value_hi: float | None
+    iso: str | None
+    unit: str | None
+    unit_raw: str | None
+    bound: Bound
+    per: str | None
+    place: LocalityPath
+    date: str | None
+    rule: str
+
+    @property
+    def claim_id(self) -> str:
+        return f"{self.doc_id}:{self.start}-{self.end}"

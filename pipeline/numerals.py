@@ -1,0 +1,90 @@
+"""Numbers: Arabic, full-width, Chinese, mixed (13.8万), vague (数十, 两三).
+
+Everything numeric goes through :func:`parse_numeral`; nothing else calls cn2an.
+cn2an only ever sees an isolated numeral that has already been stripped of
+layout whitespace and of 余/多, never running text (its sentence transform
+rewrites words such as 大年初一).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import cn2an
+import regex
+
+from .model import Bound, NumeralError
+
+# Characters that make up a Chinese numeral. Traditional forms are mapped to
+# simplified ones by the repair stage, so they are not listed here.
+CN_DIGITS = "零〇一二三四五六七八九"
+CN_UNITS = "十百千万亿"
+CN_NUMERAL_CHARS = CN_DIGITS + CN_UNITS + "两廿卅"
+_DIGIT_VALUE = {c: i for i, c in enumerate("〇一二三四五六七八九")} | {"零": 0, "两": 2}
+_SCALE = {"十": 10, "百": 100, "千": 1000, "万": 10_000, "亿": 100_000_000}
+_FULLWIDTH = str.maketrans("０１２３４５６７８９．", "0123456789.")
+_LAYOUT = regex.compile(r"\s+")
+_ARABIC_WITH_SCALE = regex.compile(r"^(\d+(?:\.\d+)?)([十百千万亿]*)$")
+
+
+@dataclass(frozen=True)
+class Numeral:
+    """A parsed numeral: its value and the bound its own wording implies."""
+
+    value: float
+    bound: Bound = Bound.eq
+
+
+@lru_cache(maxsize=4096)
+def parse_numeral(text: str) -> Numeral:
+    """Parse one isolated numeral.
+
+    Accepts ``97``, ``１２``, ``13.8万``, ``1.5 万`` (layout spaces), ``十五``,
+    ``两``, ``二〇二〇``, ``百``/``千`` (implicit 一), ``数十``/``几百`` (vague: lower
+    end, ge), ``两三``/``三四`` (a vague pair: lower end, approx).
+    Raises :class:`NumeralError` naming the text when it is not a numeral.
+    """
+    s = _LAYOUT.sub("", text).translate(_FULLWIDTH)
+    s = s.rstrip("余多来")
+    if not s:
+        raise NumeralError(f"not a numeral: {text!r}")
+    m = _ARABIC_WITH_SCALE.match(s)
+    if m:
+        value = float(m.group(1))
+        for ch in m.group(2):
+            value *= _SCALE[ch]
+        return Numeral(_tidy(value))
+    if s[0] in "数几":
+        return _vague(s[1:], text)
+    if len(s) == 2 and s[0] in _DIGIT_VALUE and s[1] in _DIGIT_VALUE:
+        a, b = _DIGIT_VALUE[s[0]], _DIGIT_VALUE[s[1]]
+        if b == a + 1 or (a == 2 and b == 3):  # 两三, 三四, 七八: a vague count
+            return Numeral(float(a), Bound.approx)
+    return Numeral(_tidy(_chinese(s, text)))
+
+
+def _vague(rest: str, text: str) -> Numeral:
+    """数十, 几百, 数千, 数万: the smallest value the phrase allows; 几/数 alone is 2."""
+    if not rest:
+        return Numeral(2.0, Bound.ge)
+    value = 1.0
+    for ch in rest:
+        if ch not in _SCALE:
+            raise NumeralError(f"not a vague numeral: {text!r}")
+        value *= _SCALE[ch]
+    return Numeral(value, Bound.ge)
+
+
+def _chinese(s: str, text: str) -> float:
+    if s[0] in "十百千万亿":
+        s = ("一" + s) if s[0] != "十" else s
+    s = s.replace("廿", "二十").replace("卅", "三十")
+    try:
+        return float(cn2an.cn2an(s, "smart"))
+    except (ValueError, KeyError) as exc:  # cn2an raises ValueError on bad input
+        raise NumeralError(f"not a numeral: {text!r}") from exc
+
+
+def _tidy(value: float) -> float:
+    """Round away binary noise from 13.8 * 10000 so that values compare exactly."""
+    return float(round(value, 6))

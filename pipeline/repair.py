@@ -1,0 +1,174 @@
+"""Text repair: undo PDF/newspaper layout noise while keeping the way back.
+
+Reads: the raw text of a document. Writes: a :class:`View` whose ``text`` has
+- stray spaces and line breaks inside words, numbers and dates removed
+  (``基层党 组织`` → ``基层党组织``, ``1 月 14 日`` → ``1月14日``, ``13.\\n8万`` → ``13.8万``);
+- printed lines rebuilt into paragraphs, one paragraph per ``\\n``;
+- full-width digits and letters made half-width and half-width punctuation made
+  full-width (``,`` → ``，``), one character for one, so offsets survive;
+- traditional characters that matter for numbers and units made simplified
+  (萬 → 万, 兩 → 两), also one for one.
+
+Every character of ``View.text`` maps to the raw offset it came from
+(``View.raw``); a paragraph break maps to the first newline it replaces.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib.resources import files
+from statistics import median
+
+import regex
+
+from .model import View
+
+_WS = " \t\r\u00a0\u3000\u2002\u2003\u2009\u200b\ufeff"
+# A whitespace run is layout noise unless both neighbours are ASCII letters or
+# digits (then it separates words or table cells: `CA 602`, `2596 257`).
+_ASCII_ALNUM = regex.compile(r"[A-Za-z0-9]")
+_SENTENCE_END = "。！？!?；;…"
+_CLOSERS = "”’\"'）)】』」"
+_TABLE_LINE = regex.compile(r"(?:\S+\s+){5,}\S+")
+
+
+@lru_cache(maxsize=1)
+def char_map() -> dict[int, str]:
+    """One-for-one character substitutions, from data/chars.tsv."""
+    table: dict[int, str] = {}
+    text = (files("pipeline") / "data" / "chars.tsv").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        src, dst = line.split("\t")[:2]
+        src = src.encode().decode("unicode_escape") if src.startswith("\\u") else src
+        dst = dst.encode().decode("unicode_escape") if dst.startswith("\\u") else dst
+        if len(src) != 1 or len(dst) != 1:
+            continue  # only one-for-one substitutions keep the offset map trivial
+        table[ord(src)] = dst
+    # full-width ASCII block → half-width
+    for cp in range(0xFF01, 0xFF5F):
+        ch = chr(cp - 0xFEE0)
+        if ch.isalnum() or ch in ".%":
+            table.setdefault(cp, ch)
+    return table
+
+
+def _normalise_char(text: str, i: int, cmap: dict[int, str]) -> str:
+    ch = text[i]
+    sub = cmap.get(ord(ch))
+    if sub is None:
+        return ch
+    # `1,264` and `10:30` keep their ASCII separators between digits.
+    if ch in ",:" and 0 < i < len(text) - 1 and text[i - 1].isdigit() and text[i + 1].isdigit():
+        return ch
+    return sub
+
+
+def _lines(raw: str) -> list[tuple[int, int]]:
+    """(start, end) of every line's content, whitespace trimmed; empty lines kept as (p, p)."""
+    out = []
+    pos = 0
+    for line in raw.split("\n"):
+        s, e = pos, pos + len(line)
+        while s < e and raw[s] in _WS:
+            s += 1
+        while e > s and raw[e - 1] in _WS:
+            e -= 1
+        out.append((s, e))
+        pos += len(line) + 1
+    return out
+
+
+def _ends_sentence(raw: str, s: int, e: int) -> bool:
+    k = e - 1
+    while k >= s and raw[k] in _CLOSERS:
+        k -= 1
+    return k >= s and raw[k] in _SENTENCE_END
+
+
+def _is_short_unpunctuated(raw: str, s: int, e: int, width: float) -> bool:
+    return (e - s) < 0.6 * width and not _ends_sentence(raw, s, e) and raw[e - 1] not in "，,、：:"
+
+
+def local_widths(lines: list[tuple[int, int]], radius: int = 4) -> list[float]:
+    """For each line, the width of a full printed line around it.
+
+    Pages mix layouts (a wide lead, then narrow columns), so the width is the
+    median length of the neighbouring lines over 8 characters, not one figure
+    for the whole document.
+    """
+    lengths = [e - s for s, e in lines]
+    out = []
+    for k in range(len(lines)):
+        near = [n for n in lengths[max(0, k - radius): k + radius + 1] if n > 8]
+        out.append(float(median(near)) if near else 40.0)
+    return out
+
+
+def line_breaks(raw: str) -> tuple[list[tuple[int, int]], list[bool]]:
+    """Content lines and, between each pair of neighbours, whether a paragraph ends there."""
+    lines = [(s, e) for s, e in _lines(raw) if e > s]
+    widths = local_widths(lines)
+    breaks = []
+    for k in range(len(lines) - 1):
+        (s1, e1), (s2, e2) = lines[k], lines[k + 1]
+        width = widths[k]
+        blank_after_next = k + 2 >= len(lines) or raw.count("\n", e2, lines[k + 2][0]) >= 2
+        if _ends_sentence(raw, s1, e1):
+            brk = True
+        elif _is_short_unpunctuated(raw, s1, e1, width):
+            brk = True  # a headline, a byline or a line cut short by the layout
+        elif _TABLE_LINE.fullmatch(raw, s1, e1) and _TABLE_LINE.fullmatch(raw, s2, e2):
+            brk = True
+        elif blank_after_next and _is_short_unpunctuated(raw, s2, e2, width) and raw.count("\n", e1, s2) >= 2:
+            brk = True  # the next line stands alone between blank lines: a headline
+        else:
+            brk = False
+        breaks.append(brk)
+    return lines, breaks
+
+
+def repair(raw: str) -> View:
+    """Build the repaired view of ``raw`` with its character-level offset map."""
+    cmap = char_map()
+    lines, breaks = line_breaks(raw)
+    out: list[str] = []
+    idx: list[int] = []
+
+    def emit_range(s: int, e: int) -> None:
+        i = s
+        while i < e:
+            ch = raw[i]
+            if ch in _WS:
+                j = i
+                while j < e and raw[j] in _WS:
+                    j += 1
+                # keep one space between two ASCII words/cells; drop it elsewhere
+                if out and _ASCII_ALNUM.match(out[-1]) and j < e and _ASCII_ALNUM.match(raw[j]) and not _table_gap_is_noise(raw, i, j):
+                    out.append(" ")
+                    idx.append(i)
+                i = j
+                continue
+            out.append(_normalise_char(raw, i, cmap))
+            idx.append(i)
+            i += 1
+
+    for k, (s, e) in enumerate(lines):
+        emit_range(s, e)
+        if k < len(breaks) and breaks[k]:
+            nl = raw.index("\n", e)
+            out.append("\n")
+            idx.append(nl)
+        elif k < len(breaks):
+            nxt = lines[k + 1][0]
+            if out and _ASCII_ALNUM.match(out[-1]) and _ASCII_ALNUM.match(raw[nxt]) and raw[e - 1] != ".":
+                # two ASCII words across a line break: keep them apart
+                if not (raw[e - 1].isdigit() and raw[nxt].isdigit()):
+                    out.append(" ")
+                    idx.append(e)
+    return View(text="".join(out), raw=tuple(idx), raw_end=len(raw))
+
+
+def _table_gap_is_noise(raw: str, i: int, j: int) -> bool:
+    """A space inside a decimal (`13. 8`) is noise even between ASCII characters."""
+    return i > 0 and raw[i - 1] == "." and j < len(raw) and raw[j].isdigit()

@@ -1,0 +1,191 @@
+"""The single source of truth for every output table.
+
+The Arrow schemas, the validation of DataFrames and the Frictionless Table
+Schema files in ``schemas/`` are all derived from the column tuples below.
+``bulletin schemas --write`` regenerates ``schemas/``; a test checks the
+checked-in files equal a fresh generation.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from .model import Bound, Category, ParagraphKind
+
+SCHEMA_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class Col:
+    name: str
+    type: pa.DataType
+    nullable: bool
+    doc: str
+    enum: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    doc: str
+    columns: tuple[Col, ...]
+    primary_key: tuple[str, ...]
+
+    def arrow_schema(self) -> pa.Schema:
+        return pa.schema([pa.field(c.name, c.type, nullable=c.nullable) for c in self.columns])
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+_S, _I, _F, _B = pa.string(), pa.int64(), pa.float64(), pa.bool_()
+
+DOCUMENTS = Table(
+    "documents",
+    "One row per input file, including the files that failed.",
+    (
+        Col("doc_id", _S, False, "source file name without its extension"),
+        Col("path", _S, False, "input path as given"),
+        Col("format", _S, False, "txt, html or pdf"),
+        Col("encoding", _S, True, "detected text encoding of the file (null for PDF or failures)"),
+        Col("n_bytes", _I, False, "size of the file in bytes"),
+        Col("n_chars", _I, False, "length of the decoded text all offsets refer to"),
+        Col("sha256", _S, False, "content hash of the file's bytes"),
+        Col("published", _S, True, "publication date (ISO) from the manifest"),
+        Col("title", _S, True, "title from the manifest or the page"),
+        Col("url", _S, True, "source URL from the manifest"),
+        Col("locality_hint", _S, True, "place the manifest says the document is about"),
+        Col("n_paragraphs", _I, False, "paragraphs rebuilt"),
+        Col("n_claims", _I, False, "claims extracted"),
+        Col("error", _S, True, "why the document could not be read; null when it was"),
+        Col("pipeline_version", _S, False, "version of the pipeline that wrote the row"),
+    ),
+    ("doc_id",),
+)
+
+PARAGRAPHS = Table(
+    "paragraphs",
+    "Rebuilt paragraphs: raw offsets, kind, article and repaired text.",
+    (
+        Col("doc_id", _S, False, "document"),
+        Col("para_id", _I, False, "paragraph number within the document, from 0"),
+        Col("article_id", _I, False, "article number within the document, from 0"),
+        Col("kind", _S, False, "headline, byline, body, caption or furniture", tuple(k.value for k in ParagraphKind)),
+        Col("start", _I, False, "raw offset of the first character"),
+        Col("end", _I, False, "raw offset after the last character"),
+        Col("text", _S, False, "repaired text of the paragraph"),
+    ),
+    ("doc_id", "para_id"),
+)
+
+CLAIMS = Table(
+    "claims",
+    "One row per quantitative claim or date (spec/CLAIMS.md), with its source span.",
+    (
+        Col("doc_id", _S, False, "document"),
+        Col("para_id", _I, False, "paragraph the claim sits in"),
+        Col("claim_id", _S, False, "doc_id:start-end"),
+        Col("start", _I, False, "raw str offset of the span's first character"),
+        Col("end", _I, False, "raw str offset after the span (exclusive)"),
+        Col("quote", _S, False, "raw text of the span"),
+        Col("category", _S, False, "claim category", tuple(c.value for c in Category)),
+        Col("item", _S, False, "the thing counted, or the event a date dates"),
+        Col("value", _F, True, "normalised value in unit; null on date rows"),
+        Col("value_hi", _F, True, "upper end of a range"),
+        Col("iso", _S, True, "ISO value of a date row"),
+        Col("unit", _S, True, "canonical unit; null for dates"),
+        Col("unit_raw", _S, True, "measure word as written"),
+        Col("bound", _S, False, "eq, ge, le, approx or range", tuple(b.value for b in Bound)),
+        Col("per", _S, True, "rate denominator (每个乡镇)"),
+        Col("locality", _S, True, "most specific place the claim is about, or 全国"),
+        Col("province", _S, True, "province of the locality"),
+        Col("city", _S, True, "prefecture-level city of the locality"),
+        Col("county", _S, True, "county-level unit of the locality"),
+        Col("township", _S, True, "township, town or street of the locality"),
+        Col("village", _S, True, "village or community of the locality"),
+        Col("date", _S, True, "ISO date the claim's own sentence gives"),
+        Col("rule", _S, False, "name of the rule that produced the claim"),
+    ),
+    ("doc_id", "start", "end"),
+)
+
+REJECTIONS = Table(
+    "rejections",
+    "Numbers in the text that did not become claims, and the rule that said why.",
+    (
+        Col("doc_id", _S, False, "document"),
+        Col("start", _I, False, "raw offset of the number"),
+        Col("end", _I, False, "raw offset after the number and its measure word"),
+        Col("quote", _S, False, "raw text"),
+        Col("reason", _S, False, "exclusion rule name (see pipeline/data/not_claims.yaml)"),
+    ),
+    ("doc_id", "start", "end"),
+)
+
+TABLES = {t.name: t for t in (DOCUMENTS, PARAGRAPHS, CLAIMS, REJECTIONS)}
+
+
+class SchemaError(ValueError):
+    """A DataFrame does not conform to its table definition."""
+
+
+def validate(df: pd.DataFrame, table: Table) -> None:
+    """Check column names and order, nulls and enumerations."""
+    if list(df.columns) != table.names:
+        raise SchemaError(f"{table.name}: columns {list(df.columns)} != {table.names}")
+    for col in table.columns:
+        series = df[col.name]
+        if not col.nullable and series.isna().any():
+            raise SchemaError(f"{table.name}.{col.name}: null in a non-nullable column")
+        if col.enum is not None:
+            bad = set(series.dropna()) - set(col.enum)
+            if bad:
+                raise SchemaError(f"{table.name}.{col.name}: values {sorted(bad)} not in {list(col.enum)}")
+
+
+_FRICTIONLESS_TYPES = {pa.string(): "string", pa.int64(): "integer", pa.float64(): "number", pa.bool_(): "boolean"}
+
+
+def to_table_schema(table: Table) -> dict:
+    """The table as a Frictionless Table Schema descriptor."""
+    fields = []
+    for c in table.columns:
+        f = {"name": c.name, "type": _FRICTIONLESS_TYPES[c.type], "description": c.doc}
+        constraints = {}
+        if not c.nullable:
+            constraints["required"] = True
+        if c.enum:
+            constraints["enum"] = list(c.enum)
+        if constraints:
+            f["constraints"] = constraints
+        fields.append(f)
+    return {
+        "name": table.name,
+        "description": table.doc,
+        "version": SCHEMA_VERSION,
+        "fields": fields,
+        "primaryKey": list(table.primary_key),
+    }
+
+
+def render_schemas() -> dict[str, str]:
+    """File name → JSON text for every table, as written to ``schemas/``."""
+    return {
+        f"{name}.schema.json": json.dumps(to_table_schema(t), ensure_ascii=False, indent=2) + "\n"
+        for name, t in TABLES.items()
+    }
+
+
+def write_schemas(folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for fname, text in render_schemas().items():
+        p = folder / fname
+        p.write_text(text, encoding="utf-8")
+        out.append(p)
+    return out
