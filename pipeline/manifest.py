@@ -1,0 +1,162 @@
+"""The manifest: a CSV that says, per input file, when it was published and where from.
+
+Columns (header names are case-insensitive; unknown columns are ignored):
+
+* ``path`` (required) -- the file, relative to the manifest's folder (or absolute);
+* ``published`` -- ISO date ``YYYY-MM-DD``, may be empty;
+* ``title``, ``url``, ``locality`` -- optional free text, may be empty;
+* ``default_year`` -- optional year for dates written without one.
+
+The file may be UTF-8 (with or without the BOM that Excel writes) or any other
+encoding :func:`pipeline.ingest.decode_bytes` reads (GB18030 from a Chinese
+Excel). Every problem raises :class:`InputError` naming ``file:line`` and the
+reason.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path, PurePosixPath
+
+from .model import DocumentMeta, InputError
+
+_OPTIONAL_TEXT = ("title", "url", "locality")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """Rows of a manifest keyed by normalised relative path and by file name."""
+
+    folder: Path
+    by_path: dict[str, DocumentMeta] = field(default_factory=dict)
+    by_name: dict[str, tuple[DocumentMeta, ...]] = field(default_factory=dict)
+
+    def meta_for(self, file: Path) -> DocumentMeta:
+        """The row for ``file``: by its path relative to the manifest's folder, else by
+        file name if exactly one row has that name; otherwise an empty DocumentMeta."""
+        meta = self.by_path.get(_key(_relative(Path(file), self.folder)))
+        if meta is not None:
+            return meta
+        same_name = self.by_name.get(Path(file).name, ())
+        return same_name[0] if len(same_name) == 1 else DocumentMeta()
+
+    def __len__(self) -> int:
+        return len(self.by_path)
+
+
+def load_manifest(path: Path) -> Manifest:
+    """Read a manifest CSV (see module doc); raises InputError on any problem."""
+    path = Path(path)
+    rows = _csv_rows(path)
+    header = next(rows, None)
+    if header is None:
+        raise InputError(f"{path}: line 1: manifest is empty")
+    columns = _columns(path, header[1])
+    folder = path.parent
+    by_path: dict[str, DocumentMeta] = {}
+    first_line: dict[str, int] = {}
+    by_name: dict[str, list[DocumentMeta]] = {}
+    for line, cells in rows:
+        if not any(c.strip() for c in cells):
+            continue  # blank lines, e.g. a trailing one
+        where = f"{path}: line {line}"
+        file, meta = _row(where, columns, cells)
+        key = _key(_relative(_resolve(file, folder), folder))
+        if key in by_path:
+            raise InputError(f"{where}: duplicate path {file!r} (first on line {first_line[key]})")
+        by_path[key], first_line[key] = meta, line
+        by_name.setdefault(PurePosixPath(key).name, []).append(meta)
+    return Manifest(folder, by_path, {k: tuple(v) for k, v in by_name.items()})
+
+
+def _csv_rows(path: Path):
+    """(line number, cells) for each CSV record; line numbers are 1-based physical lines."""
+    from .ingest import Unreadable, decode_bytes
+
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read manifest: {exc.strerror or exc}") from None
+    try:
+        text, _ = decode_bytes(raw)
+    except Unreadable as exc:
+        raise InputError(f"{path}: {exc}") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    start = 1
+    try:
+        for cells in reader:
+            yield start, cells
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise InputError(f"{path}: line {reader.line_num}: bad CSV: {exc}") from None
+
+
+def _columns(path: Path, header: list[str]) -> dict[str, int]:
+    columns: dict[str, int] = {}
+    for i, name in enumerate(header):
+        name = name.strip().lower()
+        if name in columns:
+            raise InputError(f"{path}: line 1: column {name!r} appears twice")
+        if name:
+            columns[name] = i
+    if "path" not in columns:
+        found = ", ".join(repr(h) for h in header) or "none"
+        raise InputError(f"{path}: line 1: missing required column 'path' (columns: {found})")
+    return columns
+
+
+def _row(where: str, columns: dict[str, int], cells: list[str]) -> tuple[str, DocumentMeta]:
+    def cell(name: str) -> str | None:
+        i = columns.get(name)
+        value = cells[i].strip() if i is not None and i < len(cells) else ""
+        return value or None
+
+    file = cell("path")
+    if file is None:
+        raise InputError(f"{where}: empty path")
+    meta = DocumentMeta(
+        published=_iso_date(where, cell("published")),
+        default_year=_year(where, cell("default_year")),
+        **{name: cell(name) for name in _OPTIONAL_TEXT},
+    )
+    return file, meta
+
+
+def _iso_date(where: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        if not _ISO_DATE.fullmatch(value):  # fromisoformat also takes 20200203, 2020-W06-1
+            raise ValueError
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise InputError(f"{where}: bad published date {value!r} (expected YYYY-MM-DD)") from None
+
+
+def _year(where: str, value: str | None) -> int | None:
+    if value is None:
+        return None
+    if not (value.isascii() and value.isdigit() and len(value) == 4):
+        raise InputError(f"{where}: bad default_year {value!r} (expected a 4-digit year)")
+    return int(value)
+
+
+def _resolve(file: str, folder: Path) -> Path:
+    p = Path(file.replace("\\", "/"))  # manifests written on Windows
+    return p if p.is_absolute() else folder / p
+
+
+def _relative(file: Path, folder: Path) -> str:
+    """``file`` relative to ``folder`` when inside it, else its absolute path (lexically, no symlinks)."""
+    a, f = os.path.abspath(file), os.path.abspath(folder)
+    rel = os.path.relpath(a, f)
+    return a if rel.startswith("..") else rel
+
+
+def _key(path: str) -> str:
+    return PurePosixPath(os.path.normpath(path).replace(os.sep, "/")).as_posix()
