@@ -25,6 +25,24 @@ def _stops(lex: Lexicon):
 
 
 @lru_cache(maxsize=8)
+def _verbs_after(lex: Lexicon):
+    return tuple(sorted(lex.words["item_verbs_after"], key=len, reverse=True))
+
+
+# Which categories a measure word can belong to: people are never checkpoints,
+# money is always funds. Kinds not listed allow every category.
+_ALLOWED_BY_KIND = {
+    "people": {Category.personnel, Category.population, Category.cases, Category.activity},
+    # 个, 处, 份… count things: groups, places, goods; people are counted with 名/人/位
+    "count": set(Category) - {Category.personnel, Category.population},
+    "money": {Category.funds},
+    "cases": {Category.cases},
+}
+# Measure words that count events.
+_EVENT_UNITS = {"次", "场", "趟", "轮"}
+
+
+@lru_cache(maxsize=8)
 def _keyword_index(lex: Lexicon) -> list[tuple[str, Category, int]]:
     """(keyword, category, rank) longest first: the longer keyword is the more specific."""
     rank = {c: i for i, c in enumerate(lex.category_order)}
@@ -43,6 +61,8 @@ def item_after(text: str, pos: int, lex: Lexicon) -> str:
         if ch in _STOP_CHARS or ch.isdigit():
             break
         if out and any(text.startswith(w, i) for w in after_stops):
+            break
+        if out and any(text.startswith(w, i) and _han_at(text, i + len(w)) for w in _verbs_after(lex)):
             break
         if not out and any(text.startswith(w, i) for w in after_stops):
             return ""
@@ -75,6 +95,10 @@ def item_before(text: str, pos: int, lex: Lexicon) -> str:
     return text[i:end]
 
 
+def _han_at(text: str, i: int) -> bool:
+    return i < len(text) and "\u4e00" <= text[i] <= "\u9fff"
+
+
 def find_item(q: Quantity, text: str, lex: Lexicon) -> str:
     after = item_after(text, q.end, lex)
     if len(after) >= 2 or (after and not item_before(text, q.start, lex)):
@@ -93,18 +117,27 @@ def _clause(text: str, pos: int, radius: int = 30) -> tuple[int, int]:
     return a, b
 
 
-def categorise(q: Quantity, item: str, text: str, lex: Lexicon) -> Category:
-    """Money and 例 decide by unit; else the longest keyword in the item; else the
-    keyword nearest the number in its clause; else the unit's default; else other."""
+def categorise(q: Quantity, item: str, text: str, lex: Lexicon, unit_kind: str | None = None, parent: Category | None = None) -> Category:
+    """Money, 例 and event counts decide by unit; a breakdown (其中…) takes its total's
+    category; else the longest keyword in the item; else the keyword nearest the
+    number in its clause; else the unit's default. Keywords of categories the
+    measure word cannot have (people are never checkpoints) are ignored."""
     strong = lex.category_units.get(q.unit or "")
     if strong in (Category.funds, Category.cases):
         return strong
-    hit = _best_keyword(item, lex)
+    if q.unit_raw in _EVENT_UNITS:
+        return Category.activity
+    if parent is not None:
+        return parent
+    allowed = _ALLOWED_BY_KIND.get(unit_kind or "")
+    hit = best_keyword(item, lex, allowed)
     if hit is not None:
         return hit
     a, b = _clause(text, q.start)
     nearest = None
     for kw, cat, rank in _keyword_index(lex):
+        if allowed is not None and cat not in allowed:
+            continue
         for m in regex.finditer(regex.escape(kw), text[a:b]):
             s = a + m.start()
             dist = q.start - (s + len(kw)) if s < q.start else s - q.end
@@ -115,21 +148,24 @@ def categorise(q: Quantity, item: str, text: str, lex: Lexicon) -> Category:
         return nearest[1]
     if strong is not None:
         return strong
-    return _unit_default(q.unit)
+    return _unit_default(q.unit, q.unit_raw)
 
 
-def _best_keyword(item: str, lex: Lexicon) -> Category | None:
+def best_keyword(item: str, lex: Lexicon, allowed=None) -> Category | None:
     if not item:
         return None
     for kw, cat, _ in _keyword_index(lex):
-        if kw in item:
+        if kw in item and (allowed is None or cat in allowed):
             return cat
     return None
 
 
-def _unit_default(unit: str | None) -> Category:
-    if unit in ("人", "人次"):
+def _unit_default(unit: str | None, unit_raw: str | None) -> Category:
+    # 名/位 count people taking part; a bare 人 (or a people noun) counts residents
+    if unit_raw in ("名", "位", "人次"):
         return Category.personnel
+    if unit == "人":
+        return Category.population
     if unit in ("户",):
         return Category.population
     if unit in ("kg", "L"):

@@ -8,9 +8,11 @@ numbers that did not become claims (for ``explain`` and the report).
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass
 
-from .categorise import categorise, find_item, find_per
+import regex
+from dataclasses import dataclass, replace
+
+from .categorise import best_keyword, categorise, find_item, find_per, item_after
 from .dates import sentence_date
 from .exclude import quoted_spans, reject_reason, rule_hits
 from .lexicon import Lexicon
@@ -102,20 +104,24 @@ def draft_claims(
     drafts: list[Draft] = []
     prev_item: str | None = None
     prev_sent = -1
+    sentence_drafts: list[Draft] = []
     for q in quantities:
         k = max(0, bisect_right(sent_starts, q.start) - 1)
         s0, s1 = sents[k] if sents else (0, len(text))
         if k != prev_sent:
-            prev_item, prev_sent = None, k
+            prev_item, prev_sent, sentence_drafts = None, k, []
         item = find_item(q, text, lex)
         per = find_per(q, text, prev_item, lex)
-        cat = categorise(q, item, text, lex)
-        date = sentence_date(dates, s0, s1)
-        drafts.append(
-            Draft(q.start, q.end, cat, item, q.value, q.value_hi, None, q.unit, q.unit_raw, q.bound, per, date, q.rule, _para_index(paras, q.start))
-        )
+        total = breakdown_total(q, text, sentence_drafts, lex)
+        kind = lex.units[q.unit_raw].kind if q.unit_raw in lex.units else None
+        cat = categorise(q, item, text, lex, kind, total.category if total else None)
+        date = sentence_date(dates, s0, s1, at=q.start, text=text)
+        draft = Draft(q.start, q.end, cat, item, q.value, q.value_hi, None, q.unit, q.unit_raw, q.bound, per, date, q.rule, _para_index(paras, q.start))
+        drafts.append(draft)
+        sentence_drafts.append(draft)
         if item:
             prev_item = item
+    drafts = share_list_heads(drafts, text, lex)
     for d in dates:
         k = max(0, bisect_right(sent_starts, d.start) - 1)
         s0, s1 = sents[k] if sents else (0, len(text))
@@ -123,6 +129,69 @@ def draft_claims(
         drafts.append(Draft(d.start, d.end, Category.date, event, None, None, d.iso, None, None, Bound.eq, None, None, d.rule, _para_index(paras, d.start)))
     drafts.sort(key=lambda c: (c.start, c.end))
     return drafts
+
+
+def breakdown_total(q: Quantity, text: str, earlier: list[Draft], lex: Lexicon) -> Draft | None:
+    """`32个道路卡口，其中乡里设置1个，各村口设置28个`: the parts of a total named
+    after 其中 count the same thing as the total when no noun follows them.
+
+    The parts run on from 其中 clause by clause; a clause with no count of the
+    same unit ends the breakdown."""
+    if item_after(text, q.end, lex):
+        return None
+    for i in range(len(earlier) - 1, -1, -1):
+        d = earlier[i]
+        k = text.find("其中", d.end, min(q.start, d.end + 12))
+        if d.unit != q.unit or k == -1:
+            continue
+        ends = [e.end for e in earlier[i + 1:] if e.unit == q.unit] + [q.end]
+        clause_start = k
+        for m in regex.finditer(r"[，,]", text[k:q.start]):
+            clause_end = k + m.start()
+            if not any(clause_start <= e <= clause_end for e in ends):
+                return None
+            clause_start = clause_end
+        return d
+    return None
+
+
+_LIST_JOINERS = "、和及与"
+
+
+def share_list_heads(drafts: list[Draft], text: str, lex: Lexicon) -> list[Draft]:
+    """In a list of counts that share one head noun (`3个卡口、1个劝导劝返和1个排查巡查
+    共6个临时党支部`, `2处国家级9处省级文保单位`), the members whose own words name
+    no category take the category of the list's head, the last member whose noun does."""
+    out = list(drafts)
+    i = 0
+    while i < len(out):
+        j = i
+        while j + 1 < len(out) and _chained(out[j], out[j + 1], text):
+            j += 1
+        if j > i:
+            head = out[j]
+            total = text[out[j - 1].end: head.start].endswith(("共", "合计", "总计"))
+            for k in range(i, j):
+                if total or not _item_names_category(out[k].item, lex):
+                    out[k] = replace(out[k], category=head.category)
+        i = j + 1
+    return out
+
+
+def _chained(a: Draft, b: Draft, text: str) -> bool:
+    if a.unit != b.unit or a.unit_raw != b.unit_raw:
+        return False
+    between = text[a.end:b.start]
+    if len(between) > 12 or any(c in between for c in "，。；：,;\n"):
+        return False
+    head_words = between.rstrip("共计合约近")
+    return len(head_words) <= len(a.item) + 1 and (
+        any(c in between for c in _LIST_JOINERS) or between.endswith(("共", "合计")) or between == a.item
+    )
+
+
+def _item_names_category(item: str, lex: Lexicon) -> bool:
+    return best_keyword(item, lex) is not None
 
 
 def finish_claims(doc_id: str, raw: str, view: View, paras: list[Paragraph], drafts: list[Draft], places: list[LocalityPath]) -> list[Claim]:
@@ -152,7 +221,3 @@ def finish_claims(doc_id: str, raw: str, view: View, paras: list[Paragraph], dra
             )
         )
     return out
-
-
-def candidates_for_explain(view: View, raw: str, lex: Lexicon, dates) -> list[Candidate]:
-    return find_candidates(view.text, lex, [(d.start, d.end) for d in dates], noise_commas(view, raw))

@@ -26,7 +26,7 @@ MAX_QUOTED_NAME = 14  # a quoted span this short holding a number is a name or s
 def _compiled(lex: Lexicon):
     out = []
     for rule in lex.exclusions:
-        pat = rule.pattern.replace("{num}", f"(?P<num>{NUMERAL})").replace("{{", "{").replace("}}", "}")
+        pat = rule.pattern.replace("{num}", f"(?P<num>{NUMERAL})")
         out.append((rule, regex.compile(pat)))
     return out
 
