@@ -13,7 +13,7 @@ import regex
 from .lexicon import Lexicon
 from .model import Category, Quantity
 
-_STOP_CHARS = "，。；：！？、,;:!?\n（）()【】“”\"《》—…·"
+_STOP_CHARS = "，。；：！？、,;:!?\n（）()【】“”\"《》—…· "
 MAX_ITEM = 14
 
 

@@ -8,9 +8,9 @@ numbers that did not become claims (for ``explain`` and the report).
 from __future__ import annotations
 
 from bisect import bisect_right
+from dataclasses import dataclass, replace
 
 import regex
-from dataclasses import dataclass, replace
 
 from .categorise import best_keyword, categorise, find_item, find_per, item_after
 from .dates import sentence_date
@@ -74,8 +74,10 @@ def select_quantities(
     furniture = [(p.vstart, p.vend) for p in paras if p.kind is ParagraphKind.furniture]
     kept: list[Quantity] = []
     rejected: list[Rejection] = []
+    headers = table_units(text, paras, lex)
     for cand in cands:
         cand = implied_unit(cand, text, lex)
+        cand = table_cell(cand, text, paras, headers)
         reason = reject_reason(cand, text, lex, hits, quoted)
         if reason is None and cand.quantity is None:
             reason = cand.reason or "no measure word"
@@ -87,6 +89,37 @@ def select_quantities(
             end = cand.quantity.end if cand.quantity else cand.num_end
             rejected.append(Rejection(cand.num_start, end, text[cand.num_start:end], reason))
     return kept, rejected
+
+
+_TABLE_CELL = regex.compile(r"(?<=\S )\d+(?= |$)")
+
+
+def table_units(text: str, paras: list[Paragraph], lex: Lexicon) -> dict[int, tuple[str, str]]:
+    """Paragraph index → (header text, unit) for flattened tables whose header names a unit."""
+    pairs = [w.split(":", 1) for w in lex.words["table_header_units"]]
+    out = {}
+    for k, p in enumerate(paras):
+        cells = list(_TABLE_CELL.finditer(p.text))
+        if len(cells) < 3:
+            continue
+        header = p.text[: cells[0].start()]
+        for word, unit in pairs:
+            if word in header:
+                out[k] = (header.strip(), unit)
+                break
+    return out
+
+
+def table_cell(cand: Candidate, text: str, paras: list[Paragraph], headers: dict[int, tuple[str, str]]) -> Candidate:
+    """A bare integer cell of a flattened table counts in its header's unit (`浦东 2596` → 2596 例)."""
+    if cand.quantity is not None or not cand.text.isdigit():
+        return cand
+    k = _para_index(paras, cand.num_start)
+    if k not in headers or not (text[cand.num_start - 1: cand.num_start] == " "):
+        return cand
+    _, unit = headers[k]
+    q = Quantity(cand.num_start, cand.num_end, float(cand.text), None, unit, None, Bound.eq, "<table header unit><cell>", cand.num_start, cand.num_end)
+    return replace(cand, quantity=q, reason=None)
 
 
 def _para_index(paras: list[Paragraph], pos: int) -> int:

@@ -27,6 +27,8 @@ RANGE_SEP = r"[—–\-~～至到]{1,2}"
 _PERCENT_CN = regex.compile(rf"百分之([{CN_NUMERAL_CHARS}点]+)")
 _FRACTION_CN = regex.compile(rf"([{CN_NUMERAL_CHARS}]+)分之([{CN_NUMERAL_CHARS}]+)")
 _HALF = regex.compile(r"(?<![\p{Han}])一半")
+_SCALE_WORD = {"十": 10, "百": 100, "千": 1000, "万": 10_000, "百万": 1_000_000, "千万": 10_000_000, "亿": 100_000_000}
+_COUNTLESS = regex.compile(r"数以(百万|千万|十|百|千|万|亿)计")
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ def find_candidates(
     for m in _special_percentages(text):
         if not blocked[m.num_start]:
             out.append(m)
-            for k in range(m.num_start, m.quantity.end):
+            for k in range(m.num_start, m.quantity.end if m.quantity else m.num_end):
                 blocked[k] = True
     pos = 0
     for m in numeral.finditer(text):
@@ -136,14 +138,22 @@ def find_candidates(
 
 def implied_unit(cand: Candidate, text: str, lex: Lexicon) -> Candidate:
     """A bare 万/亿 number before a people noun counts people: `35万父老乡亲`, `1.5万驿马人`."""
-    if cand.quantity is not None or not regex.search(r"[万亿]$", cand.text):
+    countless = _COUNTLESS.fullmatch(cand.text)
+    if cand.quantity is not None or not (countless or regex.search(r"[万亿]$", cand.text)):
         return cand
-    after = text[cand.num_end: cand.num_end + 8]
-    m = regex.match(r"[\p{Han}]{0,5}?(" + "|".join(map(regex.escape, lex.words["people_nouns"])) + r"|人(?![员次数]))", after)
-    if not m or regex.search(r"[，。、；：]", after[: m.end()]):
+    after = text[cand.num_end: cand.num_end + 12]
+    m = regex.match(r"[\p{Han}]{0,9}?(" + "|".join(map(regex.escape, lex.words["people_nouns"])) + r"|人(?![员次数]))", after)
+    before = text[max(0, cand.num_start - 8): cand.num_start]
+    noun_before = regex.search(
+        "(?:" + "|".join(map(regex.escape, lex.words["people_nouns_before"])) + r")(?:达到|达|超过|逾|约|近|为|有|是)?$", before
+    )
+    if (not m or regex.search(r"[，。、；：]", after[: m.end()])) and not noun_before:
         return cand
-    value = parse_numeral(cand.text).value
-    q = Quantity(cand.num_start, cand.num_end, value, None, "人", None, Bound.eq, "<num>万<people noun>", cand.num_start, cand.num_end)
+    if countless:
+        value, bound, rule = float(_SCALE_WORD[countless.group(1)]), Bound.ge, "数以<num>计<people noun>"
+    else:
+        value, bound, rule = parse_numeral(cand.text).value, Bound.eq, "<num>万<people noun>"
+    q = Quantity(cand.num_start, cand.num_end, value, None, "人", None, bound, rule, cand.num_start, cand.num_end)
     return replace(cand, quantity=q, reason=None)
 
 
@@ -157,6 +167,9 @@ def _special_percentages(text: str) -> list[Candidate]:
             continue
         q = Quantity(m.start(), m.end(), v, None, "%", "百分之", Bound.eq, "百分之<num>", m.start(), m.end())
         out.append(Candidate(m.start(), m.end(), m.group(), True, q))
+    for m in _COUNTLESS.finditer(text):
+        # 数以百万计 (by the millions): no measure word; implied_unit gives it one
+        out.append(Candidate(m.start(), m.end(), m.group(), True, None, "no measure word"))
     for m in _FRACTION_CN.finditer(text):
         if m.group(1).startswith("百"):
             continue

@@ -29,6 +29,21 @@ _ASCII_ALNUM = regex.compile(r"[A-Za-z0-9]")
 _SENTENCE_END = "。！？!?；;…"
 _CLOSERS = "”’\"'）)】』」"
 _TABLE_LINE = regex.compile(r"(?:\S+\s+){5,}\S+")
+_NUMBER_TOKEN = regex.compile(r"(?<!\S)\d+(?:\.\d+)?(?!\S)")
+
+
+def is_table_line(raw: str, s: int, e: int) -> bool:
+    """A flattened table row: many short whitespace-separated cells, several of them bare numbers.
+
+    Its spaces separate cells (`浦东 2596 黄浦 257`), so they are kept."""
+    line = raw[s:e]
+    cells = line.split()
+    if len(cells) < 8:
+        return False
+    if any(p in line for p in "，。；,;"):
+        return False  # running prose, however gappy
+    numbers = len(_NUMBER_TOKEN.findall(line))
+    return numbers >= 3 and numbers >= 0.25 * len(cells) and sum(map(len, cells)) / len(cells) <= 6
 
 
 @lru_cache(maxsize=1)
@@ -136,6 +151,7 @@ def repair(raw: str) -> View:
     idx: list[int] = []
 
     def emit_range(s: int, e: int) -> None:
+        table = is_table_line(raw, s, e)
         i = s
         while i < e:
             ch = raw[i]
@@ -143,6 +159,11 @@ def repair(raw: str) -> View:
                 j = i
                 while j < e and raw[j] in _WS:
                     j += 1
+                if table:
+                    out.append(" ")
+                    idx.append(i)
+                    i = j
+                    continue
                 # keep one space between two ASCII words/cells; drop it elsewhere
                 if out and _ASCII_ALNUM.match(out[-1]) and j < e and _ASCII_ALNUM.match(raw[j]) and not _table_gap_is_noise(raw, i, j):
                     out.append(" ")

@@ -17,7 +17,8 @@ _BYLINE = regex.compile(r"^[（(](?:本报)?(?:记者|通讯员|特约)?[\p{Han}
 _CAPTION = regex.compile(r"^(?:图为|图片为|上图|下图|左图|右图|图[：:]|▲|△|（图)")
 _ARTICLE_LEAD = regex.compile(r"^(?:本报讯|本报(?:\S{0,4})?消息|新华社|央视网消息|人民网|中新网|据\S{1,8}(?:消息|报道)|【)")
 _HEADLINE_MARKS = regex.compile(r"^(?:【[^】]{1,60}】|#[^#]{1,60}#)")
-_SENTENCE_END = regex.compile(r"[。！？!?]+[”’」』\"]?|\n")
+# A headline in 【…】 or #…# is a sentence of its own, even inside a paragraph.
+_SENTENCE_END = regex.compile(r"[。！？!?]+[”’」』\"]?|\n|(?<=(?:^|\n)【[^】\n]*)】")
 _END_PUNCT = "。！？!?；;…，,、：:"
 
 
