@@ -1,0 +1,90 @@
+"""The CLI over the seeds: tables conform to the schema, outputs/ equals a fresh run, commands are documented."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from pipeline.cli import cli
+from pipeline.schema import TABLES, validate
+from pipeline.tables import TABLE_FILES
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def seed_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    result = CliRunner().invoke(cli, ["extract", str(ROOT / "seeds"), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_extract_writes_every_table(seed_run):
+    for name in TABLE_FILES:
+        assert (seed_run / name).exists(), name
+    assert not list(seed_run.glob(".*.tmp")), "temporary files left behind"
+
+
+@pytest.mark.parametrize("name", sorted(TABLES))
+def test_tables_conform_to_schema(seed_run, name):
+    df = pd.read_parquet(seed_run / f"{name}.parquet")
+    validate(df, TABLES[name])
+
+
+def test_quotes_are_raw_slices(seed_run):
+    claims = pd.read_parquet(seed_run / "claims.parquet")
+    raws = {p.stem: p.read_text(encoding="utf-8") for p in (ROOT / "seeds").glob("*.txt")}
+    assert len(claims) > 100
+    for row in claims.itertuples():
+        assert raws[row.doc_id][row.start:row.end] == row.quote
+
+
+def test_committed_outputs_equal_a_fresh_run(seed_run):
+    for name in TABLE_FILES:
+        assert (ROOT / "outputs" / name).read_bytes() == (seed_run / name).read_bytes(), f"outputs/{name} is stale: run `make run`"
+
+
+def test_second_run_is_byte_identical(seed_run, tmp_path):
+    CliRunner().invoke(cli, ["extract", str(ROOT / "seeds"), "-o", str(tmp_path)])
+    for name in TABLE_FILES:
+        assert (tmp_path / name).read_bytes() == (seed_run / name).read_bytes(), name
+
+
+def test_bad_file_gets_error_row_and_exit_2(tmp_path):
+    (tmp_path / "good.txt").write_text("全乡设置检查卡点12个。", encoding="utf-8")
+    (tmp_path / "empty.txt").write_bytes(b"")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["extract", str(tmp_path), "-o", str(out)])
+    assert result.exit_code == 2
+    assert "empty.txt" in result.output
+    docs = pd.read_parquet(out / "documents.parquet").set_index("doc_id")
+    assert docs.loc["empty", "error"] and pd.isna(docs.loc["good", "error"])
+    assert len(pd.read_parquet(out / "claims.parquet")) == 1
+
+
+def test_eval_and_diff_commands(seed_run, tmp_path):
+    shared = ROOT.parent / "shared" / "gold"
+    if shared.exists():
+        r = CliRunner().invoke(cli, ["eval", str(shared), "--pred", str(seed_run)])
+        assert r.exit_code == 0 and "quantities" in r.output
+    same = CliRunner().invoke(cli, ["diff", str(seed_run), str(seed_run)])
+    assert same.exit_code == 0
+
+
+@pytest.mark.parametrize("name", sorted(cli.commands))
+def test_every_command_has_help(name):
+    assert cli.commands[name].help, f"command {name} has no help text"
+
+
+def test_readme_commands_exist():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    used = set(re.findall(r"^\s*(?:\$ )?bulletin ([a-z]+)", readme, flags=re.M))
+    assert used, "README shows no bulletin commands"
+    assert used <= set(cli.commands), f"README names unknown commands: {used - set(cli.commands)}"
+    assert readme.lstrip().startswith("# "), "README starts with a title"
+    head = readme.split("\n## ")[0]
+    assert "make run" in head and "make test" in head, "README opens with the two commands"
