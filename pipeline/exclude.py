@@ -19,7 +19,8 @@ from .numerals import CN_NUMERAL_CHARS
 
 _QUOTES = (("“", "”"), ("\"", "\""), ("「", "」"), ("『", "』"), ("‘", "’"))
 _CLAUSE_END = regex.compile(r"[，。；：！？、\n（）]")
-MAX_QUOTED_NAME = 14  # a quoted span this short holding a number is a name or slogan
+MAX_QUOTED_NAME = 14
+WHOLE_PHRASE_RULES = {"百分之<num>", "<num>分之<num>"}  # a quoted span this short holding a number is a name or slogan
 
 
 @lru_cache(maxsize=8)
@@ -61,6 +62,8 @@ def quoted_spans(text: str) -> list[tuple[int, int]]:
 def reject_reason(cand: Candidate, text: str, lex: Lexicon, hits, quoted) -> str | None:
     """The name of the first exclusion that applies to ``cand``, or None."""
     s, e = cand.num_start, cand.num_end
+    if cand.quantity is not None and cand.quantity.rule in WHOLE_PHRASE_RULES:
+        return None  # 百分之九十五 is one phrase; its 百…分 is not a duration
     for rule, _ in _compiled(lex):
         if rule.guard:
             if _GUARDS[rule.guard](cand, text, lex):

@@ -21,7 +21,7 @@ from .numerals import CN_NUMERAL_CHARS, parse_numeral
 # Named fragments. A numeral is Arabic (with an optional 万/亿 scale) or Chinese
 # (optionally vague: 数十, 几百).
 ARABIC = r"\d+(?:\.\d+)?(?:[十百千万亿]+)?"
-CHINESE = rf"[数几]?[{CN_NUMERAL_CHARS}]+"
+CHINESE = rf"(?:[数几][{CN_NUMERAL_CHARS}]*|[{CN_NUMERAL_CHARS}]+)"
 NUMERAL = rf"(?:{ARABIC}|{CHINESE})"
 RANGE_SEP = r"[—–\-~～至到]{1,2}"
 _PERCENT_CN = regex.compile(rf"百分之([{CN_NUMERAL_CHARS}点]+)")
