@@ -20,11 +20,12 @@ from .numerals import CN_NUMERAL_CHARS, parse_numeral
 
 # Named fragments. A numeral is Arabic (with an optional 万/亿 scale) or Chinese
 # (optionally vague: 数十, 几百).
-ARABIC = r"\d+(?:\.\d+)?(?:[十百千万亿]+)?"
-CHINESE = rf"(?:[数几][{CN_NUMERAL_CHARS}]*|[{CN_NUMERAL_CHARS}]+)"
+# 千 before 米/克 is part of the unit (2千米 is 2 km), not a scale
+ARABIC = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[十百万亿]|千(?![米克瓦]))*"
+CHINESE = rf"(?:[数几][{CN_NUMERAL_CHARS}]*|[{CN_NUMERAL_CHARS}]+(?:点[零〇一二三四五六七八九]+[万亿]*)?)"
 NUMERAL = rf"(?:{ARABIC}|{CHINESE})"
 RANGE_SEP = r"[—–\-~～至到]{1,2}"
-_PERCENT_CN = regex.compile(rf"百分之([{CN_NUMERAL_CHARS}点]+)")
+_PERCENT_CN = regex.compile(rf"百分之([{CN_NUMERAL_CHARS}]+(?:点[{CN_NUMERAL_CHARS}]+)?)")
 _FRACTION_CN = regex.compile(rf"([{CN_NUMERAL_CHARS}]+)分之([{CN_NUMERAL_CHARS}]+)")
 _HALF = regex.compile(r"(?<![\p{Han}])一半")
 _SCALE_WORD = {"十": 10, "百": 100, "千": 1000, "万": 10_000, "百万": 1_000_000, "千万": 10_000_000, "亿": 100_000_000}
@@ -83,8 +84,8 @@ def find_candidates(
             continue
         num_text = m.group()
         chinese = not num_text[0].isdigit()
-        if chinese and _is_not_numeral_word(text, s, e):
-            continue
+        if chinese and _is_lone_scale(num_text) and not tail.match(text, e):
+            continue  # 万 of 万众一心, 千 of 千方百计: not a number unless a measure word follows
         try:
             num = parse_numeral(num_text)
         except NumeralError:
@@ -96,8 +97,12 @@ def find_candidates(
                 hi_num = parse_numeral(r.group("hi"))
                 t_hi = tail.match(text, r.end())
                 # `10万至20万元`: the scale of the upper end carries to the lower one
-                if t_hi and hi_num.value > value:
-                    hi, end_num = hi_num.value, r.end()
+                lo = value
+                scale = regex.search(r"[万亿]+$", r.group("hi"))
+                if scale and not regex.search(r"[万亿]", num_text):
+                    lo = parse_numeral(num_text + scale.group()).value
+                if t_hi and hi_num.value > lo:
+                    value, hi, end_num = lo, hi_num.value, r.end()
             except NumeralError:
                 pass
         t = tail.match(text, end_num)
@@ -162,10 +167,13 @@ def _special_percentages(text: str) -> list[Candidate]:
     out = []
     for m in _PERCENT_CN.finditer(text):
         try:
-            v = parse_numeral(m.group(1).replace("点", ".")).value
+            v = parse_numeral(m.group(1)).value
         except NumeralError:
             continue
         q = Quantity(m.start(), m.end(), v, None, "%", "百分之", Bound.eq, "百分之<num>", m.start(), m.end())
+        out.append(Candidate(m.start(), m.end(), m.group(), True, q))
+    for m in _HALF.finditer(text):
+        q = Quantity(m.start(), m.end(), 50.0, None, "%", "一半", Bound.eq, "一半", m.start(), m.end())
         out.append(Candidate(m.start(), m.end(), m.group(), True, q))
     for m in _COUNTLESS.finditer(text):
         # 数以百万计 (by the millions): no measure word; implied_unit gives it one
@@ -191,17 +199,8 @@ def _span_mask(n: int, spans) -> list[bool]:
     return mask
 
 
-_NOT_NUMERAL_BEFORE = regex.compile(r"[\p{Han}]")
-
-
-def _is_not_numeral_word(text: str, s: int, e: int) -> bool:
-    """万/千/百 alone inside a word (千方百计, 万一) is not a numeral of ours.
-
-    A Chinese numeral made only of scale characters counts only when a measure
-    word or 余/多 follows directly (千余人, 百余名, 千万).
-    """
-    core = text[s:e].lstrip("数几")
-    return all(c in "十百千万亿" for c in core) and len(core) == 1 and text[s] not in "数几" and not regex.match(r"[余多]", text[e:e + 1])
+def _is_lone_scale(num_text: str) -> bool:
+    return len(num_text) == 1 and num_text in "十百千万亿"
 
 
 def _is_date_like(text: str, pos: int) -> bool:

@@ -25,6 +25,8 @@ _SCALE = {"十": 10, "百": 100, "千": 1000, "万": 10_000, "亿": 100_000_000}
 _FULLWIDTH = str.maketrans("０１２３４５６７８９．", "0123456789.")
 _LAYOUT = regex.compile(r"\s+")
 _ARABIC_WITH_SCALE = regex.compile(r"^(\d+(?:\.\d+)?)([十百千万亿]*)$")
+_THOUSANDS = regex.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+_CN_DECIMAL_WITH_SCALE = regex.compile(r"^(.+点[零〇一二三四五六七八九]+)([万亿]+)$")
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ def parse_numeral(text: str) -> Numeral:
     Raises :class:`NumeralError` naming the text when it is not a numeral.
     """
     s = _LAYOUT.sub("", text).translate(_FULLWIDTH)
+    s = _THOUSANDS.sub("", s)  # 1,264
     s = s.rstrip("余多来")
     if not s:
         raise NumeralError(f"not a numeral: {text!r}")
@@ -58,8 +61,14 @@ def parse_numeral(text: str) -> Numeral:
         return _vague(s[1:], text)
     if len(s) == 2 and s[0] in _DIGIT_VALUE and s[1] in _DIGIT_VALUE:
         a, b = _DIGIT_VALUE[s[0]], _DIGIT_VALUE[s[1]]
-        if b == a + 1 or (a == 2 and b == 3):  # 两三, 三四, 七八: a vague count
+        if b == a + 1 or (a, b) in ((2, 3), (3, 5)):  # 两三, 三四, 七八, 三五: a vague count
             return Numeral(float(a), Bound.approx)
+    m = _CN_DECIMAL_WITH_SCALE.match(s)
+    if m:  # 三点五万: cn2an reads the decimal, the scale multiplies it
+        value = _chinese(m.group(1), text)
+        for ch in m.group(2):
+            value *= _SCALE[ch]
+        return Numeral(_tidy(value))
     return Numeral(_tidy(_chinese(s, text)))
 
 

@@ -14,9 +14,9 @@ Every character of ``View.text`` maps to the raw offset it came from
 """
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from importlib.resources import files
-from statistics import median
 
 import regex
 
@@ -101,6 +101,14 @@ def _ends_sentence(raw: str, s: int, e: int) -> bool:
     return k >= s and raw[k] in _SENTENCE_END
 
 
+_UNIT_START = set("个名人位次户万亿千百元月日时份张条只件处家支吨斤米%例余多")
+
+
+def _splits_a_number(raw: str, e1: int, s2: int) -> bool:
+    a, b = raw[e1 - 1], raw[s2]
+    return (a.isdigit() or a == ".") and (b.isdigit() or (a != "." and b in _UNIT_START)) and raw.count("\n", e1, s2) <= 2
+
+
 def _is_short_unpunctuated(raw: str, s: int, e: int, width: float) -> bool:
     return (e - s) < 0.6 * width and not _ends_sentence(raw, s, e) and raw[e - 1] not in "，,、：:"
 
@@ -115,8 +123,10 @@ def local_widths(lines: list[tuple[int, int]], radius: int = 4) -> list[float]:
     lengths = [e - s for s, e in lines]
     out = []
     for k in range(len(lines)):
-        near = [n for n in lengths[max(0, k - radius): k + radius + 1] if n > 8]
-        out.append(float(median(near)) if near else 40.0)
+        near = sorted(n for n in lengths[max(0, k - radius): k + radius + 1] if n > 8)
+        h = len(near) // 2
+        # statistics.median, without its overhead
+        out.append((float(near[h]) if len(near) % 2 else (near[h - 1] + near[h]) / 2) if near else 40.0)
     return out
 
 
@@ -129,7 +139,9 @@ def line_breaks(raw: str) -> tuple[list[tuple[int, int]], list[bool]]:
         (s1, e1), (s2, e2) = lines[k], lines[k + 1]
         width = widths[k]
         blank_after_next = k + 2 >= len(lines) or raw.count("\n", e2, lines[k + 2][0]) >= 2
-        if _ends_sentence(raw, s1, e1):
+        if _splits_a_number(raw, e1, s2):
+            brk = False  # `13.` / `8万`, `12` / `个`: a number or its unit never ends a paragraph
+        elif _ends_sentence(raw, s1, e1):
             brk = True
         elif _is_short_unpunctuated(raw, s1, e1, width):
             brk = True  # a headline, a byline or a line cut short by the layout
@@ -143,50 +155,94 @@ def line_breaks(raw: str) -> tuple[list[tuple[int, int]], list[bool]]:
     return lines, breaks
 
 
-def repair(raw: str) -> View:
-    """Build the repaired view of ``raw`` with its character-level offset map."""
+_WS_RUN = regex.compile("[" + regex.escape(_WS) + "]+")
+_ASCII_ALNUM_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
+@lru_cache(maxsize=1)
+def _substitutable() -> tuple[re.Pattern, re.Pattern | None]:
+    """Runs of characters that :func:`char_map` replaces. Basic-plane characters get a class
+    of their own, which ``re`` compiles to a bitmap (a scan of a few ns per character)."""
     cmap = char_map()
+    bmp = "".join(re.escape(chr(c)) for c in sorted(cmap) if c <= 0xFFFF)
+    astral = "".join(re.escape(chr(c)) for c in sorted(cmap) if c > 0xFFFF)
+    return re.compile(f"[{bmp}]+"), (re.compile(f"[{astral}]+") if astral else None)
+
+
+def normalise_chars(raw: str) -> str:
+    """``raw`` with every :func:`char_map` substitution made (same length), except that an
+    ASCII ``,`` or ``:`` between two digits stays (`1,264`, `10:30`)."""
+    cmap = char_map()
+    bmp, astral = _substitutable()
+    n = len(raw)
+
+    def sub(m: re.Match) -> str:
+        run = m.group()
+        if "," not in run and ":" not in run:
+            return run.translate(cmap)
+        a = m.start()
+        return "".join(
+            c if c in ",:" and 0 < a + k < n - 1 and raw[a + k - 1].isdigit() and raw[a + k + 1].isdigit() else cmap.get(ord(c), c)
+            for k, c in enumerate(run)
+        )
+
+    text = bmp.sub(sub, raw)
+    if astral is not None and _ASTRAL.search(text):
+        text = astral.sub(sub, text)
+    return text
+
+
+def repair(raw: str) -> View:
+    """Build the repaired view of ``raw`` with its character-level offset map.
+
+    The substitutions are one for one, so they are made on the whole text first
+    (:func:`normalise_chars`); then each line is copied run by run: whitespace runs
+    are regex matches, the runs between them are slices. No per-character Python.
+    """
+    norm = normalise_chars(raw)
     lines, breaks = line_breaks(raw)
     out: list[str] = []
     idx: list[int] = []
+    last = ""  # the last character emitted
 
-    def emit_range(s: int, e: int) -> None:
-        table = is_table_line(raw, s, e)
-        i = s
-        while i < e:
-            ch = raw[i]
-            if ch in _WS:
-                j = i
-                while j < e and raw[j] in _WS:
-                    j += 1
-                if table:
-                    out.append(" ")
-                    idx.append(i)
-                    i = j
-                    continue
-                # keep one space between two ASCII words/cells; drop it elsewhere
-                if out and _ASCII_ALNUM.match(out[-1]) and j < e and _ASCII_ALNUM.match(raw[j]) and not _table_gap_is_noise(raw, i, j):
-                    out.append(" ")
-                    idx.append(i)
-                i = j
-                continue
-            out.append(_normalise_char(raw, i, cmap))
-            idx.append(i)
-            i += 1
+    def emit_text(a: int, b: int) -> None:
+        nonlocal last
+        if a < b:
+            out.append(norm[a:b])
+            idx.extend(range(a, b))
+            last = norm[b - 1]
+
+    def emit_space(i: int) -> None:
+        nonlocal last
+        out.append(" ")
+        idx.append(i)
+        last = " "
 
     for k, (s, e) in enumerate(lines):
-        emit_range(s, e)
+        table = is_table_line(raw, s, e)
+        pos = s
+        for m in _WS_RUN.finditer(raw, s, e):
+            i, j = m.span()
+            emit_text(pos, i)
+            pos = j
+            if table:
+                emit_space(i)
+            # keep one space between two ASCII words/cells; drop it elsewhere
+            elif last in _ASCII_ALNUM_CHARS and j < e and raw[j] in _ASCII_ALNUM_CHARS and not _table_gap_is_noise(raw, i, j):
+                emit_space(i)
+        emit_text(pos, e)
         if k < len(breaks) and breaks[k]:
             nl = raw.index("\n", e)
             out.append("\n")
             idx.append(nl)
+            last = "\n"
         elif k < len(breaks):
             nxt = lines[k + 1][0]
-            if out and _ASCII_ALNUM.match(out[-1]) and _ASCII_ALNUM.match(raw[nxt]) and raw[e - 1] != ".":
+            if last in _ASCII_ALNUM_CHARS and raw[nxt] in _ASCII_ALNUM_CHARS and raw[e - 1] != ".":
                 # two ASCII words across a line break: keep them apart
                 if not (raw[e - 1].isdigit() and raw[nxt].isdigit()):
-                    out.append(" ")
-                    idx.append(e)
+                    emit_space(e)
     return View(text="".join(out), raw=tuple(idx), raw_end=len(raw))
 
 
