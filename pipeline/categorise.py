@@ -38,8 +38,7 @@ _ALLOWED_BY_KIND = {
     "money": {Category.funds},
     "cases": {Category.cases},
 }
-# Measure words that count events.
-_EVENT_UNITS = {"次", "场", "趟", "轮"}
+
 
 
 @lru_cache(maxsize=8)
@@ -122,11 +121,10 @@ def categorise(q: Quantity, item: str, text: str, lex: Lexicon, unit_kind: str |
     category; else the longest keyword in the item; else the keyword nearest the
     number in its clause; else the unit's default. Keywords of categories the
     measure word cannot have (people are never checkpoints) are ignored."""
+    decisive = lex.decisive_units.get(q.unit_raw or "") or lex.decisive_units.get(q.unit or "")
+    if decisive is not None:
+        return decisive
     strong = lex.category_units.get(q.unit or "")
-    if strong in (Category.funds, Category.cases):
-        return strong
-    if q.unit_raw in _EVENT_UNITS:
-        return Category.activity
     if parent is not None:
         return parent
     allowed = _ALLOWED_BY_KIND.get(unit_kind or "")
@@ -168,10 +166,6 @@ def _unit_default(unit: str | None, unit_raw: str | None) -> Category:
         return Category.population
     if unit in ("户",):
         return Category.population
-    if unit in ("kg", "L"):
-        return Category.supplies
-    if unit in ("次", "场", "趟"):
-        return Category.activity
     if unit in ("家", "处"):
         return Category.facility
     return Category.other

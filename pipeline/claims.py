@@ -103,6 +103,8 @@ def table_units(text: str, paras: list[Paragraph], lex: Lexicon) -> dict[int, tu
         if len(cells) < 3:
             continue
         header = p.text[: cells[0].start()]
+        if k > 0 and len(paras[k - 1].text) <= 60:
+            header = paras[k - 1].text + " " + header  # a caption line above the table: …（单位：例）
         for word, unit in pairs:
             if word in header:
                 out[k] = (header.strip(), unit)

@@ -20,7 +20,7 @@ from .numerals import CN_NUMERAL_CHARS
 _QUOTES = (("“", "”"), ("\"", "\""), ("「", "」"), ("『", "』"), ("‘", "’"))
 _CLAUSE_END = regex.compile(r"[，。；：！？、\n（）]")
 MAX_QUOTED_NAME = 14
-WHOLE_PHRASE_RULES = {"百分之<num>", "<num>分之<num>"}  # a quoted span this short holding a number is a name or slogan
+WHOLE_PHRASE_RULES = {"百分之<num>", "<num>分之<num>", "一半", "<num>成"}  # a quoted span this short holding a number is a name or slogan
 
 
 @lru_cache(maxsize=8)
@@ -109,11 +109,11 @@ def _article_yi(cand: Candidate, text: str, lex: Lexicon) -> bool:
 
 @lru_cache(maxsize=1)
 def _tokenizer():
-    import jieba
+    # jieba's tokenizer with its dictionary loaded shard by shard on demand (same
+    # segmentations, no ~1 s dictionary load on a cold start): see pipeline/wordfreq.py
+    from .wordfreq import tokenizer
 
-    tok = jieba.Tokenizer()
-    tok.initialize()
-    return tok
+    return tokenizer()
 
 
 def _idiom(cand: Candidate, text: str, lex: Lexicon) -> bool:

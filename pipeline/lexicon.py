@@ -41,7 +41,8 @@ class Lexicon:
     bounds: Mapping[str, Mapping[str, Bound]]  # position -> marker -> bound
     category_order: tuple[Category, ...]
     category_keywords: Mapping[Category, tuple[str, ...]]
-    category_units: Mapping[str, Category]
+    category_units: Mapping[str, Category]  # fallback when no keyword decides
+    decisive_units: Mapping[str, Category]  # decide before any keyword
     exclusions: tuple[ExclusionRule, ...]
     words: Mapping[str, tuple[str, ...]]  # named word lists from words.yaml
 
@@ -115,25 +116,27 @@ def load_categories(units: Mapping[str, Unit]):
         order = tuple(Category(c) for c in data["order"])
         keywords: dict[Category, tuple[str, ...]] = {}
         by_unit: dict[str, Category] = {}
+        decisive: dict[str, Category] = {}
         for name, entry in data["categories"].items():
             cat = Category(name)
-            extra = set(entry) - {"keywords", "units"}
+            extra = set(entry) - {"keywords", "units", "decisive_units"}
             if extra:
                 raise LexiconError(f"categories.yaml: {name}: unknown keys {sorted(extra)}")
             words = tuple(entry.get("keywords") or ())
             if len(set(words)) != len(words):
                 raise LexiconError(f"categories.yaml: {name}: duplicate keyword")
             keywords[cat] = words
-            for u in entry.get("units") or ():
-                if u in by_unit:
-                    raise LexiconError(f"categories.yaml: unit {u!r} sent to two categories")
-                by_unit[u] = cat
+            for key, table in (("units", by_unit), ("decisive_units", decisive)):
+                for u in entry.get(key) or ():
+                    if u in by_unit or u in decisive:
+                        raise LexiconError(f"categories.yaml: unit {u!r} sent to two categories")
+                    table[u] = cat
     except ValueError as exc:
         raise LexiconError(f"categories.yaml: {exc}") from None
     missing = set(keywords) - set(order)
     if missing:
         raise LexiconError(f"categories.yaml: categories missing from order: {sorted(c.value for c in missing)}")
-    return order, keywords, by_unit
+    return order, keywords, by_unit, decisive
 
 
 def load_exclusions() -> tuple[ExclusionRule, ...]:
@@ -171,13 +174,14 @@ def load_words() -> dict[str, tuple[str, ...]]:
 def load_lexicon() -> Lexicon:
     """Load and validate every data file once per process."""
     units = load_units()
-    order, keywords, by_unit = load_categories(units)
+    order, keywords, by_unit, decisive = load_categories(units)
     return Lexicon(
         units=units,
         bounds=load_bounds(),
         category_order=order,
         category_keywords=keywords,
         category_units=by_unit,
+        decisive_units=decisive,
         exclusions=load_exclusions(),
         words=load_words(),
     )

@@ -27,7 +27,9 @@ NUMERAL = rf"(?:{ARABIC}|{CHINESE})"
 RANGE_SEP = r"[—–\-~～至到]{1,2}"
 _PERCENT_CN = regex.compile(rf"百分之([{CN_NUMERAL_CHARS}]+(?:点[{CN_NUMERAL_CHARS}]+)?)")
 _FRACTION_CN = regex.compile(rf"([{CN_NUMERAL_CHARS}]+)分之([{CN_NUMERAL_CHARS}]+)")
-_HALF = regex.compile(r"(?<![\p{Han}])一半")
+_HALF = regex.compile(r"(?<![另这那])一半")
+# 八成 (eight tenths) → 80 %; not 成为, 成立, 一成不变 …
+_TENTHS = regex.compile(r"(?<![一二三四五六七八九十])([一二三四五六七八九])成(?=以上|左右|多|的|[，。、；）])")
 _SCALE_WORD = {"十": 10, "百": 100, "千": 1000, "万": 10_000, "百万": 1_000_000, "千万": 10_000_000, "亿": 100_000_000}
 _COUNTLESS = regex.compile(r"数以(百万|千万|十|百|千|万|亿)计")
 
@@ -53,7 +55,7 @@ def _patterns(lex: Lexicon):
     numeral = regex.compile(NUMERAL)
     # after the numeral: [余/多] [gap] unit [以上/左右]
     tail = regex.compile(
-        rf"(?P<infix>{infix})?(?P<gap>[,，]?)(?P<unit>{units})(?P<infix2>{infix})?(?P<suffix>{suffix})?"
+        rf"(?P<infix>{infix})?(?P<scale>[万亿]+)?(?P<gap>[,，]?)(?P<unit>{units})(?P<infix2>{infix})?(?P<suffix>{suffix})?"
     )
     rng = regex.compile(rf"(?P<sep>{RANGE_SEP})(?P<hi>{NUMERAL})")
     prefix_re = regex.compile(rf"(?:{prefix})$")
@@ -111,6 +113,8 @@ def find_candidates(
             pos = e
             continue
         unit = lex.units[t.group("unit")]
+        for ch in t.group("scale") or "":  # 40余万份: the scale comes after 余
+            value *= 10_000 if ch == "万" else 100_000_000
         infix = t.group("infix") or t.group("infix2")
         if infix:
             bound = lex.bounds["infix"][infix]
@@ -173,7 +177,11 @@ def _special_percentages(text: str) -> list[Candidate]:
         q = Quantity(m.start(), m.end(), v, None, "%", "百分之", Bound.eq, "百分之<num>", m.start(), m.end())
         out.append(Candidate(m.start(), m.end(), m.group(), True, q))
     for m in _HALF.finditer(text):
-        q = Quantity(m.start(), m.end(), 50.0, None, "%", "一半", Bound.eq, "一半", m.start(), m.end())
+        q = Quantity(m.start(), m.end(), 50.0, None, "%", "一半", _suffix_bound(text, m.end()), "一半", m.start(), m.end())
+        out.append(Candidate(m.start(), m.end(), m.group(), True, q))
+    for m in _TENTHS.finditer(text):
+        v = 10.0 * parse_numeral(m.group(1)).value
+        q = Quantity(m.start(), m.end(), v, None, "%", "成", _suffix_bound(text, m.end()), "<num>成", m.start(), m.end())
         out.append(Candidate(m.start(), m.end(), m.group(), True, q))
     for m in _COUNTLESS.finditer(text):
         # 数以百万计 (by the millions): no measure word; implied_unit gives it one
@@ -189,6 +197,17 @@ def _special_percentages(text: str) -> list[Candidate]:
             q = Quantity(m.start(), m.end(), round(100 * numr / den, 6), None, "%", "分之", Bound.eq, "<num>分之<num>", m.start(), m.end())
             out.append(Candidate(m.start(), m.end(), m.group(), True, q))
     return out
+
+
+def _suffix_bound(text: str, pos: int) -> Bound:
+    after = text[pos:pos + 2]
+    if after.startswith(("以上", "多")):
+        return Bound.ge
+    if after.startswith(("以下", "以内")):
+        return Bound.le
+    if after.startswith(("左右", "上下")):
+        return Bound.approx
+    return Bound.eq
 
 
 def _span_mask(n: int, spans) -> list[bool]:

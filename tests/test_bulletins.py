@@ -1,0 +1,78 @@
+"""Our own test bulletins (tests/bulletins): hand-written texts, hand-written gold, scored by the spec's rules.
+
+The gold follows spec/CLAIMS.md, not the pipeline's output; a figure below its floor is a regression.
+Floors come from tests/floors.json under "bulletins" when the lead has put them there, else from
+DEFAULT_FLOORS below.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline import api
+from pipeline.evaluate import gold_doc_ids, load_claims_jsonl, score
+from pipeline.tables import build_tables, claims_jsonl
+
+HERE = Path(__file__).parent
+BULLETINS = HERE / "bulletins"
+DOCS = BULLETINS / "docs"
+GOLD = BULLETINS / "gold"
+MANIFEST = BULLETINS / "manifest.csv"
+
+# What the pipeline scores on these bulletins now, rounded down to 2 decimals.
+# Used only when tests/floors.json has no "bulletins" entry.
+DEFAULT_FLOORS = {"quantities_f1": 0.95, "dates_f1": 0.97, "category": 0.89, "locality": 0.92, "date": 1.0}
+
+
+def _floors() -> dict:
+    floors = json.loads((HERE / "floors.json").read_text(encoding="utf-8"))
+    return floors.get("bulletins", DEFAULT_FLOORS)
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory):
+    tables = build_tables(api.run([DOCS], manifest=MANIFEST))
+    pred = tmp_path_factory.mktemp("bulletins") / "claims.jsonl"
+    pred.write_text(claims_jsonl(tables.claims), encoding="utf-8")
+    s = score(load_claims_jsonl([GOLD]), load_claims_jsonl([pred]), docs=gold_doc_ids([GOLD]))
+    return tables, s
+
+
+def test_every_bulletin_has_gold_and_a_manifest_row():
+    docs = sorted(p.stem for p in DOCS.glob("*.txt"))
+    assert docs and docs == sorted(p.stem for p in GOLD.glob("*.jsonl"))
+    rows = MANIFEST.read_text(encoding="utf-8").splitlines()[1:]
+    assert sorted(Path(r.split(",")[0]).stem for r in rows) == docs
+    assert all(r.split(",")[1] for r in rows), "every bulletin needs a publication date"
+
+
+def test_gold_quotes_are_the_raw_slices():
+    for gold in sorted(GOLD.glob("*.jsonl")):
+        text = (DOCS / f"{gold.stem}.txt").read_text(encoding="utf-8")
+        for n, line in enumerate(gold.read_text(encoding="utf-8").splitlines(), 1):
+            rec = json.loads(line)
+            assert rec["doc"] == gold.stem, f"{gold.name}:{n}"
+            assert text[rec["start"]:rec["end"]] == rec["quote"], f"{gold.name}:{n}: {rec['quote']!r}"
+
+
+def test_every_document_is_read(result):
+    tables, _ = result
+    docs = tables.documents
+    assert len(docs) == len(list(DOCS.glob("*.txt")))
+    assert docs["error"].isna().all(), docs[docs["error"].notna()][["doc_id", "error"]].to_string()
+
+
+def test_score_at_or_above_floors(result):
+    _, s = result
+    got = {
+        "quantities_f1": s.groups["quantities"].f1,
+        "dates_f1": s.groups["dates"].f1,
+        "category": s.accuracy["category"].value or 0.0,
+        "locality": s.accuracy["locality"].value or 0.0,
+        "date": s.accuracy["date"].value or 0.0,
+    }
+    floors = _floors()
+    below = {k: (round(got[k], 4), v) for k, v in floors.items() if k in got and got[k] + 1e-9 < v}
+    assert not below, f"bulletins: below floor (got, floor): {below}"
