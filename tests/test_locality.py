@@ -1,0 +1,182 @@
+"""Locality: the gazetteer index, place mentions and claim attribution.
+
+The table-driven cases live in tests/cases/locality.tsv (text, claim, expected
+locality and county).  The gazetteer is loaded from its cache (built once)."""
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from pipeline import gazetteer, locality
+from pipeline.model import LocalityPath, Paragraph, ParagraphKind
+
+CASES = Path(__file__).parent / "cases" / "locality.tsv"
+
+
+@pytest.fixture(scope="module")
+def gz():
+    return gazetteer.load()
+
+
+def paragraphs_of(text: str) -> list[Paragraph]:
+    """One paragraph a line; a short line without a full stop is a headline
+    and starts a new article."""
+    out: list[Paragraph] = []
+    pos = 0
+    article = 0
+    for i, line in enumerate(text.split("\n")):
+        headline = len(line) <= 30 and not re.search(r"[。！？]", line)
+        if headline and out and out[-1].kind != ParagraphKind.headline:
+            article += 1
+        kind = ParagraphKind.headline if headline else ParagraphKind.body
+        out.append(Paragraph("t", i, article, kind, pos, pos + len(line), pos, pos + len(line), line))
+        pos += len(line) + 1
+    return out
+
+
+def attribute_quote(text: str, quote: str) -> LocalityPath:
+    nth = 1
+    if "@" in quote:
+        quote, n = quote.rsplit("@", 1)
+        nth = int(n)
+    start = -1
+    for _ in range(nth):
+        start = text.index(quote, start + 1)
+    return locality.attribute(text, paragraphs_of(text), [(start, start + len(quote))])[0]
+
+
+def load_cases():
+    rows = []
+    for lineno, line in enumerate(CASES.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#") or line.startswith("text\t"):
+            continue
+        cols = line.split("\t")
+        assert len(cols) == 5, f"{CASES.name}:{lineno}: expected 5 columns, got {len(cols)}"
+        text, quote, loc, county, source = cols
+        rows.append(pytest.param(text.replace("\\n", "\n"), quote, loc or None, county or None, id=f"{lineno}:{source}"))
+    return rows
+
+
+@pytest.mark.parametrize("text,quote,expected,county", load_cases())
+def test_case(text, quote, expected, county):
+    got = attribute_quote(text, quote)
+    assert got.locality == expected
+    assert got.county == county
+
+
+# -- the gazetteer ----------------------------------------------------------
+
+
+def test_gazetteer_loads_quickly_from_cache(gz):
+    assert len(gz.names) > 600_000
+    start = time.perf_counter()
+    gazetteer.build()  # the cached index, not a rebuild
+    assert time.perf_counter() - start < 2.0
+
+
+def test_short_form_resolves_to_province(gz):
+    assert [p.name for p in gz.lookup("湖北")] == ["湖北省"]
+    assert [p.name for p in gz.lookup("内蒙古")] == ["内蒙古自治区"]
+    assert gz.lookup("湖北")[0].locality_path() == LocalityPath("湖北省", "湖北省")
+
+
+def test_names_are_normalised(gz):
+    village = gz.lookup("锄沟村")[0]
+    assert village.level == "village"
+    assert village.path == ("山西省", "吕梁市", "柳林县", "柳林镇", "锄沟村")
+    assert [p.name for p in gz.lookup("崇文街道") if p.path[2] == "孝义市"] == ["崇文街道"]
+
+
+def test_municipality_is_province_and_city(gz):
+    place = gz.lookup("丰台区")[0]
+    assert place.locality_path() == LocalityPath("丰台区", "北京市", "北京市", "丰台区")
+
+
+def test_county_directly_under_province(gz):
+    assert gz.lookup("仙桃")[0].locality_path() == LocalityPath("仙桃市", "湖北省", None, "仙桃市")
+
+
+def test_smallest_common_unit(gz):
+    places = [gz.lookup(n)[0] for n in ("仙桃", "天门", "潜江")]
+    assert gz.common_unit(places).name == "湖北省"
+    assert gz.common_unit([gz.lookup("湖北")[0], gz.lookup("山西")[0]]).level == gazetteer.NATION
+
+
+# -- mentions ---------------------------------------------------------------
+
+
+def test_find_places_longest_match_and_chain():
+    text = "孝感市陡岗镇袁湖村党支部书记"
+    found = locality.find_places(text)
+    assert [m.surface for m in found] == ["孝感市", "陡岗镇", "袁湖村"]
+    resolved = locality.resolve_places(found, None, text)
+    assert len(resolved) == 1 and resolved[0].places[0].path[-3:] == ("孝南区", "陡岗镇", "袁湖村")
+
+
+def test_ambiguous_village_resolves_inside_the_county_named():
+    text = "临汾市安泽县召开会议。和平村设卡口4个。"
+    found = locality.find_places(text)
+    village = next(m for m in found if m.surface == "和平村")
+    assert len(village.places) > 100  # a common name nationally
+    resolved = locality.resolve_places(found, None, text)
+    assert next(m for m in resolved if m.surface == "和平村").places[0].path[2] == "安泽县"
+
+
+def test_hint_resolves_ambiguity():
+    text = "和平村设卡口4个。"
+    assert locality.resolve_places(locality.find_places(text), None, text) == []
+    resolved = locality.resolve_places(locality.find_places(text), "安泽县", text)
+    assert resolved[0].places[0].path[2] == "安泽县"
+
+
+@pytest.mark.parametrize(
+    "text,absent",
+    [
+        ("外卖小哥穿梭在黄浦江两岸", "黄浦"),  # a river named after the district
+        ("公安部要求各地公安机关依法打击", "公安"),  # a ministry, not 公安县
+        ("政府县长刘惠民主持召开了全县会议，刘惠民强调", "惠民"),  # a person
+        ("随后召开县乡村三级部署会", "开县"),  # a two-character county inside words
+    ],
+)
+def test_words_that_look_like_places(text, absent):
+    found = locality.resolve_places(locality.find_places(text), None, text)
+    assert absent not in [m.surface for m in found]
+
+
+def test_national_marker():
+    found = locality.find_places("国家卫生健康委通报，我国累计报告病例")
+    assert [m.places[0].level for m in found] == ["nation", "nation"]
+
+
+def test_one_result_per_span_and_empty_inputs():
+    assert locality.attribute("", [], []) == []
+    text = "没有地名的一句话，共10个。"
+    assert locality.attribute(text, paragraphs_of(text), [(9, 12)]) == [LocalityPath()]
+
+
+# -- properties ---------------------------------------------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_PIECES = ["湖北", "武汉市", "全县", "该乡", "驰援", "从", "返乡", "、", "，", "。", "（", "）", "12个", "3例",
+           "等", "新区", "社区", "村", "国家卫生健康委", "柳林", "县", "丰台区", "花乡", "\n", " ", "与", "相交"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=40), st.lists(st.tuples(st.integers(0, 200), st.integers(1, 6)), max_size=5))
+def test_attribute_never_raises(pieces, raw_spans):
+    text = "".join(pieces)
+    spans = [(min(s, len(text)), min(s + n, len(text))) for s, n in raw_spans]
+    got = locality.attribute(text, paragraphs_of(text), spans)
+    assert len(got) == len(spans)
+    assert all(isinstance(p, LocalityPath) for p in got)
+
+
+def test_data_file_loads():
+    data = gazetteer.load_data()
+    assert data.raw["province_aliases"]["广西"] == "广西壮族自治区"
+    assert "全国" in data.raw["national_markers"]
+    assert len(data.digest) == 12
