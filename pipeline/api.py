@@ -11,13 +11,17 @@ Stage order, for one document::
     locality.attribute       drafts       -> LocalityPaths
     claims.finish_claims     drafts       -> Claims (raw offsets)
     tables.build_tables      Claims       -> documents / paragraphs / claims DataFrames
+
+Running many documents (process pool, Dask, batches, incremental runs, Parquet
+datasets) is :mod:`pipeline.runner`'s job; it calls :func:`extract_document`.
 """
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from . import claims as claims_stage
 from . import dates as dates_stage
@@ -45,19 +49,46 @@ def _date_context(meta: DocumentMeta) -> dates_stage.DateContext:
     return dates_stage.DateContext(published=published, default_year=meta.default_year)
 
 
-def extract_document(doc: Document, lex: Lexicon | None = None) -> Extraction:
-    """Run every stage after ingest on one decoded document."""
+class _Clock:
+    """Adds the time since the previous tick to ``timings[stage]``; free when timings is None."""
+
+    __slots__ = ("timings", "last")
+
+    def __init__(self, timings: dict[str, float] | None):
+        self.timings = timings
+        self.last = time.perf_counter() if timings is not None else 0.0
+
+    def __call__(self, stage: str) -> None:
+        if self.timings is not None:
+            now = time.perf_counter()
+            self.timings[stage] = self.timings.get(stage, 0.0) + now - self.last
+            self.last = now
+
+
+def extract_document(doc: Document, lex: Lexicon | None = None, timings: dict[str, float] | None = None) -> Extraction:
+    """Run every stage after ingest on one decoded document.
+
+    ``timings``, when given, accumulates the seconds spent in each stage (for the benchmark).
+    """
     if doc.error is not None:
         return Extraction(doc)
     lex = lex or load_lexicon()
+    tick = _Clock(timings)
     view = repair(doc.text)
+    tick("repair")
     paras = split_paragraphs(doc.doc_id, view)
+    tick("segment")
     dates = dates_stage.find_dates(view.text, _date_context(doc.meta))
+    tick("dates")
     quantities, rejected = claims_stage.select_quantities(view, doc.text, paras, dates, lex)
+    tick("select_quantities")
     drafts = claims_stage.draft_claims(view, paras, quantities, dates, lex)
+    tick("draft_claims")
     places = locality_stage.attribute(view.text, paras, [(d.start, d.end) for d in drafts], doc.meta.locality)
+    tick("locality")
     found = claims_stage.finish_claims(doc.doc_id, doc.text, view, paras, drafts, places)
     rejections = [Rejection(*view.raw_span(r.start, r.end), doc.text[slice(*view.raw_span(r.start, r.end))], r.reason) for r in rejected]
+    tick("finish_claims")
     return Extraction(doc, paras, found, rejections)
 
 
@@ -72,10 +103,15 @@ def read_documents(
 ) -> Iterable[Document]:
     """Decode every input file (folders recursively), attaching manifest metadata."""
     for path in iter_inputs([Path(p) for p in inputs]):
-        meta = manifest.meta_for(path) if manifest else DocumentMeta()
-        if year is not None and meta.default_year is None:
-            meta = DocumentMeta(meta.published, meta.title, meta.url, meta.locality, year)
-        yield read_document(path, meta, max_bytes=max_bytes)
+        yield read_document(path, document_meta(path, manifest, year), max_bytes=max_bytes)
+
+
+def document_meta(path: Path, manifest: Manifest | None = None, year: int | None = None) -> DocumentMeta:
+    """What the manifest (and ``--year``) say about one input file."""
+    meta = manifest.meta_for(path) if manifest else DocumentMeta()
+    if year is not None and meta.default_year is None:
+        meta = DocumentMeta(meta.published, meta.title, meta.url, meta.locality, year)
+    return meta
 
 
 def run(
@@ -85,6 +121,20 @@ def run(
     max_bytes: int = 50 * 1024 * 1024,
 ) -> list[Extraction]:
     """Extract every input; failed documents come back with ``document.error`` set."""
+    return list(iter_extractions(inputs, manifest, year, max_bytes))
+
+
+def iter_extractions(
+    inputs: Sequence[Path | str],
+    manifest: Path | str | None = None,
+    year: int | None = None,
+    max_bytes: int = 50 * 1024 * 1024,
+) -> Iterator[Extraction]:
+    """Like :func:`run`, one extraction at a time (memory stays flat over any number of inputs).
+
+    For many documents, several cores or a Dask cluster, see :mod:`pipeline.runner`.
+    """
     man = load_manifest(Path(manifest)) if manifest else None
     lex = load_lexicon()
-    return [extract_document(doc, lex) for doc in read_documents([Path(p) for p in inputs], man, year, max_bytes)]
+    for doc in read_documents([Path(p) for p in inputs], man, year, max_bytes):
+        yield extract_document(doc, lex)

@@ -41,6 +41,51 @@ _ALLOWED_BY_KIND = {
 
 
 
+@lru_cache(maxsize=32)
+def _by_length(words: tuple[str, ...]) -> tuple[tuple[int, frozenset[str]], ...]:
+    """``words`` grouped by length, longest first: ``text[i - n:i] in group`` replaces
+    trying every word with ``startswith`` (the longest match is the first one tried)."""
+    lengths = sorted({len(w) for w in words}, reverse=True)
+    return tuple((n, frozenset(w for w in words if len(w) == n)) for n in lengths)
+
+
+def _starts_with_any(text: str, i: int, groups) -> bool:
+    return any(text[i:i + n] in ws for n, ws in groups)
+
+
+def _ends_with(text: str, i: int, groups) -> int:
+    """Length of the longest word ending at ``i``, or -1."""
+    for n, ws in groups:
+        if i - n >= 0 and text[i - n:i] in ws:
+            return n
+    return -1
+
+
+@lru_cache(maxsize=8)
+def _keyword_automaton(lex: Lexicon):
+    """Aho-Corasick automaton: keyword -> its positions in :func:`_keyword_index`."""
+    import ahocorasick
+
+    auto = ahocorasick.Automaton()
+    positions: dict[str, list[int]] = {}
+    for k, (kw, _, _) in enumerate(_keyword_index(lex)):
+        positions.setdefault(kw, []).append(k)
+    for kw, ks in positions.items():
+        auto.add_word(kw, tuple(ks))
+    auto.make_automaton()
+    return auto
+
+
+def _keywords_in(text: str, lex: Lexicon) -> list[int]:
+    """Positions in :func:`_keyword_index` of the keywords that occur in ``text``, in index order."""
+    if not text:
+        return []
+    found: set[int] = set()
+    for _, ks in _keyword_automaton(lex).iter(text):
+        found.update(ks)
+    return sorted(found)
+
+
 @lru_cache(maxsize=8)
 def _keyword_index(lex: Lexicon) -> list[tuple[str, Category, int]]:
     """(keyword, category, rank) longest first: the longer keyword is the more specific."""
@@ -53,17 +98,19 @@ def _keyword_index(lex: Lexicon) -> list[tuple[str, Category, int]]:
 def item_after(text: str, pos: int, lex: Lexicon) -> str:
     """The noun right after the measure word, up to punctuation or a function word."""
     after_stops, _ = _stops(lex)
+    stops = _by_length(after_stops)
+    verbs = _by_length(_verbs_after(lex))
     out = []
     i = pos
     while i < len(text) and len(out) < MAX_ITEM:
         ch = text[i]
         if ch in _STOP_CHARS or ch.isdigit():
             break
-        if out and any(text.startswith(w, i) for w in after_stops):
+        if out and _starts_with_any(text, i, stops):
             break
-        if out and any(text.startswith(w, i) and _han_at(text, i + len(w)) for w in _verbs_after(lex)):
+        if out and any(text[i:i + n] in ws and _han_at(text, i + n) for n, ws in verbs):
             break
-        if not out and any(text.startswith(w, i) for w in after_stops):
+        if not out and _starts_with_any(text, i, stops):
             return ""
         out.append(ch)
         i += 1
@@ -73,22 +120,20 @@ def item_after(text: str, pos: int, lex: Lexicon) -> str:
 def item_before(text: str, pos: int, lex: Lexicon) -> str:
     """The noun phrase right before the number, back to punctuation or a verb."""
     _, before_stops = _stops(lex)
+    stops = _by_length(before_stops)
     i = pos
     # skip the bound words and verbs that sit directly before the number
-    changed = True
-    while changed:
-        changed = False
-        for w in before_stops:
-            if i - len(w) >= 0 and text.startswith(w, i - len(w)):
-                i -= len(w)
-                changed = True
-                break
+    while True:
+        n = _ends_with(text, i, stops)
+        if n == -1:
+            break
+        i -= n
     end = i
     while i > 0 and end - i < MAX_ITEM:
         ch = text[i - 1]
         if ch in _STOP_CHARS or ch.isdigit():
             break
-        if any(text.startswith(w, i - len(w)) for w in before_stops if i - len(w) >= 0 and end - i > 0):
+        if end - i > 0 and _ends_with(text, i, stops) != -1:
             break
         i -= 1
     return text[i:end]
@@ -133,15 +178,20 @@ def categorise(q: Quantity, item: str, text: str, lex: Lexicon, unit_kind: str |
         return hit
     a, b = _clause(text, q.start)
     nearest = None
-    for kw, cat, rank in _keyword_index(lex):
+    clause = text[a:b]
+    index = _keyword_index(lex)
+    for k in _keywords_in(clause, lex):  # index order, as a scan of the whole index
+        kw, cat, rank = index[k]
         if allowed is not None and cat not in allowed:
             continue
-        for m in regex.finditer(regex.escape(kw), text[a:b]):
-            s = a + m.start()
+        j = clause.find(kw)
+        while j != -1:  # non-overlapping occurrences, left to right
+            s = a + j
             dist = q.start - (s + len(kw)) if s < q.start else s - q.end
             key = (max(dist, 0), -len(kw), rank)
             if nearest is None or key < nearest[0]:
                 nearest = (key, cat)
+            j = clause.find(kw, j + len(kw))
     if nearest is not None:
         return nearest[1]
     if strong is not None:
@@ -152,8 +202,10 @@ def categorise(q: Quantity, item: str, text: str, lex: Lexicon, unit_kind: str |
 def best_keyword(item: str, lex: Lexicon, allowed=None) -> Category | None:
     if not item:
         return None
-    for kw, cat, _ in _keyword_index(lex):
-        if kw in item and (allowed is None or cat in allowed):
+    index = _keyword_index(lex)
+    for k in _keywords_in(item, lex):
+        cat = index[k][1]
+        if allowed is None or cat in allowed:
             return cat
     return None
 

@@ -55,11 +55,13 @@ class Draft:
 def noise_commas(view: View, raw: str) -> frozenset[int]:
     """View positions of half-width commas followed by layout whitespace in the raw text."""
     out = set()
-    for i, ch in enumerate(view.text):
-        if ch == "，":
-            r = view.raw[i]
-            if raw[r] == "," and r + 1 < len(raw) and raw[r + 1] in " \t\r\n\u00a0":
-                out.add(i)
+    text = view.text
+    i = text.find("，")
+    while i != -1:
+        r = view.raw[i]
+        if raw[r] == "," and r + 1 < len(raw) and raw[r + 1] in " \t\r\n\u00a0":
+            out.add(i)
+        i = text.find("，", i + 1)
     return frozenset(out)
 
 

@@ -9,6 +9,8 @@ knows 千家万户 is one word), and 一 used as an article.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 
 import regex
@@ -32,15 +34,509 @@ def _compiled(lex: Lexicon):
     return out
 
 
-def rule_hits(text: str, lex: Lexicon) -> dict[str, list[tuple[int, int]]]:
-    """For each pattern rule, the numeral spans it matches anywhere in ``text``."""
+# --- Pattern rules -----------------------------------------------------------
+#
+# A rule's hits are the {num} spans of its first match at every start position
+# (``finditer(overlapped=True)``), and a candidate is rejected by a rule when one
+# of its hits overlaps the candidate's numeral. :func:`rule_hits` returns them all
+# (computed on first access); :func:`reject_reason` does not need them all.
+# Most rules match from {num} on (after zero-width lookarounds): such a hit that
+# overlaps a numeral starts inside the run of numeral characters around it, so
+# those rules are tried, together, as lookaheads of one pattern matched at the few
+# positions of that run. The other rules (第{num}, 病例{num}…: a literal before the
+# numeral) are scanned over the whole text once, which their literals make cheap.
+# A rule mixing both kinds of alternatives is split when its other alternatives
+# cannot start at a numeral (then no start position has matches of both kinds).
+
+def _pattern_chars(pattern: str) -> tuple[frozenset[str], bool] | None:
+    """Every character a match of ``pattern`` can consume (and whether decimal digits can),
+    over-approximated from its text; None when it cannot be bounded (a dot, a negated class,
+    a class escape other than digits…)."""
+    chars: set[str] = set()
+    digits = False
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            nxt = pattern[i + 1: i + 2]
+            if nxt == "d":
+                digits = True
+            elif nxt.isalnum() or not nxt:
+                return None  # \w, \s, \p{…}, \1…: not bounded here
+            else:
+                chars.add(nxt)
+            i += 2
+        elif c == "[":
+            j = i + 1
+            if pattern[j: j + 1] == "^":
+                return None
+            members: list[str] = []
+            while j < len(pattern) and (pattern[j] != "]" or j == i + 1):
+                if pattern[j] == "\\":
+                    nxt = pattern[j + 1: j + 2]
+                    if nxt == "d":
+                        digits = True
+                    elif nxt.isalnum() or not nxt:
+                        return None
+                    else:
+                        members.append(nxt)
+                    j += 2
+                    continue
+                members.append(pattern[j])
+                j += 1
+            for a, dash, b in zip(members, members[1:] + [""], members[2:] + ["", ""]):
+                if dash == "-" and b and ord(b) - ord(a) < 4096:
+                    chars.update(chr(x) for x in range(ord(a), ord(b) + 1))
+            chars.update(members)
+            i = j + 1
+        elif c == "(":
+            i += 1
+            if pattern[i: i + 1] == "?":  # skip the group's syntax, not its content
+                m = regex.match(r"\?(?:P<\w+>|<\w+>|[:=!>]|<[=!])", pattern[i:])
+                if m is None:
+                    return None
+                i += m.end()
+        elif c == "{":
+            m = regex.match(r"\{\d*,?\d*\}", pattern[i:])
+            if m is None:
+                chars.add(c)
+                i += 1
+            else:
+                i += m.end()
+        elif c == ".":
+            return None
+        else:
+            if c not in "|)*+?^$":
+                chars.add(c)
+            i += 1
+    return frozenset(chars), digits
+
+
+def _in_numeral(c: str, numeral: tuple[frozenset[str], bool]) -> bool:
+    return c in numeral[0] or (numeral[1] and c.isdecimal())
+
+
+def _split_top(pattern: str) -> list[str]:
+    """``pattern`` split at its top-level ``|`` (outside groups, classes and escapes)."""
+    parts, depth, in_class, i, start = [], 0, False, 0, 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+            i += 1 if pattern[i + 1: i + 2] == "^" else 0
+            i += 1 if pattern[i + 1: i + 2] == "]" else 0  # a leading ] is a literal
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    parts.append(pattern[start:])
+    return parts
+
+
+def _group_end(pattern: str) -> int:
+    """Index after the group that opens at ``pattern[0]``, or -1."""
+    depth, in_class, i = 0, False, 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+            i += 1 if pattern[i + 1: i + 2] == "^" else 0
+            i += 1 if pattern[i + 1: i + 2] == "]" else 0
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return -1
+
+
+_LOOKAROUND = ("(?=", "(?!", "(?<=", "(?<!")
+_SPECIAL = set("\\.^$*+?{}[]|()")
+# numbered group references, which splitting a rule's alternatives would shift
+_UNSAFE = regex.compile(r"\\[1-9]|\\g<|\(\?&|\(\?\(|\(\?<(?![=!])|\(\?[a-zA-Z]+[:)]|\(\?R|\(\?[0-9+-]")
+
+
+def _starts_at_num(alt: str) -> bool:
+    """The alternative is ``{num}…`` after zero-width lookarounds only."""
+    while alt.startswith(_LOOKAROUND):
+        end = _group_end(alt)
+        if end == -1:
+            return False
+        alt = alt[end:]
+    return alt.startswith("{num}")
+
+
+def _class_members(pattern: str, i: int) -> tuple[set[str] | None, bool, int]:
+    """(members, decimal digits?, index after) of the class opening at ``pattern[i]``; members None if negated or unbounded."""
+    j = i + 1
+    if pattern[j: j + 1] == "^":
+        end = _class_end(pattern, i)
+        return None, False, end
+    members: list[str] = []
+    digits = False
+    bounded = True
+    while j < len(pattern) and (pattern[j] != "]" or j == i + 1):
+        if pattern[j] == "\\":
+            nxt = pattern[j + 1: j + 2]
+            if nxt == "d":
+                digits = True
+            elif nxt.isalnum() or not nxt:
+                bounded = False
+            else:
+                members.append(nxt)
+            j += 2
+            continue
+        members.append(pattern[j])
+        j += 1
+    out = set(members)
+    for a, dash, b in zip(members, members[1:] + [""], members[2:] + ["", ""]):
+        if dash == "-" and b:
+            if ord(b) - ord(a) >= 4096:
+                bounded = False
+            else:
+                out.update(chr(x) for x in range(ord(a), ord(b) + 1))
+    return (out if bounded else None), digits, j + 1
+
+
+def _class_end(pattern: str, i: int) -> int:
+    j = i + 1
+    if pattern[j: j + 1] == "^":
+        j += 1
+    if pattern[j: j + 1] == "]":
+        j += 1
+    while j < len(pattern) and pattern[j] != "]":
+        j += 2 if pattern[j] == "\\" else 1
+    return j + 1
+
+
+_QUANT = regex.compile(r"[?*+]|\{(\d*)(?:,\d*)?\}")
+_WHITESPACE = frozenset(chr(i) for i in range(0x3001) if chr(i).isspace())
+_HAN = "\x00Han"  # stands for every Han character, all of which are >= U+2E80
+_HAN_PROPERTY = regex.compile(r"\\p\{(?:Han|IsHan|Script=Han|sc=Han)\}")
+
+
+def _first_set(pattern: str) -> tuple[set[str] | None, bool, bool]:
+    """(characters, decimal digits?, nullable?) a match of ``pattern`` can start with;
+    characters None when unknown. A necessary condition only: used to skip a rule
+    that cannot match, never to decide that it does."""
+    chars: set[str] = set()
+    digits = False
+    for alt in _split_top(pattern):
+        got, d, nullable = _first_seq(alt)
+        if got is None:
+            return None, False, True
+        chars |= got
+        digits |= d
+        if nullable:
+            return chars, digits, True
+    return chars, digits, False
+
+
+def _first_seq(seq: str) -> tuple[set[str] | None, bool, bool]:
+    chars: set[str] = set()
+    digits = False
+    i = 0
+    while i < len(seq):
+        c = seq[i]
+        zero_width = False
+        if c == "(":
+            end = _group_end(seq[i:])
+            if end == -1:
+                return None, False, True
+            inner = seq[i: i + end]
+            if inner.startswith(("(?!", "(?<=", "(?<!")):
+                el, d, nullable, zero_width = set(), False, True, True
+            elif inner.startswith("(?="):
+                el, d, nullable = _first_set(inner[3:-1])
+                zero_width = True  # constrains the next character without consuming it
+            elif inner.startswith("(?P<"):
+                el, d, nullable = _first_set(inner[inner.index(">") + 1:-1])
+            elif inner.startswith("(?:"):
+                el, d, nullable = _first_set(inner[3:-1])
+            elif inner.startswith("(?"):
+                return None, False, True  # flags, backreferences, conditionals…
+            else:
+                el, d, nullable = _first_set(inner[1:-1])
+            i += end
+        elif c == "[":
+            el, d, end = _class_members(seq, i)
+            nullable = False
+            i = end
+        elif c == "\\":
+            nxt = seq[i + 1: i + 2]
+            han = _HAN_PROPERTY.match(seq, i)
+            if nxt == "d":
+                el, d, nullable = set(), True, False
+            elif nxt == "s":
+                el, d, nullable = set(_WHITESPACE), False, False
+            elif han is not None:
+                el, d, nullable = {_HAN}, False, False
+                i = han.end() - 2
+            elif nxt in ("b", "B", "A", "Z"):
+                el, d, nullable, zero_width = set(), False, True, True
+            elif nxt.isalnum() or not nxt:
+                return None, False, True
+            else:
+                el, d, nullable = {nxt}, False, False
+            i += 2
+        elif c in "^$":
+            el, d, nullable, zero_width = set(), False, True, True
+            i += 1
+        elif c in ".{})|*+?":
+            return None, False, True
+        else:
+            el, d, nullable = {c}, False, False
+            i += 1
+        q = _QUANT.match(seq, i)
+        if q is not None:
+            if q.group() in ("?", "*") or (q.group().startswith("{") and q.group(1) in ("", "0")):
+                nullable = True
+            i = q.end()
+            if seq[i: i + 1] in ("?", "+"):
+                i += 1  # lazy or possessive
+        if el is None:
+            return None, False, True
+        if zero_width and el and not nullable:
+            return el, d, False  # a lookahead: the next character is one of these
+        chars |= el
+        digits |= d
+        if not nullable:
+            return chars, digits, False
+    return chars, digits, True
+
+
+def _first_chars(alt: str) -> set[str] | None:
+    """The characters a match of ``alt`` must start with, when known and not empty."""
+    chars, digits, nullable = _first_set(alt)
+    return None if chars is None or digits or nullable else chars
+
+
+def _cannot_start_a_numeral(alt: str, numeral: tuple[frozenset[str], bool]) -> bool:
+    first = _first_chars(alt)
+    return first is not None and not any(_in_numeral(c, numeral) for c in first)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    alts: tuple  # (rule bit, alternative bit, compiled alternative) of the rules tried near numerals, in order
+    always: int  # alternatives whose continuation after {num} is not known: tried at every numeral position
+    by_char: dict  # character -> alternatives whose continuation can start with it
+    by_digit: int  # alternatives whose continuation can start with a decimal digit
+    by_han: int  # alternatives whose continuation can start with a Han character (\p{Han})
+    before: dict  # character -> alternatives (with a lookbehind before {num}) it may precede the numeral
+    before_digit: int  # such alternatives that a decimal digit may precede
+    no_before: int  # alternatives without such a lookbehind
+    own: tuple  # (rule bit, compiled pattern) of the rules scanned over the whole text
+    numeral: tuple  # (characters, decimal digits?) a numeral can consist of
+    run: object  # compiled: a (possibly empty) run of such characters
+
+
+def _lookbehind_chars(alt: str) -> tuple[frozenset[str], bool] | None:
+    """The characters a leading positive lookbehind of ``alt`` needs right before {num}."""
+    while alt.startswith(_LOOKAROUND):
+        end = _group_end(alt)
+        if alt.startswith("(?<="):
+            inner = alt[4: end - 1]
+            chars = _pattern_chars(inner)
+            if chars is not None and not _first_set(inner)[2]:
+                return chars
+        alt = alt[end:]
+    return None
+
+
+@lru_cache(maxsize=8)
+def _plan(lex: Lexicon) -> _Plan | None:
+    """How to evaluate the pattern rules near numerals; None when the characters of
+    NUMERAL cannot be bounded (then the hits over the whole text are used)."""
+    numeral = _pattern_chars(NUMERAL)
+    if numeral is None:
+        return None
+    alts, own = [], []
+    always = by_digit = by_han = before_digit = no_before = 0
+    by_char: dict[str, int] = {}
+    before: dict[str, int] = {}
+    n_alts = 0
+    for bit, rule in enumerate(r for r in lex.exclusions if not r.guard):
+        flag = 1 << bit
+        parts = _split_top(rule.pattern)
+        starts = [a for a in parts if _starts_at_num(a)]
+        others = [a for a in parts if not _starts_at_num(a)]
+        split = bool(others) and bool(_UNSAFE.search(rule.pattern))  # numbered groups would shift
+        if not starts or split or not all(_cannot_start_a_numeral(a, numeral) for a in others):
+            own.append((flag, regex.compile(rule.pattern.replace("{num}", f"(?P<num>{NUMERAL})"))))
+            continue
+        if others:
+            own.append((flag, regex.compile("|".join(others).replace("{num}", f"(?P<num>{NUMERAL})"))))
+        for alt in starts:
+            alt_bit = 1 << n_alts
+            n_alts += 1
+            alts.append((flag, alt_bit, regex.compile(alt.replace("{num}", f"(?P<num>{NUMERAL})"))))
+            # what must follow the numeral
+            rest = alt[alt.index("{num}") + len("{num}"):]
+            chars, digits, nullable = _first_set(rest) if "{num}" not in rest else (None, False, True)
+            if chars is None or nullable:
+                always |= alt_bit
+            else:
+                for c in chars:
+                    if c == _HAN:
+                        by_han |= alt_bit
+                    else:
+                        by_char[c] = by_char.get(c, 0) | alt_bit
+                if digits:
+                    by_digit |= alt_bit
+            # what must precede it
+            behind = _lookbehind_chars(alt)
+            if behind is None:
+                no_before |= alt_bit
+            else:
+                for c in behind[0]:
+                    before[c] = before.get(c, 0) | alt_bit
+                if behind[1]:
+                    before_digit |= alt_bit
+    run = regex.compile("[" + "".join(regex.escape(c) for c in sorted(numeral[0])) + (r"\d" if numeral[1] else "") + "]*")
+    return _Plan(tuple(alts), always, by_char, by_digit, by_han, before, before_digit, no_before, tuple(own), numeral, run)
+
+
+def _full_hits(text: str, lex: Lexicon) -> dict[str, list[tuple[int, int]]]:
     hits: dict[str, list[tuple[int, int]]] = {}
     for rule, pat in _compiled(lex):
         if rule.guard:
             continue
-        spans = [m.span("num") for m in pat.finditer(text, overlapped=True)]
-        hits[rule.name] = spans
+        hits[rule.name] = [m.span("num") for m in pat.finditer(text, overlapped=True)]
     return hits
+
+
+class RuleHits(Mapping):
+    """rule name -> the numeral spans it matches anywhere in the text (computed on first
+    access), and :meth:`mask`, which answers :func:`reject_reason` near one numeral."""
+
+    def __init__(self, text: str, lex: Lexicon):
+        self.text = text
+        self.lex = lex
+        self._hits: dict[str, list[tuple[int, int]]] | None = None
+        self._at: dict[int, list[tuple[int, int, int]]] = {}
+        self._cover: dict[int, int] | None = None
+        self._empty: list[tuple[int, int, int]] = []
+
+    def _all(self) -> dict[str, list[tuple[int, int]]]:
+        if self._hits is None:
+            self._hits = _full_hits(self.text, self.lex)
+        return self._hits
+
+    def __getitem__(self, name: str) -> list[tuple[int, int]]:
+        return self._all()[name]
+
+    def __iter__(self):
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __repr__(self) -> str:
+        return f"RuleHits({self._all()!r})"
+
+    def mask(self, s: int, e: int) -> int:
+        """Bit k set: the k-th pattern rule (in file order) has a hit overlapping [s, e)."""
+        plan = _plan(self.lex)
+        if plan is None:
+            m = 0
+            for bit, spans in enumerate(self._all().values()):
+                if any(hs < e and s < he for hs, he in spans):
+                    m |= 1 << bit
+            return m
+        text = self.text
+        m = 0
+        if plan.alts:
+            q = s
+            while q > 0 and _in_numeral(text[q - 1], plan.numeral):
+                q -= 1  # a hit overlapping [s, e) starts in the numeral run around s
+            for q in range(q, e):
+                for flag, gs, ge in self._hits_at(q, plan):
+                    if gs < e and s < ge:
+                        m |= flag
+        if self._cover is None:
+            self._cover = {}
+            for flag, pat in plan.own:
+                for hit in pat.finditer(text, overlapped=True):
+                    hs, he = hit.span("num")
+                    if he <= hs:
+                        self._empty.append((flag, hs, he))
+                    for pos in range(hs, he):
+                        self._cover[pos] = self._cover.get(pos, 0) | flag
+        cover = self._cover
+        for pos in range(s, e):
+            m |= cover.get(pos, 0)
+        for flag, hs, he in self._empty:
+            if hs < e and s < he:
+                m |= flag
+        return m
+
+    def _hits_at(self, q: int, plan: _Plan) -> list[tuple[int, int, int]]:
+        """(rule bit, num start, num end) of the first match at ``q`` of each rule tried near numerals."""
+        got = self._at.get(q)
+        if got is None:
+            got = []
+            text = self.text
+            if _in_numeral(text[q], plan.numeral):
+                # The numeral ends inside its run of numeral characters or where the run
+                # ends, and the rest of the match starts there; a lookbehind before it
+                # sees text[q - 1]. Alternatives that cannot go on so are not tried.
+                end = plan.run.match(text, q + 1).end()
+                ok = plan.always
+                by_char = plan.by_char
+                for c in text[q + 1: end + 1]:
+                    ok |= by_char.get(c, 0)
+                    if c.isdecimal():
+                        ok |= plan.by_digit
+                    elif c >= "\u2e80":
+                        ok |= plan.by_han
+                prev = text[q - 1] if q > 0 else ""
+                ok &= plan.no_before | plan.before.get(prev, 0) | (plan.before_digit if prev.isdecimal() else 0)
+                done = 0
+                alts = plan.alts
+                while ok:  # the alternatives that may match here, in order
+                    low = ok & -ok
+                    ok ^= low
+                    flag, _, pat = alts[low.bit_length() - 1]
+                    if not done & flag:
+                        m = pat.match(text, q)
+                        if m is not None:  # the rule's first match here: its first alternative that matches
+                            got.append((flag, *m.span("num")))
+                            done |= flag
+            self._at[q] = got
+        return got
+
+
+def rule_hits(text: str, lex: Lexicon) -> Mapping[str, list[tuple[int, int]]]:
+    """For each pattern rule, the numeral spans it matches anywhere in ``text``."""
+    return RuleHits(text, lex)
+
+
+_PARAGRAPH = regex.compile(r"[^\n]+")
+
+
+@lru_cache(maxsize=None)
+def _quote_patterns(open_q: str, close_q: str):
+    return (
+        regex.compile(regex.escape(open_q)),
+        regex.compile(rf"{regex.escape(open_q)}([^{regex.escape(close_q)}\n]{{1,{MAX_QUOTED_NAME}}}){regex.escape(close_q)}"),
+    )
 
 
 def quoted_spans(text: str) -> list[tuple[int, int]]:
@@ -49,12 +545,12 @@ def quoted_spans(text: str) -> list[tuple[int, int]]:
     for open_q, close_q in _QUOTES:
         if open_q == close_q:
             # straight quotes pair up in order, paragraph by paragraph
-            for para in regex.finditer(r"[^\n]+", text):
-                idx = [m.start() for m in regex.finditer(regex.escape(open_q), para.group())]
+            for para in _PARAGRAPH.finditer(text):
+                idx = [m.start() for m in _quote_patterns(open_q, close_q)[0].finditer(para.group())]
                 for a, b in zip(idx[::2], idx[1::2]):
                     spans.append((para.start() + a + 1, para.start() + b))
         else:
-            for m in regex.finditer(rf"{regex.escape(open_q)}([^{regex.escape(close_q)}\n]{{1,{MAX_QUOTED_NAME}}}){regex.escape(close_q)}", text):
+            for m in _quote_patterns(open_q, close_q)[1].finditer(text):
                 spans.append(m.span(1))
     return [(s, e) for s, e in spans if e - s <= MAX_QUOTED_NAME]
 
@@ -64,13 +560,25 @@ def reject_reason(cand: Candidate, text: str, lex: Lexicon, hits, quoted) -> str
     s, e = cand.num_start, cand.num_end
     if cand.quantity is not None and cand.quantity.rule in WHOLE_PHRASE_RULES:
         return None  # 百分之九十五 is one phrase; its 百…分 is not a duration
-    for rule, _ in _compiled(lex):
-        if rule.guard:
-            if _GUARDS[rule.guard](cand, text, lex):
+    if isinstance(hits, RuleHits) and hits.text is text and hits.lex is lex:
+        mask = hits.mask(s, e)  # bit k: the k-th pattern rule has a hit overlapping the numeral
+        bit = 1
+        for rule in lex.exclusions:
+            if rule.guard:
+                if _GUARDS[rule.guard](cand, text, lex):
+                    return rule.name
+                continue
+            if mask & bit:
                 return rule.name
-            continue
-        if any(hs < e and s < he for hs, he in hits[rule.name]):
-            return rule.name
+            bit <<= 1
+    else:
+        for rule in lex.exclusions:
+            if rule.guard:
+                if _GUARDS[rule.guard](cand, text, lex):
+                    return rule.name
+                continue
+            if any(hs < e and s < he for hs, he in hits[rule.name]):
+                return rule.name
     if any(qs <= s and e <= qe for qs, qe in quoted):
         return "quoted_name"
     return None

@@ -145,17 +145,26 @@ def find_candidates(
     return out
 
 
+@lru_cache(maxsize=8)
+def _people_patterns(lex: Lexicon):
+    return (
+        regex.compile(r"[\p{Han}]{0,9}?(" + "|".join(map(regex.escape, lex.words["people_nouns"])) + r"|人(?![员次数]))"),
+        regex.compile("(?:" + "|".join(map(regex.escape, lex.words["people_nouns_before"])) + r")(?:达到|达|超过|逾|约|近|为|有|是)?$"),
+    )
+
+
 def implied_unit(cand: Candidate, text: str, lex: Lexicon) -> Candidate:
     """A bare 万/亿 number before a people noun counts people: `35万父老乡亲`, `1.5万驿马人`."""
+    if cand.quantity is not None:
+        return cand
     countless = _COUNTLESS.fullmatch(cand.text)
-    if cand.quantity is not None or not (countless or regex.search(r"[万亿]$", cand.text)):
+    if not (countless or cand.text.endswith(("万", "亿"))):  # a numeral has no newline for $ to skip
         return cand
     after = text[cand.num_end: cand.num_end + 12]
-    m = regex.match(r"[\p{Han}]{0,9}?(" + "|".join(map(regex.escape, lex.words["people_nouns"])) + r"|人(?![员次数]))", after)
+    noun_after, noun_before_re = _people_patterns(lex)
+    m = noun_after.match(after)
     before = text[max(0, cand.num_start - 8): cand.num_start]
-    noun_before = regex.search(
-        "(?:" + "|".join(map(regex.escape, lex.words["people_nouns_before"])) + r")(?:达到|达|超过|逾|约|近|为|有|是)?$", before
-    )
+    noun_before = noun_before_re.search(before)
     if (not m or regex.search(r"[，。、；：]", after[: m.end()])) and not noun_before:
         return cand
     if countless:

@@ -74,23 +74,36 @@ def _frame(rows: list[dict], table: Table) -> pd.DataFrame:
     return df
 
 
+def extraction_rows(ex) -> tuple[list[dict], list[dict], list[dict], list[dict]]:
+    """The rows one extraction adds to the documents, paragraphs, claims and rejections tables."""
+    d = ex.document
+    doc = {
+        "doc_id": d.doc_id, "path": d.path, "format": d.format, "encoding": d.encoding, "n_bytes": d.n_bytes,
+        "n_chars": len(d.text), "sha256": d.sha256, "published": d.meta.published, "title": d.meta.title,
+        "url": d.meta.url, "locality_hint": d.meta.locality, "n_paragraphs": len(ex.paragraphs),
+        "n_claims": len(ex.claims), "error": d.error, "pipeline_version": __version__,
+    }
+    paras = [{"doc_id": p.doc_id, "para_id": p.para_id, "article_id": p.article_id, "kind": p.kind.value,
+              "start": p.start, "end": p.end, "text": p.text} for p in ex.paragraphs]
+    claims = [claim_row(c) for c in ex.claims]
+    rejections = [{"doc_id": d.doc_id, "start": r.start, "end": r.end, "quote": r.text, "reason": r.reason} for r in ex.rejections]
+    return [doc], paras, claims, rejections
+
+
+def tables_from_rows(docs: list[dict], paras: list[dict], claims: list[dict], rejections: list[dict]) -> Tables:
+    """Sorted, validated DataFrames from rows (as :func:`extraction_rows` makes them)."""
+    return Tables(_frame(docs, DOCUMENTS), _frame(paras, PARAGRAPHS), _frame(claims, CLAIMS), _frame(rejections, REJECTIONS))
+
+
 def build_tables(extractions: Iterable) -> Tables:
     docs, paras, claims, rejections = [], [], [], []
     for ex in extractions:
-        d = ex.document
-        docs.append({
-            "doc_id": d.doc_id, "path": d.path, "format": d.format, "encoding": d.encoding, "n_bytes": d.n_bytes,
-            "n_chars": len(d.text), "sha256": d.sha256, "published": d.meta.published, "title": d.meta.title,
-            "url": d.meta.url, "locality_hint": d.meta.locality, "n_paragraphs": len(ex.paragraphs),
-            "n_claims": len(ex.claims), "error": d.error, "pipeline_version": __version__,
-        })
-        for p in ex.paragraphs:
-            paras.append({"doc_id": p.doc_id, "para_id": p.para_id, "article_id": p.article_id, "kind": p.kind.value,
-                          "start": p.start, "end": p.end, "text": p.text})
-        claims.extend(claim_row(c) for c in ex.claims)
-        for r in ex.rejections:
-            rejections.append({"doc_id": d.doc_id, "start": r.start, "end": r.end, "quote": r.text, "reason": r.reason})
-    return Tables(_frame(docs, DOCUMENTS), _frame(paras, PARAGRAPHS), _frame(claims, CLAIMS), _frame(rejections, REJECTIONS))
+        d, p, c, r = extraction_rows(ex)
+        docs += d
+        paras += p
+        claims += c
+        rejections += r
+    return tables_from_rows(docs, paras, claims, rejections)
 
 
 def _arrow(df: pd.DataFrame, table: Table) -> pa.Table:
@@ -119,11 +132,11 @@ def write_tables(tables: Tables, out: Path) -> list[Path]:
             ("rejections.parquet", tables.rejections, REJECTIONS),
         ):
             tmp = _temp_path(out, name)
+            staged.append((tmp, out / name))  # before writing: a failed write removes it too
             _write_parquet(df, table, tmp)
-            staged.append((tmp, out / name))
         tmp = _temp_path(out, "claims.jsonl")
-        tmp.write_text(claims_jsonl(tables.claims), encoding="utf-8")
         staged.append((tmp, out / "claims.jsonl"))
+        tmp.write_text(claims_jsonl(tables.claims), encoding="utf-8")
     except BaseException:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)
