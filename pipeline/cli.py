@@ -29,22 +29,33 @@ def cli() -> None:
 @click.option("--manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="CSV with path, published[, title, url, locality].")
 @click.option("--year", type=int, help="Year of dates that give none, when neither text nor manifest tells.")
 @click.option("--max-mb", type=float, default=50.0, show_default=True, help="Files larger than this fail with an error row.")
-def extract(inputs, out, manifest, year, max_mb) -> None:
+@click.option("-j", "--workers", type=click.IntRange(min=1), help="Processes (local engine) or LocalCluster workers (dask). Default: the number of cores.")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True, help="local: this machine (a process pool when workers > 1); dask: a Dask cluster.")
+@click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786 (--engine dask). Default: a LocalCluster on this machine.")
+@click.option("--incremental", is_flag=True, help="Skip documents unchanged (content, metadata, pipeline version) since the last --incremental run into OUT; a changed document replaces only its rows.")
+@click.option("--dataset/--single-files", "dataset", default=None, help="Parquet datasets (one file per batch, partitioned by year) or single files. Default: datasets past 1000 documents or 64 MB of input.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=500, show_default=True, help="Documents per batch (one dataset file per batch; also capped at 16 MB of input).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar (it is only drawn on a terminal anyway). The summary line is printed either way.")
+def extract(inputs, out, manifest, year, max_mb, workers, engine, scheduler, incremental, dataset, batch_size, quiet) -> None:
     """Extract claims from bulletins (files or folders) and write Parquet tables to OUT.
 
     Exits 2 when any document could not be read; the others are still written.
     """
+    from .runner import run_extract
+
+    if scheduler and engine != "dask":
+        raise click.UsageError("--scheduler needs --engine dask")
     try:
-        results = api.run(inputs, manifest=manifest, year=year, max_bytes=int(max_mb * 1024 * 1024))
-        tables = build_tables(results)
-        write_tables(tables, out)
+        summary = run_extract(
+            inputs, out, manifest=manifest, year=year, max_bytes=int(max_mb * 1024 * 1024), workers=workers,
+            engine=engine, scheduler=scheduler, incremental=incremental, dataset=dataset, batch_size=batch_size, quiet=quiet,
+        )
     except PipelineError as exc:
         raise click.ClickException(str(exc)) from exc
-    failed = [r.document for r in results if r.document.error]
-    for d in failed:
-        click.echo(f"error: {d.path}: {d.error}", err=True)
-    click.echo(f"{len(tables.claims)} claims from {len(results) - len(failed)} of {len(results)} documents -> {out}", err=True)
-    if failed:
+    for path, error in summary.failed:
+        click.echo(f"error: {path}: {error}", err=True)
+    click.echo(summary.line(), err=True)
+    if summary.failed:
         sys.exit(EXIT_FAILED_DOCS)
 
 
@@ -89,6 +100,45 @@ def diff_cmd(old, new, fmt, fail_on) -> None:
     d = diff_outputs(old, new)
     click.echo(format_diff(d, fmt))
     sys.exit(1 if should_fail(d, parse_fail_on(fail_on)) else 0)
+
+
+@cli.command("report")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-o", "--out", type=click.Path(path_type=Path), default=Path("report.html"), show_default=True, help="NAME.html: one file; any other path: a folder with index.html and docs/ (one page per document).")
+@click.option("--title", help="Page title (default: 'Claims review · FOLDER').")
+@click.option("--mode", type=click.Choice(["auto", "single", "folder"]), default="auto", show_default=True, help="auto: by the suffix of OUT.")
+def report_cmd(folder, out, title, mode) -> None:
+    """Write a self-contained HTML review page of the run in FOLDER (claims highlighted in their paragraphs)."""
+    from .report import write_report
+
+    try:
+        written = write_report(folder, out, title=title, mode=mode)
+    except (PipelineError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{len(written)} page(s) -> {written[0]}", err=True)
+    size = written[0].stat().st_size
+    if len(written) == 1 and size > 20 * 1024 * 1024:
+        click.echo(f"{written[0]} is {size // (1024 * 1024)} MB: for a big run write a folder instead (-o DIR: one page per document)", err=True)
+
+
+@cli.command("explain")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--para", type=int, help="Only this paragraph (numbered from 0, as in paragraphs.parquet).")
+@click.option("--year", type=int, help="Year of dates that give none.")
+@click.option("--published", help="Publication date (ISO) of the file.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per number instead of text.")
+def explain_cmd(file, para, year, published, as_json) -> None:
+    """Print every number of FILE: the claim it became, or the exclusion rule that rejected it."""
+    from .explain import explain_file, format_explanation, verdict_dict
+
+    ex, found = explain_file(file, para=para, published=published, year=year)
+    if ex.document.error:
+        raise click.ClickException(f"{file}: {ex.document.error}")
+    if as_json:
+        for v in found:
+            click.echo(json.dumps(verdict_dict(v), ensure_ascii=False))
+    else:
+        click.echo(format_explanation(ex, found, para), nl=False)
 
 
 @cli.command("schemas")

@@ -1,6 +1,7 @@
 """The CLI over the seeds: tables conform to the schema, outputs/ equals a fresh run, commands are documented."""
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -17,8 +18,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def seed_run(tmp_path_factory):
+    """`bulletin extract seeds` run from the repository root, exactly as `make run` does."""
     out = tmp_path_factory.mktemp("out")
-    result = CliRunner().invoke(cli, ["extract", str(ROOT / "seeds"), "-o", str(out)])
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        result = CliRunner().invoke(cli, ["extract", "seeds", "-o", str(out), "--workers", "1", "--quiet"])
+    finally:
+        os.chdir(cwd)
     assert result.exit_code == 0, result.output
     return out
 
@@ -48,8 +55,9 @@ def test_committed_outputs_equal_a_fresh_run(seed_run):
         assert (ROOT / "outputs" / name).read_bytes() == (seed_run / name).read_bytes(), f"outputs/{name} is stale: run `make run`"
 
 
-def test_second_run_is_byte_identical(seed_run, tmp_path):
-    CliRunner().invoke(cli, ["extract", str(ROOT / "seeds"), "-o", str(tmp_path)])
+def test_second_run_is_byte_identical(seed_run, tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    CliRunner().invoke(cli, ["extract", "seeds", "-o", str(tmp_path), "--workers", "1", "--quiet"])
     for name in TABLE_FILES:
         assert (tmp_path / name).read_bytes() == (seed_run / name).read_bytes(), name
 
