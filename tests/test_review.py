@@ -1,4 +1,4 @@
-"""Review tools: the HTML report, `bulletin explain`, load/sql, the example notebook and docs/review.md."""
+"""Review tools: the HTML report, `bulletin explain`, load/sql, the example notebook and README.md's review section."""
 from __future__ import annotations
 
 import json
@@ -23,7 +23,7 @@ from pipeline.tables import build_tables, write_tables
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
 NOTEBOOK = ROOT / "examples" / "seeds.ipynb"
-DOCS = ROOT / "docs" / "review.md"
+DOCS = ROOT / "README.md"  # its "Reviewing a run" section
 
 
 @pytest.fixture(scope="module")
@@ -334,15 +334,20 @@ def test_notebook_without_townships(seeds_out, tmp_path, monkeypatch):
 
 
 # --------------------------------------------------------------------------
-# docs/review.md: every command and snippet runs
+# README.md's review section: every command and snippet runs
+
+
+def review_section() -> str:
+    text = DOCS.read_text(encoding="utf-8")
+    return text.split("\n## Reviewing a run", 1)[1].split("\n## ", 1)[0]
 
 
 def doc_blocks(lang: str) -> list[str]:
-    return re.findall(rf"```{lang}\n(.*?)```", DOCS.read_text(encoding="utf-8"), flags=re.S)
+    return re.findall(rf"```{lang}\n(.*?)```", review_section(), flags=re.S)
 
 
 def test_docs_commands_run(seeds_out, tmp_path, monkeypatch):
-    """Run docs/review.md in a sandbox where seeds/ is the repository's and outputs/ a fresh run."""
+    """Run README.md's review section in a sandbox where seeds/ is the repository's and outputs/ a fresh run."""
     sandbox = tmp_path / "sandbox"
     (sandbox / "tmp").mkdir(parents=True)
     (sandbox / "seeds").symlink_to(SEEDS)
@@ -379,7 +384,7 @@ def test_docs_commands_run(seeds_out, tmp_path, monkeypatch):
 
 
 def test_docs_name_real_commands():
-    text = DOCS.read_text(encoding="utf-8")
+    text = review_section()
     used = set(re.findall(r"^\s*bulletin ([a-z]+)", text, flags=re.M))
     assert {"report", "explain", "diff", "extract"} <= used <= set(cli.commands)
 
