@@ -10,7 +10,7 @@ import click
 from . import __version__, api
 from .evaluate import format_score, gold_doc_ids, load_claims_jsonl, score, score_to_dict
 from .diff import diff_outputs, format_diff, parse_fail_on, should_fail
-from .model import PipelineError
+from .model import InputError, PipelineError
 from .schema import render_schemas, write_schemas
 from .tables import build_tables, claims_jsonl, write_tables
 
@@ -36,10 +36,12 @@ def cli() -> None:
 @click.option("--dataset/--single-files", "dataset", default=None, help="Parquet datasets (one file per batch, partitioned by year) or single files. Default: datasets past 1000 documents or 64 MB of input.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=500, show_default=True, help="Documents per batch (one dataset file per batch; also capped at 16 MB of input).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar (it is only drawn on a terminal anyway). The summary line is printed either way.")
-def extract(inputs, out, manifest, year, max_mb, workers, engine, scheduler, incremental, dataset, batch_size, quiet) -> None:
+@click.option("--keep-going/--fail-fast", default=True, show_default=True, help="On a file that cannot be read: give it an error row and go on (exit 2 at the end), or stop at once and write nothing.")
+def extract(inputs, out, manifest, year, max_mb, workers, engine, scheduler, incremental, dataset, batch_size, quiet, keep_going) -> None:
     """Extract claims from bulletins (files or folders) and write Parquet tables to OUT.
 
-    Exits 2 when any document could not be read; the others are still written.
+    Exits 2 when any document could not be read; with --keep-going (the default)
+    the others are still written, with --fail-fast nothing is.
     """
     from .runner import run_extract
 
@@ -49,7 +51,11 @@ def extract(inputs, out, manifest, year, max_mb, workers, engine, scheduler, inc
         summary = run_extract(
             inputs, out, manifest=manifest, year=year, max_bytes=int(max_mb * 1024 * 1024), workers=workers,
             engine=engine, scheduler=scheduler, incremental=incremental, dataset=dataset, batch_size=batch_size, quiet=quiet,
+            fail_fast=not keep_going,
         )
+    except InputError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_FAILED_DOCS)
     except PipelineError as exc:
         raise click.ClickException(str(exc)) from exc
     for path, error in summary.failed:

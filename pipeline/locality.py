@@ -788,13 +788,18 @@ def _find_sends(doc: _Doc, v: _Vocab) -> list[_Send]:
 
 def _bounds(text: str, lo: int, hi: int, s: int, e: int, stops: frozenset[str]) -> tuple[int, int]:
     """The stretch around [s, e) within [lo, hi) that no character of ``stops`` breaks."""
-    a = s
-    while a > lo and text[a - 1] not in stops:
-        a -= 1
-    b = e
-    while b < hi and text[b] not in stops:
-        b += 1
-    return a, b
+    pos = _stop_positions(text, stops)
+    i = bisect_left(pos, s) - 1
+    a = max(lo, pos[i] + 1) if i >= 0 else lo
+    j = bisect_left(pos, e)
+    b = min(hi, pos[j]) if j < len(pos) else hi
+    return min(a, s), max(b, e)
+
+
+@lru_cache(maxsize=16)
+def _stop_positions(text: str, stops: frozenset[str]) -> list[int]:
+    """Offsets of every character of ``stops`` in ``text`` (computed once per document)."""
+    return [i for i, ch in enumerate(text) if ch in stops]
 
 
 def _usable(r: _Ref, reach: str, s: int, segment: tuple[int, int]) -> bool:

@@ -738,8 +738,13 @@ def run_extract(
     quiet: bool = False,
     progress: bool | None = None,
     timings: bool = False,
+    fail_fast: bool = False,
 ) -> RunSummary:
     """Extract every input and write the tables into ``out`` (see the module doc).
+
+    A document that cannot be read gets an error row and the batch goes on;
+    with ``fail_fast`` the run stops at it instead (raising :class:`InputError`)
+    and writes nothing, so the previous tables stay as they were.
 
     ``progress`` forces the progress bar on or off; by default it is shown when
     stderr is a terminal and not ``quiet``.
@@ -794,7 +799,7 @@ def run_extract(
                 r = next(results)
                 pieces.append((r.first, r.tables, r.jsonl))
                 for d in r.docs:
-                    _count(summary, d)
+                    _count(summary, d, fail_fast)
                     if incremental:
                         state_entries[d.path] = [d.doc_id, keys.get(d.index), b]
                 for k, v in r.timings.items():
@@ -813,7 +818,7 @@ def run_extract(
                     d = DocSummary(t.index, t.path, row["doc_id"], row["n_bytes"], row["n_chars"], row["n_claims"], row["error"])
                     summary.n_skipped += 1
                 pieces.append((t.index, old, lines))
-                _count(summary, d)
+                _count(summary, d, fail_fast)
                 if incremental:
                     state_entries[t.path] = [d.doc_id, keys.get(t.index), b]
                 bar.advance(1, d.n_chars, t.n_bytes)
@@ -848,8 +853,12 @@ def run_extract(
     return summary
 
 
-def _count(summary: RunSummary, d: DocSummary) -> None:
+def _count(summary: RunSummary, d: DocSummary, fail_fast: bool = False) -> None:
     summary.n_chars += d.n_chars
     summary.n_bytes += d.n_bytes
     if d.error:
+        if fail_fast:
+            from .model import InputError
+
+            raise InputError(f"{d.path}: {d.error} (--fail-fast: nothing written)")
         summary.failed.append((d.path, d.error))

@@ -64,6 +64,7 @@ DOCUMENTS = Table(
         Col("n_claims", _I, False, "claims extracted"),
         Col("error", _S, True, "why the document could not be read; null when it was"),
         Col("pipeline_version", _S, False, "version of the pipeline that wrote the row"),
+        Col("text", _S, True, "extracted text of an HTML or PDF input, which its offsets refer to; null for plain text (the file is the text)"),
     ),
     ("doc_id",),
 )

@@ -82,6 +82,8 @@ def extraction_rows(ex) -> tuple[list[dict], list[dict], list[dict], list[dict]]
         "n_chars": len(d.text), "sha256": d.sha256, "published": d.meta.published, "title": d.meta.title,
         "url": d.meta.url, "locality_hint": d.meta.locality, "n_paragraphs": len(ex.paragraphs),
         "n_claims": len(ex.claims), "error": d.error, "pipeline_version": __version__,
+        # HTML and PDF offsets point into extracted text, which no file holds: keep it
+        "text": d.text if d.format != "txt" and d.error is None else None,
     }
     paras = [{"doc_id": p.doc_id, "para_id": p.para_id, "article_id": p.article_id, "kind": p.kind.value,
               "start": p.start, "end": p.end, "text": p.text} for p in ex.paragraphs]

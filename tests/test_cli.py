@@ -74,6 +74,25 @@ def test_bad_file_gets_error_row_and_exit_2(tmp_path):
     assert len(pd.read_parquet(out / "claims.parquet")) == 1
 
 
+def test_fail_fast_writes_nothing(tmp_path):
+    (tmp_path / "a.txt").write_text("全乡设置检查卡点12个。", encoding="utf-8")
+    (tmp_path / "b.txt").write_bytes(b"\x00\x01binary")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["extract", str(tmp_path), "-o", str(out), "--fail-fast", "-j", "1"])
+    assert result.exit_code == 2 and "b.txt" in result.output
+    assert not (out / "claims.parquet").exists()
+
+
+def test_html_text_is_kept_for_its_offsets(tmp_path):
+    page = "<html><head><title>通报</title><script>var n = 99;</script></head><body><article><p>全乡设置检查卡点12个，发放口罩3000个。</p></article></body></html>"
+    (tmp_path / "page.html").write_text(page, encoding="utf-8")
+    out = tmp_path / "out"
+    assert CliRunner().invoke(cli, ["extract", str(tmp_path / "page.html"), "-o", str(out), "-j", "1"]).exit_code == 0
+    text = pd.read_parquet(out / "documents.parquet").loc[0, "text"]
+    claims = pd.read_parquet(out / "claims.parquet")
+    assert len(claims) == 2 and all(text[r.start:r.end] == r.quote for r in claims.itertuples())
+
+
 def test_eval_and_diff_commands(seed_run, tmp_path):
     shared = ROOT.parent / "shared" / "gold"
     if shared.exists():
