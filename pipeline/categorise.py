@@ -35,6 +35,9 @@ _ALLOWED_BY_KIND = {
     "people": {Category.personnel, Category.population, Category.cases, Category.activity},
     # 个, 处, 份… count things: groups, places, goods; people are counted with 名/人/位
     "count": set(Category) - {Category.personnel, Category.population},
+    # kilograms and litres are goods
+    "mass": {Category.supplies, Category.masks, Category.other},
+    "volume": {Category.supplies, Category.masks, Category.other},
     "money": {Category.funds},
     "cases": {Category.cases},
 }
