@@ -115,3 +115,16 @@ def test_readme_commands_exist():
     assert readme.lstrip().startswith("# "), "README starts with a title"
     head = readme.split("\n## ")[0]
     assert "make run" in head and "make test" in head, "README opens with the two commands"
+
+
+def test_readme_notebook_snippet_runs(monkeypatch):
+    """The README's first Python example, run as written from the repository root."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    code = re.search(r"```python\n(.*?)```", readme, flags=re.S).group(1)
+    monkeypatch.chdir(ROOT)
+    scope: dict = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    assert len(scope["tables"].claims) > 100
+    claims = scope["extract"]("全乡设置检查卡点14个，配备百余名检查人员。", year=2020)
+    assert [(c.quote, c.value, c.category.value, c.bound.value) for c in claims] == [
+        ("14个", 14.0, "checkpoint", "eq"), ("百余名", 100.0, "personnel", "ge")]
