@@ -146,8 +146,10 @@ def _han_at(text: str, i: int) -> bool:
     return i < len(text) and "\u4e00" <= text[i] <= "\u9fff"
 
 
-def find_item(q: Quantity, text: str, lex: Lexicon) -> str:
-    after = item_after(text, q.end, lex)
+def find_item(q: Quantity, text: str, lex: Lexicon, after: str | None = None) -> str:
+    """``after``: :func:`item_after` at ``q.end``, when the caller has it already."""
+    if after is None:
+        after = item_after(text, q.end, lex)
     if len(after) >= 2 or (after and not item_before(text, q.start, lex)):
         return after
     before = item_before(text, q.start, lex)
@@ -226,13 +228,17 @@ def _unit_default(unit: str | None, unit_raw: str | None) -> Category:
     return Category.other
 
 
+# compiled once: find_per runs for every claim
+_PER_BEFORE = regex.compile(r"每[^，。；、\d]{1,8}$")
+
+
 def find_per(q: Quantity, text: str, prev_item: str | None, lex: Lexicon) -> str | None:
     """`每个乡镇10万元` → 每个乡镇; `各1个` after `38个行政村` → 行政村."""
     a, _ = _clause(text, q.start, radius=16)
     before = text[a:q.start]
     if before.endswith("各") and prev_item:
         return prev_item
-    m = regex.search(r"每[^，。；、\d]{1,8}$", before)
+    m = _PER_BEFORE.search(before)
     if not m:
         return None
     chunk = m.group()

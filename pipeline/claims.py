@@ -118,7 +118,7 @@ def table_cell(cand: Candidate, text: str, paras: list[Paragraph], headers: dict
     """A bare integer cell of a flattened table counts in its header's unit (`浦东 2596` → 2596 例)."""
     if cand.quantity is not None or not cand.text.isdigit():
         return cand
-    k = _para_index(paras, cand.num_start)
+    k = _para_index([p.vstart for p in paras], cand.num_start)
     if k not in headers or not (text[cand.num_start - 1: cand.num_start] == " "):
         return cand
     _, unit = headers[k]
@@ -126,8 +126,8 @@ def table_cell(cand: Candidate, text: str, paras: list[Paragraph], headers: dict
     return replace(cand, quantity=q, reason=None)
 
 
-def _para_index(paras: list[Paragraph], pos: int) -> int:
-    starts = [p.vstart for p in paras]
+def _para_index(starts: list[int], pos: int) -> int:
+    """The paragraph holding ``pos``, given every paragraph's ``vstart`` (built once per document)."""
     return max(0, bisect_right(starts, pos) - 1)
 
 
@@ -138,6 +138,7 @@ def draft_claims(
     text = view.text
     sents = sentences(text)
     sent_starts = [s for s, _ in sents]
+    para_starts = [p.vstart for p in paras]
     drafts: list[Draft] = []
     prev_item: str | None = None
     prev_sent = -1
@@ -147,13 +148,14 @@ def draft_claims(
         s0, s1 = sents[k] if sents else (0, len(text))
         if k != prev_sent:
             prev_item, prev_sent, sentence_drafts = None, k, []
-        item = find_item(q, text, lex)
+        after = item_after(text, q.end, lex)  # the noun after it: both need it
+        item = find_item(q, text, lex, after)
         per = find_per(q, text, prev_item, lex)
-        total = breakdown_total(q, text, sentence_drafts, lex)
+        total = breakdown_total(q, text, sentence_drafts, lex, after)
         kind = lex.units[q.unit_raw].kind if q.unit_raw in lex.units else None
         cat = categorise(q, item, text, lex, kind, total.category if total else None)
         date = sentence_date(dates, s0, s1, at=q.start, text=text)
-        draft = Draft(q.start, q.end, cat, item, q.value, q.value_hi, None, q.unit, q.unit_raw, q.bound, per, date, q.rule, _para_index(paras, q.start))
+        draft = Draft(q.start, q.end, cat, item, q.value, q.value_hi, None, q.unit, q.unit_raw, q.bound, per, date, q.rule, _para_index(para_starts, q.start))
         drafts.append(draft)
         sentence_drafts.append(draft)
         if item:
@@ -163,18 +165,20 @@ def draft_claims(
         k = max(0, bisect_right(sent_starts, d.start) - 1)
         s0, s1 = sents[k] if sents else (0, len(text))
         event = text[d.end: min(s1, d.end + 20)].lstrip("，,：: ")
-        drafts.append(Draft(d.start, d.end, Category.date, event, None, None, d.iso, None, None, Bound.eq, None, None, d.rule, _para_index(paras, d.start)))
+        drafts.append(Draft(d.start, d.end, Category.date, event, None, None, d.iso, None, None, Bound.eq, None, None, d.rule, _para_index(para_starts, d.start)))
     drafts.sort(key=lambda c: (c.start, c.end))
     return drafts
 
 
-def breakdown_total(q: Quantity, text: str, earlier: list[Draft], lex: Lexicon) -> Draft | None:
+def breakdown_total(q: Quantity, text: str, earlier: list[Draft], lex: Lexicon, after: str | None = None) -> Draft | None:
     """`32个道路卡口，其中乡里设置1个，各村口设置28个`: the parts of a total named
     after 其中 count the same thing as the total when no noun follows them.
 
     The parts run on from 其中 clause by clause; a clause with no count of the
-    same unit ends the breakdown."""
-    if item_after(text, q.end, lex):
+    same unit ends the breakdown. ``after``: :func:`item_after` at ``q.end``, when known."""
+    if after is None:
+        after = item_after(text, q.end, lex)
+    if after:
         return None
     for i in range(len(earlier) - 1, -1, -1):
         d = earlier[i]

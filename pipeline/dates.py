@@ -21,6 +21,7 @@ from typing import Any
 import regex
 import yaml
 
+from pipeline.exclude import _HAN, _first_set  # what a pattern can start with (a necessary condition)
 from pipeline.model import DateMention, LexiconError
 
 # The outbreak's year: the year of a date when neither the text, the
@@ -30,7 +31,16 @@ OUTBREAK_YEAR = 2020
 # it would otherwise fall more than this long after publication.
 FUTURE_SLACK = dt.timedelta(days=61)
 
-_FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９：", "0123456789:")
+_FULLWIDTH_DIGITS = tuple(zip("０１２３４５６７８９：", "0123456789:"))
+
+
+def _halfwidth_digits(text: str) -> str:
+    """０-９ and ： as ASCII. A str.replace per character is much faster than
+    str.translate, which looks every character of the text up in a dict."""
+    for wide, narrow in _FULLWIDTH_DIGITS:
+        if wide in text:
+            text = text.replace(wide, narrow)
+    return text
 
 
 @dataclass(frozen=True)
@@ -124,7 +134,7 @@ def load_lexicon() -> _Lexicon:
         names[key] = _alternation(ws)
     try:
         rules = tuple(
-            (kind, regex.compile(_expand(pat, names, f"rules.{kind}")))
+            (kind, regex.compile(_first_char_check(_expand(pat, names, f"rules.{kind}"))))
             for kind, pat in data["rules"].items()
         )
         clock = regex.compile(names["clock"])
@@ -196,6 +206,18 @@ def _valid(y: int, m: int, d: int) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _first_char_check(pattern: str) -> str:
+    """``pattern`` behind a lookahead for the characters its matches can start with,
+    when they are known. The rules are tried at every position of the text; the
+    lookahead lets the regex module skip most of them at once, which it does not
+    do by itself for a pattern that starts with a lookbehind (bareday: ~6x faster).
+    Zero-width and implied by the pattern, it changes no match."""
+    chars, digits, nullable = _first_set(pattern)
+    if chars is None or nullable or _HAN in chars:
+        return pattern
+    return "(?=[" + "".join(regex.escape(c) for c in sorted(chars)) + (r"\d" if digits else "") + "])" + pattern
 
 
 # ---------------------------------------------------------------- matching
@@ -495,7 +517,7 @@ def _resolve(text: str, mt: _Match, st: _State, lex: _Lexicon) -> _Resolved:
 def find_dates(text: str, ctx: DateContext) -> list[DateMention]:
     """The explicit dates in ``text`` (repaired text), in text order."""
     lex = load_lexicon()
-    norm = text.translate(_FULLWIDTH_DIGITS)
+    norm = _halfwidth_digits(text)
     st = _State(ctx)
     out: list[DateMention] = []
     taken_to = -1

@@ -562,15 +562,13 @@ def reject_reason(cand: Candidate, text: str, lex: Lexicon, hits, quoted) -> str
         return None  # 百分之九十五 is one phrase; its 百…分 is not a duration
     if isinstance(hits, RuleHits) and hits.text is text and hits.lex is lex:
         mask = hits.mask(s, e)  # bit k: the k-th pattern rule has a hit overlapping the numeral
-        bit = 1
-        for rule in lex.exclusions:
-            if rule.guard:
-                if _GUARDS[rule.guard](cand, text, lex):
-                    return rule.name
-                continue
-            if mask & bit:
-                return rule.name
-            bit <<= 1
+        # with no pattern rule hit (most numerals), only the guards are left to try
+        for name, guard, bit in _checks(lex) if mask else _guard_checks(lex):
+            if guard is not None:
+                if guard(cand, text, lex):
+                    return name
+            elif mask & bit:
+                return name
     else:
         for rule in lex.exclusions:
             if rule.guard:
@@ -582,6 +580,26 @@ def reject_reason(cand: Candidate, text: str, lex: Lexicon, hits, quoted) -> str
     if any(qs <= s and e <= qe for qs, qe in quoted):
         return "quoted_name"
     return None
+
+
+@lru_cache(maxsize=8)
+def _checks(lex: Lexicon) -> tuple[tuple[str, object, int], ...]:
+    """(name, guard function or None, mask bit) of every exclusion rule, in file order:
+    the k-th pattern rule has bit k of :meth:`RuleHits.mask`."""
+    out, bit = [], 1
+    for rule in lex.exclusions:
+        if rule.guard:
+            out.append((rule.name, _GUARDS[rule.guard], 0))
+        else:
+            out.append((rule.name, None, bit))
+            bit <<= 1
+    return tuple(out)
+
+
+@lru_cache(maxsize=8)
+def _guard_checks(lex: Lexicon) -> tuple[tuple[str, object, int], ...]:
+    """The guarded rules of :func:`_checks`, in order."""
+    return tuple(c for c in _checks(lex) if c[1] is not None)
 
 
 def _phone_like(cand: Candidate, text: str, lex: Lexicon) -> bool:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import importlib.resources
+import importlib.util
 import json
 import os
 import pickle
@@ -47,7 +48,7 @@ import yaml
 
 from .model import LexiconError, LocalityPath
 
-INDEX_VERSION = "6"
+INDEX_VERSION = "7"
 LEVELS = ("province", "city", "county", "township", "village")
 NATION = "nation"
 NATION_NAME = "全国"
@@ -63,6 +64,9 @@ _PLACEHOLDERS = ("市辖区", "县", "省直辖县级行政区划", "自治区�
 _ETHNIC = re.compile(r"^(.{2,}?)(?:[\u4e00-\u9fff]{1,5}族)+(自治[州县旗])$")
 _PAREN = re.compile(r"[（(][^）)]*[）)]$")
 _HAN = re.compile(r"^[\u4e00-\u9fff]+$")
+# where a key can be found: a run of the characters _HAN allows in keys (and the
+# newline its "$" lets a key end with)
+_KEY_RUN = re.compile(r"[\u4e00-\u9fff]+\n?")
 
 
 @dataclass(frozen=True)
@@ -308,10 +312,17 @@ class Gazetteer:
         return [self.place(pid) for pid, _ in cands]
 
     def iter_keys(self, text: str) -> Iterator[tuple[int, int, int]]:
-        """Every (start, end, key_id) of an index key in ``text``, overlapping."""
-        for end_idx, key_id in self.automaton.iter(text):
-            end = end_idx + 1
-            yield end - self.key_len[key_id], end, key_id
+        """Every (start, end, key_id) of an index key in ``text``, overlapping.
+
+        Keys are Han characters only (see ``add_key``), so the automaton only
+        needs the runs of them: feeding it digits and punctuation is slow (each
+        misses at the root, whose thousands of children are searched linearly).
+        """
+        key_len = self.key_len
+        for run in _KEY_RUN.finditer(text):
+            for end_idx, key_id in self.automaton.iter(text, run.start(), run.end()):
+                end = end_idx + 1
+                yield end - key_len[key_id], end, key_id
 
 
 # --------------------------------------------------------------------------
@@ -409,7 +420,6 @@ def _build_state() -> dict[str, Any]:
     key_kind = bytearray()
     key_len = bytearray()
     for key_id, (key, cands) in enumerate(keys.items()):
-        automaton.add_word(key, key_id)
         seen = set()
         for pid, kind in sorted(cands, key=lambda c: c[1]):
             if pid in seen:
@@ -419,6 +429,13 @@ def _build_state() -> dict[str, Any]:
             key_kind.append(kind)
         key_off.append(len(key_pid))
         key_len.append(min(len(key), 255))
+    # The automaton looks a character up among its root's children (thousands: every
+    # first character of a key) by a linear search, in the order they were added, and
+    # it does so at nearly every character of a text. Adding the keys that start with
+    # common characters first keeps that search short; the matches are the same.
+    freq = _char_frequency()
+    for key_id, key in sorted(enumerate(keys), key=lambda item: -freq.get(item[1][0], 0)):
+        automaton.add_word(key, key_id)
     automaton.make_automaton()
     return {
         "names": "\n".join(names),
@@ -431,6 +448,24 @@ def _build_state() -> dict[str, Any]:
         "key_len": bytes(key_len),
         "automaton": automaton,
     }
+
+
+def _char_frequency() -> dict[str, int]:
+    """How common each character is in Chinese text: the frequencies of the words of
+    jieba's dictionary that hold it, summed (empty when the dictionary is missing)."""
+    freq: dict[str, int] = {}
+    spec = importlib.util.find_spec("jieba")  # the file only: importing jieba is slow
+    if spec is None or spec.origin is None:
+        return freq
+    try:
+        with open(Path(spec.origin).parent / "dict.txt", encoding="utf-8") as fh:
+            for line in fh:
+                word, n = line.split(" ")[:2]
+                for c in word:
+                    freq[c] = freq.get(c, 0) + int(n)
+    except OSError:
+        pass
+    return freq
 
 
 def cache_dir() -> Path:

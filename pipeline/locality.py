@@ -60,6 +60,8 @@ _ADMIN_TAILS = ("特别行政区", "自治区", "自治州", "自治县", "自�
                 "地区", "苏木", "嘎查", "省", "市", "县", "区", "旗", "州", "盟", "乡", "镇", "村", "街")
 _NOT_COREF = re.compile(r"[年月日时号天]\s*$")
 _HAS_NUMBER = re.compile(r"[0-9０-９一二三四五六七八九十百千万两]")
+_TO_OPEN_BRACKET = re.compile(r"\s*[（(]")  # compiled once: used for every claim
+_SPACE = re.compile(r"\s")
 
 
 @dataclass(frozen=True)
@@ -799,7 +801,13 @@ def _bounds(text: str, lo: int, hi: int, s: int, e: int, stops: frozenset[str]) 
 @lru_cache(maxsize=16)
 def _stop_positions(text: str, stops: frozenset[str]) -> list[int]:
     """Offsets of every character of ``stops`` in ``text`` (computed once per document)."""
-    return [i for i, ch in enumerate(text) if ch in stops]
+    return [m.start() for m in _char_class(stops).finditer(text)]
+
+
+@lru_cache(maxsize=None)
+def _char_class(chars: frozenset[str]) -> re.Pattern[str]:
+    """A regex for any one of ``chars``: finditer beats a per-character Python loop."""
+    return re.compile("[" + "".join(re.escape(c) for c in sorted(chars)) + "]")
 
 
 def _usable(r: _Ref, reach: str, s: int, segment: tuple[int, int]) -> bool:
@@ -835,7 +843,7 @@ def _attribute_one(doc: _Doc, s: int, e: int, said) -> tuple[Place, str] | None:
             return r.place, r.name
     if i < len(doc.refs):
         r = doc.refs[i]
-        if re.fullmatch(r"\s*[（(]", text[e : r.start]) and text[r.end : r.end + 1] in ("）", ")"):
+        if _TO_OPEN_BRACKET.fullmatch(text, e, r.start) and text[r.end : r.end + 1] in ("）", ")"):
             return r.place, r.name
     # 3. the nearest place before it in its clause
     for r in reversed(doc.refs_between(c0, s)):
@@ -949,4 +957,4 @@ def _count_key(doc: _Doc, s: int, e: int) -> tuple[int, str] | None:
     if k >= len(text) or not ("\u4e00" <= text[k] <= "\u9fff"):
         return None
     pi = doc.para_index(s)
-    return (doc.paragraphs[pi].article_id if pi >= 0 else -1), re.sub(r"\s", "", quote) + text[k]
+    return (doc.paragraphs[pi].article_id if pi >= 0 else -1), _SPACE.sub("", quote) + text[k]
