@@ -21,7 +21,7 @@ from typing import Any
 import regex
 import yaml
 
-from pipeline.exclude import _HAN, _first_set  # what a pattern can start with (a necessary condition)
+from pipeline.regex_shape import HAN, first_set  # what a pattern can start with (a necessary condition)
 from pipeline.model import DateMention, LexiconError
 
 # The outbreak's year: the year of a date when neither the text, the
@@ -214,8 +214,8 @@ def _first_char_check(pattern: str) -> str:
     lookahead lets the regex module skip most of them at once, which it does not
     do by itself for a pattern that starts with a lookbehind (bareday: ~6x faster).
     Zero-width and implied by the pattern, it changes no match."""
-    chars, digits, nullable = _first_set(pattern)
-    if chars is None or nullable or _HAN in chars:
+    chars, digits, nullable = first_set(pattern)
+    if chars is None or nullable or HAN in chars:
         return pattern
     return "(?=[" + "".join(regex.escape(c) for c in sorted(chars)) + (r"\d" if digits else "") + "])" + pattern
 

@@ -18,6 +18,7 @@ import regex
 from .lexicon import Lexicon
 from .mentions import NUMERAL, Candidate
 from .numerals import CN_NUMERAL_CHARS
+from .regex_shape import HAN, LOOKAROUND, UNSAFE, cannot_start_a_numeral, first_set, group_end, in_numeral, pattern_chars, split_top, starts_at_num
 
 _QUOTES = (("“", "”"), ("\"", "\""), ("「", "」"), ("『", "』"), ("‘", "’"))
 _CLAUSE_END = regex.compile(r"[，。；：！？、\n（）]")
@@ -48,290 +49,6 @@ def _compiled(lex: Lexicon):
 # A rule mixing both kinds of alternatives is split when its other alternatives
 # cannot start at a numeral (then no start position has matches of both kinds).
 
-def _pattern_chars(pattern: str) -> tuple[frozenset[str], bool] | None:
-    """Every character a match of ``pattern`` can consume (and whether decimal digits can),
-    over-approximated from its text; None when it cannot be bounded (a dot, a negated class,
-    a class escape other than digits…)."""
-    chars: set[str] = set()
-    digits = False
-    i = 0
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\":
-            nxt = pattern[i + 1: i + 2]
-            if nxt == "d":
-                digits = True
-            elif nxt.isalnum() or not nxt:
-                return None  # \w, \s, \p{…}, \1…: not bounded here
-            else:
-                chars.add(nxt)
-            i += 2
-        elif c == "[":
-            j = i + 1
-            if pattern[j: j + 1] == "^":
-                return None
-            members: list[str] = []
-            while j < len(pattern) and (pattern[j] != "]" or j == i + 1):
-                if pattern[j] == "\\":
-                    nxt = pattern[j + 1: j + 2]
-                    if nxt == "d":
-                        digits = True
-                    elif nxt.isalnum() or not nxt:
-                        return None
-                    else:
-                        members.append(nxt)
-                    j += 2
-                    continue
-                members.append(pattern[j])
-                j += 1
-            for a, dash, b in zip(members, members[1:] + [""], members[2:] + ["", ""]):
-                if dash == "-" and b and ord(b) - ord(a) < 4096:
-                    chars.update(chr(x) for x in range(ord(a), ord(b) + 1))
-            chars.update(members)
-            i = j + 1
-        elif c == "(":
-            i += 1
-            if pattern[i: i + 1] == "?":  # skip the group's syntax, not its content
-                m = regex.match(r"\?(?:P<\w+>|<\w+>|[:=!>]|<[=!])", pattern[i:])
-                if m is None:
-                    return None
-                i += m.end()
-        elif c == "{":
-            m = regex.match(r"\{\d*,?\d*\}", pattern[i:])
-            if m is None:
-                chars.add(c)
-                i += 1
-            else:
-                i += m.end()
-        elif c == ".":
-            return None
-        else:
-            if c not in "|)*+?^$":
-                chars.add(c)
-            i += 1
-    return frozenset(chars), digits
-
-
-def _in_numeral(c: str, numeral: tuple[frozenset[str], bool]) -> bool:
-    return c in numeral[0] or (numeral[1] and c.isdecimal())
-
-
-def _split_top(pattern: str) -> list[str]:
-    """``pattern`` split at its top-level ``|`` (outside groups, classes and escapes)."""
-    parts, depth, in_class, i, start = [], 0, False, 0, 0
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = c != "]"
-        elif c == "[":
-            in_class = True
-            i += 1 if pattern[i + 1: i + 2] == "^" else 0
-            i += 1 if pattern[i + 1: i + 2] == "]" else 0  # a leading ] is a literal
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-        elif c == "|" and depth == 0:
-            parts.append(pattern[start:i])
-            start = i + 1
-        i += 1
-    parts.append(pattern[start:])
-    return parts
-
-
-def _group_end(pattern: str) -> int:
-    """Index after the group that opens at ``pattern[0]``, or -1."""
-    depth, in_class, i = 0, False, 0
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = c != "]"
-        elif c == "[":
-            in_class = True
-            i += 1 if pattern[i + 1: i + 2] == "^" else 0
-            i += 1 if pattern[i + 1: i + 2] == "]" else 0
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
-    return -1
-
-
-_LOOKAROUND = ("(?=", "(?!", "(?<=", "(?<!")
-_SPECIAL = set("\\.^$*+?{}[]|()")
-# numbered group references, which splitting a rule's alternatives would shift
-_UNSAFE = regex.compile(r"\\[1-9]|\\g<|\(\?&|\(\?\(|\(\?<(?![=!])|\(\?[a-zA-Z]+[:)]|\(\?R|\(\?[0-9+-]")
-
-
-def _starts_at_num(alt: str) -> bool:
-    """The alternative is ``{num}…`` after zero-width lookarounds only."""
-    while alt.startswith(_LOOKAROUND):
-        end = _group_end(alt)
-        if end == -1:
-            return False
-        alt = alt[end:]
-    return alt.startswith("{num}")
-
-
-def _class_members(pattern: str, i: int) -> tuple[set[str] | None, bool, int]:
-    """(members, decimal digits?, index after) of the class opening at ``pattern[i]``; members None if negated or unbounded."""
-    j = i + 1
-    if pattern[j: j + 1] == "^":
-        end = _class_end(pattern, i)
-        return None, False, end
-    members: list[str] = []
-    digits = False
-    bounded = True
-    while j < len(pattern) and (pattern[j] != "]" or j == i + 1):
-        if pattern[j] == "\\":
-            nxt = pattern[j + 1: j + 2]
-            if nxt == "d":
-                digits = True
-            elif nxt.isalnum() or not nxt:
-                bounded = False
-            else:
-                members.append(nxt)
-            j += 2
-            continue
-        members.append(pattern[j])
-        j += 1
-    out = set(members)
-    for a, dash, b in zip(members, members[1:] + [""], members[2:] + ["", ""]):
-        if dash == "-" and b:
-            if ord(b) - ord(a) >= 4096:
-                bounded = False
-            else:
-                out.update(chr(x) for x in range(ord(a), ord(b) + 1))
-    return (out if bounded else None), digits, j + 1
-
-
-def _class_end(pattern: str, i: int) -> int:
-    j = i + 1
-    if pattern[j: j + 1] == "^":
-        j += 1
-    if pattern[j: j + 1] == "]":
-        j += 1
-    while j < len(pattern) and pattern[j] != "]":
-        j += 2 if pattern[j] == "\\" else 1
-    return j + 1
-
-
-_QUANT = regex.compile(r"[?*+]|\{(\d*)(?:,\d*)?\}")
-_WHITESPACE = frozenset(chr(i) for i in range(0x3001) if chr(i).isspace())
-_HAN = "\x00Han"  # stands for every Han character, all of which are >= U+2E80
-_HAN_PROPERTY = regex.compile(r"\\p\{(?:Han|IsHan|Script=Han|sc=Han)\}")
-
-
-def _first_set(pattern: str) -> tuple[set[str] | None, bool, bool]:
-    """(characters, decimal digits?, nullable?) a match of ``pattern`` can start with;
-    characters None when unknown. A necessary condition only: used to skip a rule
-    that cannot match, never to decide that it does."""
-    chars: set[str] = set()
-    digits = False
-    for alt in _split_top(pattern):
-        got, d, nullable = _first_seq(alt)
-        if got is None:
-            return None, False, True
-        chars |= got
-        digits |= d
-        if nullable:
-            return chars, digits, True
-    return chars, digits, False
-
-
-def _first_seq(seq: str) -> tuple[set[str] | None, bool, bool]:
-    chars: set[str] = set()
-    digits = False
-    i = 0
-    while i < len(seq):
-        c = seq[i]
-        zero_width = False
-        if c == "(":
-            end = _group_end(seq[i:])
-            if end == -1:
-                return None, False, True
-            inner = seq[i: i + end]
-            if inner.startswith(("(?!", "(?<=", "(?<!")):
-                el, d, nullable, zero_width = set(), False, True, True
-            elif inner.startswith("(?="):
-                el, d, nullable = _first_set(inner[3:-1])
-                zero_width = True  # constrains the next character without consuming it
-            elif inner.startswith("(?P<"):
-                el, d, nullable = _first_set(inner[inner.index(">") + 1:-1])
-            elif inner.startswith("(?:"):
-                el, d, nullable = _first_set(inner[3:-1])
-            elif inner.startswith("(?"):
-                return None, False, True  # flags, backreferences, conditionals…
-            else:
-                el, d, nullable = _first_set(inner[1:-1])
-            i += end
-        elif c == "[":
-            el, d, end = _class_members(seq, i)
-            nullable = False
-            i = end
-        elif c == "\\":
-            nxt = seq[i + 1: i + 2]
-            han = _HAN_PROPERTY.match(seq, i)
-            if nxt == "d":
-                el, d, nullable = set(), True, False
-            elif nxt == "s":
-                el, d, nullable = set(_WHITESPACE), False, False
-            elif han is not None:
-                el, d, nullable = {_HAN}, False, False
-                i = han.end() - 2
-            elif nxt in ("b", "B", "A", "Z"):
-                el, d, nullable, zero_width = set(), False, True, True
-            elif nxt.isalnum() or not nxt:
-                return None, False, True
-            else:
-                el, d, nullable = {nxt}, False, False
-            i += 2
-        elif c in "^$":
-            el, d, nullable, zero_width = set(), False, True, True
-            i += 1
-        elif c in ".{})|*+?":
-            return None, False, True
-        else:
-            el, d, nullable = {c}, False, False
-            i += 1
-        q = _QUANT.match(seq, i)
-        if q is not None:
-            if q.group() in ("?", "*") or (q.group().startswith("{") and q.group(1) in ("", "0")):
-                nullable = True
-            i = q.end()
-            if seq[i: i + 1] in ("?", "+"):
-                i += 1  # lazy or possessive
-        if el is None:
-            return None, False, True
-        if zero_width and el and not nullable:
-            return el, d, False  # a lookahead: the next character is one of these
-        chars |= el
-        digits |= d
-        if not nullable:
-            return chars, digits, False
-    return chars, digits, True
-
-
-def _first_chars(alt: str) -> set[str] | None:
-    """The characters a match of ``alt`` must start with, when known and not empty."""
-    chars, digits, nullable = _first_set(alt)
-    return None if chars is None or digits or nullable else chars
-
-
-def _cannot_start_a_numeral(alt: str, numeral: tuple[frozenset[str], bool]) -> bool:
-    first = _first_chars(alt)
-    return first is not None and not any(_in_numeral(c, numeral) for c in first)
-
-
 @dataclass(frozen=True)
 class _Plan:
     alts: tuple  # (rule bit, alternative bit, compiled alternative) of the rules tried near numerals, in order
@@ -349,12 +66,12 @@ class _Plan:
 
 def _lookbehind_chars(alt: str) -> tuple[frozenset[str], bool] | None:
     """The characters a leading positive lookbehind of ``alt`` needs right before {num}."""
-    while alt.startswith(_LOOKAROUND):
-        end = _group_end(alt)
+    while alt.startswith(LOOKAROUND):
+        end = group_end(alt)
         if alt.startswith("(?<="):
             inner = alt[4: end - 1]
-            chars = _pattern_chars(inner)
-            if chars is not None and not _first_set(inner)[2]:
+            chars = pattern_chars(inner)
+            if chars is not None and not first_set(inner)[2]:
                 return chars
         alt = alt[end:]
     return None
@@ -364,7 +81,7 @@ def _lookbehind_chars(alt: str) -> tuple[frozenset[str], bool] | None:
 def _plan(lex: Lexicon) -> _Plan | None:
     """How to evaluate the pattern rules near numerals; None when the characters of
     NUMERAL cannot be bounded (then the hits over the whole text are used)."""
-    numeral = _pattern_chars(NUMERAL)
+    numeral = pattern_chars(NUMERAL)
     if numeral is None:
         return None
     alts, own = [], []
@@ -374,11 +91,11 @@ def _plan(lex: Lexicon) -> _Plan | None:
     n_alts = 0
     for bit, rule in enumerate(r for r in lex.exclusions if not r.guard):
         flag = 1 << bit
-        parts = _split_top(rule.pattern)
-        starts = [a for a in parts if _starts_at_num(a)]
-        others = [a for a in parts if not _starts_at_num(a)]
-        split = bool(others) and bool(_UNSAFE.search(rule.pattern))  # numbered groups would shift
-        if not starts or split or not all(_cannot_start_a_numeral(a, numeral) for a in others):
+        parts = split_top(rule.pattern)
+        starts = [a for a in parts if starts_at_num(a)]
+        others = [a for a in parts if not starts_at_num(a)]
+        split = bool(others) and bool(UNSAFE.search(rule.pattern))  # numbered groups would shift
+        if not starts or split or not all(cannot_start_a_numeral(a, numeral) for a in others):
             own.append((flag, regex.compile(rule.pattern.replace("{num}", f"(?P<num>{NUMERAL})"))))
             continue
         if others:
@@ -389,12 +106,12 @@ def _plan(lex: Lexicon) -> _Plan | None:
             alts.append((flag, alt_bit, regex.compile(alt.replace("{num}", f"(?P<num>{NUMERAL})"))))
             # what must follow the numeral
             rest = alt[alt.index("{num}") + len("{num}"):]
-            chars, digits, nullable = _first_set(rest) if "{num}" not in rest else (None, False, True)
+            chars, digits, nullable = first_set(rest) if "{num}" not in rest else (None, False, True)
             if chars is None or nullable:
                 always |= alt_bit
             else:
                 for c in chars:
-                    if c == _HAN:
+                    if c == HAN:
                         by_han |= alt_bit
                     else:
                         by_char[c] = by_char.get(c, 0) | alt_bit
@@ -464,7 +181,7 @@ class RuleHits(Mapping):
         m = 0
         if plan.alts:
             q = s
-            while q > 0 and _in_numeral(text[q - 1], plan.numeral):
+            while q > 0 and in_numeral(text[q - 1], plan.numeral):
                 q -= 1  # a hit overlapping [s, e) starts in the numeral run around s
             for q in range(q, e):
                 for flag, gs, ge in self._hits_at(q, plan):
@@ -493,7 +210,7 @@ class RuleHits(Mapping):
         if got is None:
             got = []
             text = self.text
-            if _in_numeral(text[q], plan.numeral):
+            if in_numeral(text[q], plan.numeral):
                 # The numeral ends inside its run of numeral characters or where the run
                 # ends, and the rest of the match starts there; a lookbehind before it
                 # sees text[q - 1]. Alternatives that cannot go on so are not tried.
