@@ -41,14 +41,14 @@ from array import array
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import ahocorasick
 import yaml
 
 from .model import LexiconError, LocalityPath
 
-INDEX_VERSION = "7"
+INDEX_VERSION = "8"
 LEVELS = ("province", "city", "county", "township", "village")
 NATION = "nation"
 NATION_NAME = "全国"
@@ -64,9 +64,23 @@ _PLACEHOLDERS = ("市辖区", "县", "省直辖县级行政区划", "自治区�
 _ETHNIC = re.compile(r"^(.{2,}?)(?:[\u4e00-\u9fff]{1,5}族)+(自治[州县旗])$")
 _PAREN = re.compile(r"[（(][^）)]*[）)]$")
 _HAN = re.compile(r"^[\u4e00-\u9fff]+$")
-# where a key can be found: a run of the characters _HAN allows in keys (and the
-# newline its "$" lets a key end with)
-_KEY_RUN = re.compile(r"[\u4e00-\u9fff]+\n?")
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
+def _code_units(text: str) -> str:
+    """``text`` as its UTF-16 code units, one byte a character (湖, U+6E56 -> "nV").
+
+    The automaton works on this form rather than on characters: it finds a
+    character among a node's children by a linear search, and its root would
+    otherwise have thousands of children (every first character of a key).
+    In code units no node has more than 256, and a character is still two
+    symbols of fixed width, so offsets halve back.  Characters beyond the
+    BMP (never in a key) become one code unit pair so that offsets stay even.
+    """
+    units = text.encode("utf-16-be", "surrogatepass")
+    if len(units) != 2 * len(text):
+        units = _ASTRAL.sub("\ufffd", text).encode("utf-16-be", "surrogatepass")
+    return units.decode("latin-1")
 
 
 @dataclass(frozen=True)
@@ -243,7 +257,7 @@ class Gazetteer:
         self.key_pid = state["key_pid"]
         self.key_kind = state["key_kind"]  # bytes, parallel to key_pid
         self.key_len = state["key_len"]  # bytes, length of key k
-        self.automaton: ahocorasick.Automaton = state["automaton"]
+        self.automaton: ahocorasick.Automaton = state["automaton"]  # over _code_units of the keys
         self._place_cache: dict[int, Place] = {}
 
     # -- units --------------------------------------------------------------
@@ -305,24 +319,25 @@ class Gazetteer:
 
     def lookup(self, name: str) -> list[Place]:
         """Units a name may stand for, best kind first (``湖北`` -> 湖北省)."""
-        key_id = self.automaton.get(name, None)
+        key_id = self.automaton.get(_code_units(name), None)
         if key_id is None:
             return []
         cands = sorted(self.candidates(key_id), key=lambda c: (c[1], self.levels[c[0]]))
         return [self.place(pid) for pid, _ in cands]
 
-    def iter_keys(self, text: str) -> Iterator[tuple[int, int, int]]:
-        """Every (start, end, key_id) of an index key in ``text``, overlapping.
-
-        Keys are Han characters only (see ``add_key``), so the automaton only
-        needs the runs of them: feeding it digits and punctuation is slow (each
-        misses at the root, whose thousands of children are searched linearly).
-        """
+    def iter_keys(self, text: str) -> list[tuple[int, int, int]]:
+        """Every (start, end, key_id) of an index key in ``text``, overlapping,
+        by end.  The automaton runs over the text's code units (see
+        :func:`_code_units`); a match that does not start and end on a
+        character boundary is half of one character and half of another."""
         key_len = self.key_len
-        for run in _KEY_RUN.finditer(text):
-            for end_idx, key_id in self.automaton.iter(text, run.start(), run.end()):
-                end = end_idx + 1
-                yield end - key_len[key_id], end, key_id
+        out = []
+        for last, key_id in self.automaton.iter(_code_units(text)):
+            if last & 1:  # ends on a character boundary
+                start = last + 1 - 2 * key_len[key_id]
+                if not start & 1:
+                    out.append((start >> 1, (last + 1) >> 1, key_id))
+        return out
 
 
 # --------------------------------------------------------------------------
@@ -429,13 +444,13 @@ def _build_state() -> dict[str, Any]:
             key_kind.append(kind)
         key_off.append(len(key_pid))
         key_len.append(min(len(key), 255))
-    # The automaton looks a character up among its root's children (thousands: every
-    # first character of a key) by a linear search, in the order they were added, and
-    # it does so at nearly every character of a text. Adding the keys that start with
-    # common characters first keeps that search short; the matches are the same.
+    # The automaton looks a symbol up among a node's children by a linear search, in
+    # the order they were added, and it does so at nearly every symbol of a text.
+    # Adding the keys that start with common characters first keeps the searches at
+    # the root and the node below it short; the matches are the same.
     freq = _char_frequency()
     for key_id, key in sorted(enumerate(keys), key=lambda item: -freq.get(item[1][0], 0)):
-        automaton.add_word(key, key_id)
+        automaton.add_word(_code_units(key), key_id)
     automaton.make_automaton()
     return {
         "names": "\n".join(names),
