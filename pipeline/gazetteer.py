@@ -259,6 +259,7 @@ class Gazetteer:
         self.key_len = state["key_len"]  # bytes, length of key k
         self.automaton: ahocorasick.Automaton = state["automaton"]  # over _code_units of the keys
         self._place_cache: dict[int, Place] = {}
+        self._key_cache: dict[int, tuple[tuple[Place, ...], int]] = {}
 
     # -- units --------------------------------------------------------------
     def place(self, pid: int) -> Place:
@@ -316,6 +317,16 @@ class Gazetteer:
         """(pid, kind) of the units a key may name."""
         lo, hi = self.key_off[key_id], self.key_off[key_id + 1]
         return [(self.key_pid[i], self.key_kind[i]) for i in range(lo, hi)]
+
+    def key_places(self, key_id: int) -> tuple[tuple[Place, ...], int]:
+        """The units a key may name, and the best kind among them (candidates
+        are stored best kind first)."""
+        got = self._key_cache.get(key_id)
+        if got is None:
+            lo = self.key_off[key_id]
+            places = tuple(self.place(self.key_pid[i]) for i in range(lo, self.key_off[key_id + 1]))
+            got = self._key_cache[key_id] = (places, self.key_kind[lo])
+        return got
 
     def lookup(self, name: str) -> list[Place]:
         """Units a name may stand for, best kind first (``湖北`` -> 湖北省)."""

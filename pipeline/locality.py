@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Sequence
 
@@ -62,6 +62,7 @@ _NOT_COREF = re.compile(r"[年月日时号天]\s*$")
 _HAS_NUMBER = re.compile(r"[0-9０-９一二三四五六七八九十百千万两]")
 _TO_OPEN_BRACKET = re.compile(r"\s*[（(]")  # compiled once: used for every claim
 _SPACE = re.compile(r"\s")
+_NOT_AFTER_VILLAGE = frozenset("民级组务干")  # 村民, 村级, 村组, 村务, 村干部
 
 
 @dataclass(frozen=True)
@@ -113,9 +114,11 @@ class _Vocab:
     anaphor: re.Pattern
     anaphor_words: dict[str, str]  # 村里 -> 村
     anaphor_level: dict[str, str]  # 县 -> county
+    anaphor_levels_longest_first: tuple[str, ...]
     abbreviations: dict[str, str]
     abbreviation: re.Pattern
     send: re.Pattern
+    send_verbs_longest_first: tuple[str, ...]
     person: re.Pattern
     list_sep: re.Pattern
     roles: dict[str, tuple[str, ...]]
@@ -141,12 +144,14 @@ def _vocab() -> _Vocab:
         ),
         anaphor_words=dict(raw["anaphor_words"]),
         anaphor_level=levels,
+        anaphor_levels_longest_first=tuple(sorted(levels, key=len, reverse=True)),
         abbreviations=abbr,
         abbreviation=re.compile(
             "(?:" + _alt(roles["send_verbs"]) + ")(" + "|".join(map(re.escape, abbr)) + ")"
             r"(?=医|队|专家|人员|物资|的|，|。|、|,)"
         ),
         send=re.compile(_alt(roles["send_verbs"])),
+        send_verbs_longest_first=tuple(sorted(roles["send_verbs"], key=len, reverse=True)),
         person=re.compile(
             "(?:" + _alt(roles["person_roles"]) + r")[\u4e00-\u9fff]{2,3}?(?:" + _alt(roles["person_after"]) + ")"
         ),
@@ -173,18 +178,23 @@ def find_places(text: str) -> list[PlaceMention]:
     parent :func:`resolve_places` fixes."""
     gz = gz_mod.load()
     v = _vocab()
-    blocked = [m.span() for m in v.not_places.finditer(text)] if v.not_places else []
+    # not_places matches do not overlap: only the last one starting at or before
+    # a key can hold it
+    blocked_starts: list[int] = []
+    blocked_ends: list[int] = []
+    for m in v.not_places.finditer(text) if v.not_places else ():
+        blocked_starts.append(m.start())
+        blocked_ends.append(m.end())
     found: list[PlaceMention] = []
     for s, e, key_id in gz.iter_keys(text):
-        if any(bs <= s and e <= be for bs, be in blocked):
+        b = bisect_right(blocked_starts, s) - 1
+        if b >= 0 and e <= blocked_ends[b]:
             continue
-        cands = gz.candidates(key_id)
-        kind = min(k for _, k in cands)
+        places, kind = gz.key_places(key_id)
         if kind >= KIND_SHORT and text.startswith(v.features, e):
             continue
-        if text[e - 1] == "村" and text[e : e + 1] in tuple("民级组务干"):
+        if text[e - 1] == "村" and text[e : e + 1] in _NOT_AFTER_VILLAGE:
             continue
-        places = tuple(gz.place(pid) for pid, _ in cands)
         mkind = _KIND_OF[kind]
         if kind >= KIND_SHORT:
             longer = _take_suffix(text, e, places, v)
@@ -224,20 +234,21 @@ def _longest(found: list[PlaceMention]) -> list[PlaceMention]:
 
 def _drop_person_names(text: str, mentions: list[PlaceMention], v: _Vocab) -> list[PlaceMention]:
     """钟海南, 刘惠民: a surname, then a two-character short name, recurring."""
-    taken = {i for m in mentions for i in range(m.start, m.end)}
 
-    def is_name(m: PlaceMention) -> bool:
+    def is_name(m: PlaceMention, prev_end: int) -> bool:
         s = m.start
         return (
             m.kind in (SHORT, WEAK)
             and len(m.surface) == 2
             and s > 0
             and text[s - 1] in v.surnames
-            and (s - 1) not in taken
+            and prev_end != s  # the surname is not the end of another mention
             and text.count(text[s - 1 : m.end]) >= 2
         )
 
-    return [m for m in mentions if not is_name(m)]
+    # mentions do not overlap, so only the one before can hold the character before
+    ends = [-1] + [m.end for m in mentions]
+    return [m for m, prev_end in zip(mentions, ends) if not is_name(m, prev_end)]
 
 
 def _covered(mentions: list[PlaceMention], s: int, e: int) -> bool:
@@ -381,8 +392,9 @@ def resolve_places(
             chosen[j] = chosen[j] or pairs[0][0]
             chosen[i] = chosen[i] or pairs[0][1]
     # the rest by support, twice so that later anchors help earlier mentions
+    hint_place = _hint_place(hint)
     for _ in range(2):
-        support = _Support(_hint_place(hint))
+        support = _Support(hint_place)
         for p in chosen:
             if p is not None:
                 support.add(p)
@@ -436,7 +448,7 @@ def resolve_places(
             if outer.level != NATION and outer != place and outer.contains(place):
                 out[-1] = PlaceMention(last.start, m.end, m.surface, (place,), m.kind)
                 continue
-        out.append(replace(m, places=(place,)))
+        out.append(PlaceMention(m.start, m.end, m.surface, (place,), m.kind))
     return out
 
 
@@ -516,7 +528,12 @@ class _Doc:
     refs: list[_Ref]
     starts: list[int]
     dominant: tuple[Place, str] | None
-    sends: list[_Send]
+    # offsets of the characters that end a clause, a sentence, a segment
+    clause_stops: list[int]
+    sentence_stops: list[int]
+    segment_stops: list[int]
+    sends: list[_Send] = field(default_factory=list)
+    send_starts: list[int] = field(default_factory=list)
 
     def para_index(self, pos: int) -> int:
         i = bisect_right(self.para_starts, pos) - 1
@@ -525,6 +542,10 @@ class _Doc:
     def refs_between(self, lo: int, hi: int) -> list[_Ref]:
         """Refs that start in [lo, hi)."""
         return self.refs[bisect_left(self.starts, lo) : bisect_left(self.starts, hi)]
+
+    def sends_between(self, lo: int, hi: int) -> list[_Send]:
+        """Sending verbs that start in [lo, hi)."""
+        return self.sends[bisect_left(self.send_starts, lo) : bisect_left(self.send_starts, hi)]
 
 
 def attribute(
@@ -541,14 +562,21 @@ def attribute(
     said: dict[tuple[int, str], tuple[Place, str] | None] = {}
     for k in sorted(range(len(spans)), key=lambda k: spans[k]):
         s, e = spans[k]
-        found[k] = _attribute_one(doc, s, e, said)
         key = _count_key(doc, s, e)
+        found[k] = _attribute_one(doc, s, e, key, said)
         if key is not None:
             said[key] = found[k]
+    paths: dict[tuple[Place, str], LocalityPath] = {}  # immutable: claims about one place share it
     out = []
     for k in range(len(spans)):
         got = found[k]
-        out.append(LocalityPath() if got is None else got[0].locality_path(got[1]))
+        if got is None:
+            out.append(LocalityPath())
+            continue
+        path = paths.get(got)
+        if path is None:
+            path = paths[got] = got[0].locality_path(got[1])
+        out.append(path)
     return out
 
 
@@ -567,8 +595,12 @@ def _prepare(text: str, paragraphs: Sequence[Paragraph], hint: str | None) -> _D
     for r in refs:
         _set_role(text, r, v)
     refs = _merge_lists(text, refs, v)
-    _mark_breakdowns(text, refs, paras)
-    doc = _Doc(text, paras, [p.vstart for p in paras], refs, [r.start for r in refs], None, [])
+    sentence_stops = _stop_positions(text, _SENT_END)
+    _mark_breakdowns(text, refs, paras, sentence_stops)
+    doc = _Doc(
+        text, paras, [p.vstart for p in paras], refs, [r.start for r in refs], None,
+        _stop_positions(text, _CLAUSE_END), sentence_stops, _stop_positions(text, _SEGMENT_END),
+    )
     hint_place = _hint_place(hint)
     if hint_place is not None:
         doc.dominant = (hint_place, gz_mod.NATION_NAME if hint_place.level == NATION else hint_place.name)
@@ -576,6 +608,7 @@ def _prepare(text: str, paragraphs: Sequence[Paragraph], hint: str | None) -> _D
         doc.dominant = _dominant(refs)
     _add_anaphors(doc, v)
     doc.sends = _find_sends(doc, v)
+    doc.send_starts = [x.start for x in doc.sends]
     return doc
 
 
@@ -608,9 +641,9 @@ def _sent_to(before: str, v: _Vocab) -> bool | None:
         if link and not before.endswith(link):
             continue
         head = before[: len(before) - len(link)]
-        verb = next((w for w in sorted(R["send_verbs"], key=len, reverse=True) if head.endswith(w)), None)
-        if verb is None:
+        if not head.endswith(R["send_verbs"]):
             continue
+        verb = next(w for w in v.send_verbs_longest_first if head.endswith(w))
         if any(head.endswith(b) for b in R["send_breakers"] if b.endswith(verb)):
             return None
         return any(w in head[-len(verb) - 6 : -len(verb)] for w in R["send_blockers"])
@@ -664,7 +697,7 @@ def _in_brackets(text: str, s: int, e: int) -> bool:
     return bool(ends) and not any(ch in right[: min(ends)] for ch in "（(")
 
 
-def _mark_breakdowns(text: str, refs: list[_Ref], paras: list[Paragraph]) -> None:
+def _mark_breakdowns(text: str, refs: list[_Ref], paras: list[Paragraph], sentence_stops: list[int]) -> None:
     """Places in brackets (1例（宜昌市）, （武汉市3例）), and places each directly
     followed by a count in one sentence (丰台区6例、大兴区1例; a table row
     浦东 2596 黄浦 257), hold for their own number only."""
@@ -678,7 +711,7 @@ def _mark_breakdowns(text: str, refs: list[_Ref], paras: list[Paragraph]) -> Non
         elif _NUM_START.match(text, r.end):
             pi = bisect_right(starts, r.start) - 1
             lo, hi = (paras[pi].vstart, paras[pi].vend) if pi >= 0 else (0, len(text))
-            rows.setdefault(_bounds(text, lo, hi, r.start, r.end, _SENT_END), []).append(r)
+            rows.setdefault(_bounds(sentence_stops, lo, hi, r.start, r.end), []).append(r)
     for row in rows.values():
         if len({r.place for r in row}) >= 2:
             for r in row:
@@ -716,7 +749,7 @@ def _add_anaphors(doc: _Doc, v: _Vocab) -> None:
             continue
         word = hit.group()
         level_word = v.anaphor_words.get(word) or next(
-            (k for k in sorted(v.anaphor_level, key=len, reverse=True) if word.endswith(k)), None
+            (k for k in v.anaphor_levels_longest_first if word.endswith(k)), None
         )
         got = _latest_of(doc, s, level_word, v) if level_word else None
         if got is None:
@@ -777,9 +810,8 @@ def _find_sends(doc: _Doc, v: _Vocab) -> list[_Send]:
         after = e + 1 if text[e : e + 1] in R["send_links"] else e
         dest = next((r for r in doc.refs_between(e, after + 1) if r.start in (e, after)), None)
         if dest is None and hit.group() in R["send_in_place"]:
-            lo = s
-            while lo > 0 and text[lo - 1] not in _CLAUSE_END:
-                lo -= 1
+            i = bisect_left(doc.clause_stops, s) - 1
+            lo = doc.clause_stops[i] + 1 if i >= 0 else 0  # the start of its clause
             dest = next((r for r in doc.refs_between(lo, s) if text[r.start - 1 : r.start] == "在" and r.role == CONTEXT), None)
         if dest is not None and dest.role == ORIGIN:
             dest = None
@@ -788,9 +820,9 @@ def _find_sends(doc: _Doc, v: _Vocab) -> list[_Send]:
     return out
 
 
-def _bounds(text: str, lo: int, hi: int, s: int, e: int, stops: frozenset[str]) -> tuple[int, int]:
-    """The stretch around [s, e) within [lo, hi) that no character of ``stops`` breaks."""
-    pos = _stop_positions(text, stops)
+def _bounds(pos: list[int], lo: int, hi: int, s: int, e: int) -> tuple[int, int]:
+    """The stretch around [s, e) within [lo, hi) that no stop (``pos``: the
+    offsets of the stop characters, from :func:`_stop_positions`) breaks."""
     i = bisect_left(pos, s) - 1
     a = max(lo, pos[i] + 1) if i >= 0 else lo
     j = bisect_left(pos, e)
@@ -798,9 +830,8 @@ def _bounds(text: str, lo: int, hi: int, s: int, e: int, stops: frozenset[str]) 
     return min(a, s), max(b, e)
 
 
-@lru_cache(maxsize=16)
 def _stop_positions(text: str, stops: frozenset[str]) -> list[int]:
-    """Offsets of every character of ``stops`` in ``text`` (computed once per document)."""
+    """Offsets of every character of ``stops`` in ``text``."""
     return [m.start() for m in _char_class(stops).finditer(text)]
 
 
@@ -822,18 +853,19 @@ def _usable(r: _Ref, reach: str, s: int, segment: tuple[int, int]) -> bool:
     return r.role != TRANSIENT
 
 
-def _attribute_one(doc: _Doc, s: int, e: int, said) -> tuple[Place, str] | None:
+def _attribute_one(doc: _Doc, s: int, e: int, key: tuple[int, str] | None, said) -> tuple[Place, str] | None:
+    """``key``: the claim's :func:`_count_key`; ``said``: what earlier claims with a key got."""
     text = doc.text
     v = _vocab()
     pi = doc.para_index(s)
     lo, hi = (doc.paragraphs[pi].vstart, doc.paragraphs[pi].vend) if pi >= 0 else (0, len(text))
-    c0, c1 = _bounds(text, lo, hi, s, e, _CLAUSE_END)
-    s0, s1 = _bounds(text, lo, hi, s, e, _SENT_END)
-    segment = _bounds(text, lo, hi, s, e, _SEGMENT_END)
+    c0, c1 = _bounds(doc.clause_stops, lo, hi, s, e)
+    s0, s1 = _bounds(doc.sentence_stops, lo, hi, s, e)
+    segment = _bounds(doc.segment_stops, lo, hi, s, e)
 
     # 1. what its clause sends somewhere: 三名医务人员出征湖北(，支援黄冈)
-    for send in doc.sends:
-        if e <= send.start < c1 and send.dest is not None and not send.blocked:
+    for send in doc.sends_between(e, c1):
+        if send.dest is not None and not send.blocked:
             return _deepest_dest(doc, send.dest, s0, s1)
     # 2. a place written right before the number, or in brackets right after it
     i = bisect_left(doc.starts, s)
@@ -850,11 +882,12 @@ def _attribute_one(doc: _Doc, s: int, e: int, said) -> tuple[Place, str] | None:
         if r.end <= s and _usable(r, "clause", s, segment):
             return r.place, r.name
     # 4. what its sentence sends somewhere; 出征的3名队员: the last sending
-    for send in doc.sends:
-        if s0 <= send.start < s1 and send.dest is not None and not send.blocked:
+    sentence_sends = doc.sends_between(s0, s1)
+    for send in sentence_sends:
+        if send.dest is not None and not send.blocked:
             return _deepest_dest(doc, send.dest, s0, s1)
-    for send in doc.sends:
-        if s0 <= send.start < s1 and send.dest is None and not send.blocked and send.verb in v.roles["send_continuers"]:
+    for send in sentence_sends:
+        if send.dest is None and not send.blocked and send.verb in v.roles["send_continuers"]:
             last = _last_sending(doc, send.start, pi)
             if last is not None:
                 return last.place, last.name
@@ -863,7 +896,6 @@ def _attribute_one(doc: _Doc, s: int, e: int, said) -> tuple[Place, str] | None:
         if _usable(r, "clause", s, segment):
             return r.place, r.name
     # 6. the same count said before (11个村 … 打破11个村分治格局)
-    key = _count_key(doc, s, e)
     if key is not None and said.get(key) is not None:
         return said[key]
     # 7. before, then after, it in its sentence
@@ -881,9 +913,9 @@ def _attribute_one(doc: _Doc, s: int, e: int, said) -> tuple[Place, str] | None:
 def _deepest_dest(doc: _Doc, dest: _Ref, s0: int, s1: int) -> tuple[Place, str]:
     """The receiving place, or a place inside it its sentence also sends to."""
     best = dest
-    for send in doc.sends:
+    for send in doc.sends_between(s0, s1):
         d = send.dest
-        if s0 <= send.start < s1 and d is not None and not send.blocked and best.place.contains(d.place):
+        if d is not None and not send.blocked and best.place.contains(d.place):
             best = d
     return best.place, best.name
 
@@ -897,8 +929,10 @@ def _last_sending(doc: _Doc, pos: int, pi: int) -> _Ref | None:
     while first > 0 and doc.paragraphs[first - 1].article_id == art:
         first -= 1
     lo = doc.paragraphs[first].vstart
-    sent = [x.dest for x in doc.sends if lo <= x.start < pos and x.dest is not None and not x.blocked]
-    return sent[-1] if sent else None
+    for x in reversed(doc.sends_between(lo, pos)):
+        if x.dest is not None and not x.blocked:
+            return x.dest
+    return None
 
 
 _SKIP_KINDS = (ParagraphKind.furniture, ParagraphKind.byline, ParagraphKind.caption)
