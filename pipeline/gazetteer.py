@@ -260,6 +260,7 @@ class Gazetteer:
         self.automaton: ahocorasick.Automaton = state["automaton"]  # over _code_units of the keys
         self._place_cache: dict[int, Place] = {}
         self._key_cache: dict[int, tuple[tuple[Place, ...], int]] = {}
+        self._ancestors_cache: dict[int, tuple[Place, ...]] = {}
 
     # -- units --------------------------------------------------------------
     def place(self, pid: int) -> Place:
@@ -294,13 +295,18 @@ class Gazetteer:
                     return cand
         return NATION_PLACE
 
-    def ancestors(self, place: Place) -> list[Place]:
+    def ancestors(self, place: Place) -> tuple[Place, ...]:
         """Units containing ``place``, from the province down, itself included."""
-        out = [place]
-        while out[-1].level != NATION:
-            out.append(self.parent(out[-1]))
-        out.reverse()
-        return out[1:]
+        got = self._ancestors_cache.get(place.pid) if place.pid >= 0 else None
+        if got is None:
+            out = [place]
+            while out[-1].level != NATION:
+                out.append(self.parent(out[-1]))
+            out.reverse()
+            got = tuple(out[1:])
+            if place.pid >= 0:
+                self._ancestors_cache[place.pid] = got
+        return got
 
     def common_unit(self, places: list[Place]) -> Place:
         """The smallest unit containing every one of ``places`` (全国 if none)."""

@@ -557,6 +557,8 @@ def attribute(
     """The place each claim (a span in view offsets) is about, one LocalityPath
     per span, in order.  ``hint`` is what the metadata says the document is
     about; it resolves ambiguous names and is the fallback place."""
+    if not spans:
+        return []
     doc = _prepare(text, paragraphs, hint)
     found: dict[int, tuple[Place, str] | None] = {}
     said: dict[tuple[int, str], tuple[Place, str] | None] = {}
@@ -595,11 +597,14 @@ def _prepare(text: str, paragraphs: Sequence[Paragraph], hint: str | None) -> _D
     for r in refs:
         _set_role(text, r, v)
     refs = _merge_lists(text, refs, v)
-    sentence_stops = _stop_positions(text, _SENT_END)
+    clause_stops = _stop_positions(text, _CLAUSE_END)
+    # what ends a sentence or a segment ends a clause too
+    sentence_stops = [i for i in clause_stops if text[i] in _SENT_END]
+    segment_stops = [i for i in clause_stops if text[i] in _SEGMENT_END]
     _mark_breakdowns(text, refs, paras, sentence_stops)
     doc = _Doc(
         text, paras, [p.vstart for p in paras], refs, [r.start for r in refs], None,
-        _stop_positions(text, _CLAUSE_END), sentence_stops, _stop_positions(text, _SEGMENT_END),
+        clause_stops, sentence_stops, segment_stops,
     )
     hint_place = _hint_place(hint)
     if hint_place is not None:
