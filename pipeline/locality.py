@@ -185,13 +185,14 @@ def find_places(text: str) -> list[PlaceMention]:
     for m in v.not_places.finditer(text) if v.not_places else ():
         blocked_starts.append(m.start())
         blocked_ends.append(m.end())
-    found: list[PlaceMention] = []
+    found: list[_Found] = []
+    key_places, features = gz.key_places, v.features
     for s, e, key_id in gz.iter_keys(text):
         b = bisect_right(blocked_starts, s) - 1
         if b >= 0 and e <= blocked_ends[b]:
             continue
-        places, kind = gz.key_places(key_id)
-        if kind >= KIND_SHORT and text.startswith(v.features, e):
+        places, kind = key_places(key_id)
+        if kind >= KIND_SHORT and text.startswith(features, e):
             continue
         if text[e - 1] == "村" and text[e : e + 1] in _NOT_AFTER_VILLAGE:
             continue
@@ -200,10 +201,12 @@ def find_places(text: str) -> list[PlaceMention]:
             longer = _take_suffix(text, e, places, v)
             if longer != e:
                 e, mkind = longer, VARIANT
-        found.append(PlaceMention(s, e, text[s:e], places, mkind))
+        found.append((s, mkind == WEAK, s - e, _RANK[mkind], len(found), e, places, mkind))
     for m in v.national.finditer(text):
-        found.append(PlaceMention(m.start(), m.end(), m.group(), (NATION_PLACE,), NATIONAL))
-    mentions = _drop_person_names(text, _longest(found), v)
+        s, e = m.span()
+        found.append((s, False, s - e, _RANK[NATIONAL], len(found), e, (NATION_PLACE,), NATIONAL))
+    kept = [PlaceMention(s, e, text[s:e], places, kind) for s, _, _, _, _, e, places, kind in _longest(found)]
+    mentions = _drop_person_names(text, kept, v)
     mentions = _add_local_short_forms(text, mentions)
     return _add_unlisted(text, mentions)
 
@@ -219,16 +222,21 @@ def _take_suffix(text: str, end: int, places: tuple[Place, ...], v: _Vocab) -> i
     return end
 
 
-def _longest(found: list[PlaceMention]) -> list[PlaceMention]:
+# a match before the choice of the longest: (start, is weak, -length, rank of
+# its kind, order found, end, places, kind), a tuple that sorts as _longest wants
+_Found = tuple[int, bool, int, int, int, int, tuple[Place, ...], str]
+
+
+def _longest(found: list[_Found]) -> list[_Found]:
     """Leftmost, then longest; at one start a name that needs no support wins
     over a longer one that does (上海 | 街头, not 上海街 for 上海街道)."""
-    found.sort(key=lambda m: (m.start, m.kind == WEAK, -(m.end - m.start), _RANK[m.kind]))
-    out: list[PlaceMention] = []
+    found.sort()
+    out: list[_Found] = []
     last = -1
     for m in found:
-        if m.start >= last:
+        if m[0] >= last:
             out.append(m)
-            last = m.end
+            last = m[5]
     return out
 
 
@@ -331,8 +339,8 @@ class _Support:
 
     def add(self, place: Place) -> None:
         if place.level != NATION:
-            for k in range(1, len(place.path) + 1):
-                self.under[place.path[:k]] += 1
+            path = place.path
+            self.under.update([path[:k] for k in range(1, len(path) + 1)])
 
     def score(self, c: Place) -> tuple[int, int]:
         """(weighted sum of shared depth, deepest level shared with an anchor)."""
@@ -734,8 +742,9 @@ def _dominant(refs: list[_Ref]) -> tuple[Place, str] | None:
             continue
         total += 1
         if r.place.level != NATION:
-            for anc in gz.ancestors(r.place):
-                weight[anc.path] += 1
+            ancestors = gz.ancestors(r.place)
+            weight.update([anc.path for anc in ancestors])
+            for anc in ancestors:
                 holder[anc.path] = anc
     if total == 0:
         return None
@@ -828,11 +837,12 @@ def _find_sends(doc: _Doc, v: _Vocab) -> list[_Send]:
 def _bounds(pos: list[int], lo: int, hi: int, s: int, e: int) -> tuple[int, int]:
     """The stretch around [s, e) within [lo, hi) that no stop (``pos``: the
     offsets of the stop characters, from :func:`_stop_positions`) breaks."""
+    # (conditionals rather than min and max: this runs three times for every claim)
     i = bisect_left(pos, s) - 1
-    a = max(lo, pos[i] + 1) if i >= 0 else lo
+    a = pos[i] + 1 if i >= 0 and pos[i] + 1 > lo else lo
     j = bisect_left(pos, e)
-    b = min(hi, pos[j]) if j < len(pos) else hi
-    return min(a, s), max(b, e)
+    b = pos[j] if j < len(pos) and pos[j] < hi else hi
+    return (a if a < s else s), (b if b > e else e)
 
 
 def _stop_positions(text: str, stops: frozenset[str]) -> list[int]:
@@ -861,7 +871,6 @@ def _usable(r: _Ref, reach: str, s: int, segment: tuple[int, int]) -> bool:
 def _attribute_one(doc: _Doc, s: int, e: int, key: tuple[int, str] | None, said) -> tuple[Place, str] | None:
     """``key``: the claim's :func:`_count_key`; ``said``: what earlier claims with a key got."""
     text = doc.text
-    v = _vocab()
     pi = doc.para_index(s)
     lo, hi = (doc.paragraphs[pi].vstart, doc.paragraphs[pi].vend) if pi >= 0 else (0, len(text))
     c0, c1 = _bounds(doc.clause_stops, lo, hi, s, e)
@@ -891,8 +900,9 @@ def _attribute_one(doc: _Doc, s: int, e: int, key: tuple[int, str] | None, said)
     for send in sentence_sends:
         if send.dest is not None and not send.blocked:
             return _deepest_dest(doc, send.dest, s0, s1)
+    continuers = _vocab().roles["send_continuers"]
     for send in sentence_sends:
-        if send.dest is None and not send.blocked and send.verb in v.roles["send_continuers"]:
+        if send.dest is None and not send.blocked and send.verb in continuers:
             last = _last_sending(doc, send.start, pi)
             if last is not None:
                 return last.place, last.name
