@@ -89,7 +89,7 @@ def locality_name(mention: PlaceMention, place: Place | None = None) -> str:
         return place.name
     if mention.kind in (VARIANT, PENDING):
         return s
-    if any(s.endswith(t) and len(s) - len(t) >= 2 for t in _ADMIN_TAILS):
+    if s.endswith(_ADMIN_TAILS) and any(s.endswith(t) and len(s) - len(t) >= 2 for t in _ADMIN_TAILS):
         return s
     return place.name
 
@@ -113,6 +113,7 @@ class _Vocab:
     features: tuple[str, ...]
     institution: re.Pattern
     extend: dict[str, tuple[str, ...]]
+    any_extend: tuple[str, ...]  # every suffix of extend
     breakers: dict[str, str]
     surnames: frozenset[str]
     anaphor: re.Pattern
@@ -140,6 +141,7 @@ def _vocab() -> _Vocab:
         features=tuple(raw["feature_suffixes"]),
         institution=re.compile(r"[\u4e00-\u9fff]{0,6}?(?:" + _alt(raw["institution_suffixes"]) + ")"),
         extend={k: tuple(v) for k, v in raw["extend_suffixes"].items()},
+        any_extend=tuple(sorted({s for v in raw["extend_suffixes"].values() for s in v})),
         breakers={k: "".join(v) for k, v in raw["extend_breakers"].items()},
         surnames=frozenset(raw["surnames"]),
         # (?:words)|(?:prefixes)(?:levels), spelt out in the order the regex would try
@@ -220,6 +222,8 @@ def find_places(text: str) -> list[PlaceMention]:
 
 def _take_suffix(text: str, end: int, places: tuple[Place, ...], v: _Vocab) -> int:
     """A short form takes the suffix written after it (藁城 + 县 -> 藁城县)."""
+    if not text.startswith(v.any_extend, end):
+        return end
     for place in places:
         for suf in v.extend.get(place.level, ()):
             if text.startswith(suf, end):
