@@ -893,25 +893,26 @@ def _attribute_one(doc: _Doc, s: int, e: int, key: tuple[int, str] | None, said)
     segment = _bounds(doc.segment_stops, lo, hi, s, e)
 
     # 1. what its clause sends somewhere: 三名医务人员出征湖北(，支援黄冈)
-    for send in doc.sends_between(e, c1):
+    for send in doc.sends_between(e, c1) if doc.sends else ():
         if send.dest is not None and not send.blocked:
             return _deepest_dest(doc, send.dest, s0, s1)
     # 2. a place written right before the number, or in brackets right after it
-    i = bisect_left(doc.starts, s)
+    refs, starts = doc.refs, doc.starts
+    i = bisect_left(starts, s)  # refs[:i] start before the claim
     if i > 0:
-        r = doc.refs[i - 1]
+        r = refs[i - 1]
         if r.end <= s and not text[r.end : s].strip() and r.role not in (ORIGIN, NEIGHBOR, BLOCKED):
             return r.place, r.name
-    if i < len(doc.refs):
-        r = doc.refs[i]
+    if i < len(refs):
+        r = refs[i]
         if _TO_OPEN_BRACKET.fullmatch(text, e, r.start) and text[r.end : r.end + 1] in ("）", ")"):
             return r.place, r.name
     # 3. the nearest place before it in its clause
-    for r in reversed(doc.refs_between(c0, s)):
+    for r in reversed(refs[bisect_left(starts, c0) : i]):
         if r.end <= s and _usable(r, "clause", s, segment):
             return r.place, r.name
     # 4. what its sentence sends somewhere; 出征的3名队员: the last sending
-    sentence_sends = doc.sends_between(s0, s1)
+    sentence_sends = doc.sends_between(s0, s1) if doc.sends else []
     for send in sentence_sends:
         if send.dest is not None and not send.blocked:
             return _deepest_dest(doc, send.dest, s0, s1)
@@ -922,17 +923,18 @@ def _attribute_one(doc: _Doc, s: int, e: int, key: tuple[int, str] | None, said)
             if last is not None:
                 return last.place, last.name
     # 5. the first place after it in its clause
-    for r in doc.refs_between(e, c1):
+    j = bisect_left(starts, e)  # refs[j:] start at or after its end
+    for r in refs[j : bisect_left(starts, c1)]:
         if _usable(r, "clause", s, segment):
             return r.place, r.name
     # 6. the same count said before (11个村 … 打破11个村分治格局)
     if key is not None and said.get(key) is not None:
         return said[key]
     # 7. before, then after, it in its sentence
-    for r in reversed(doc.refs_between(s0, s)):
+    for r in reversed(refs[bisect_left(starts, s0) : i]):
         if r.end <= s and _usable(r, "sentence", s, segment):
             return r.place, r.name
-    for r in doc.refs_between(e, s1):
+    for r in refs[j : bisect_left(starts, s1)]:
         if _usable(r, "sentence", s, segment):
             return r.place, r.name
     # 8. earlier in its paragraph and article, else the document's place
