@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections import Counter
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Sequence
@@ -749,7 +748,7 @@ def _mark_breakdowns(text: str, refs: list[_Ref], paras: list[Paragraph], senten
 def _dominant(refs: list[_Ref]) -> tuple[Place, str] | None:
     """The deepest unit holding at least half of the plain mentions (全国 if none)."""
     gz = gz_mod.load()
-    weight: Counter[tuple[str, ...]] = Counter()
+    weight: dict[tuple[str, ...], int] = {}
     holder: dict[tuple[str, ...], Place] = {}
     total = 0
     for r in refs:
@@ -757,9 +756,8 @@ def _dominant(refs: list[_Ref]) -> tuple[Place, str] | None:
             continue
         total += 1
         if r.place.level != NATION:
-            ancestors = gz.ancestors(r.place)
-            weight.update([anc.path for anc in ancestors])
-            for anc in ancestors:
+            for anc in gz.ancestors(r.place):
+                weight[anc.path] = weight.get(anc.path, 0) + 1
                 holder[anc.path] = anc
     if total == 0:
         return None
