@@ -152,14 +152,14 @@ def _vocab() -> _Vocab:
         ),
         anaphor_words=dict(raw["anaphor_words"]),
         anaphor_level=levels,
-        anaphor_levels_longest_first=tuple(sorted(levels, key=len, reverse=True)),
+        anaphor_levels_longest_first=tuple(_by_length(levels)),
         abbreviations=abbr,
         abbreviation=re.compile(
             "(?:" + _alt(roles["send_verbs"]) + ")(" + "|".join(map(re.escape, abbr)) + ")"
             r"(?=医|队|专家|人员|物资|的|，|。|、|,)"
         ),
         send=re.compile(_alt(roles["send_verbs"])),
-        send_verbs_longest_first=tuple(sorted(roles["send_verbs"], key=len, reverse=True)),
+        send_verbs_longest_first=tuple(_by_length(roles["send_verbs"])),
         person=re.compile(
             "(?:" + _alt(roles["person_roles"]) + r")[\u4e00-\u9fff]{2,3}?(?:" + _alt(roles["person_after"]) + ")"
         ),
