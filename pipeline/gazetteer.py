@@ -6,7 +6,8 @@ bz2 TAR with one JSON member: province -> city -> county -> township ->
 [villages]) and ``pipeline/data/localities.yaml``.
 Writes: a :class:`Gazetteer` -- every unit with its level and parent, and
 an index of every name the text may use for a unit (an Aho-Corasick
-automaton, and a trie of the names that end like a village's):
+automaton, and a trie of the names that end like a village's or a
+township's):
 
 * the full name with its suffix, normalised (``锄沟村委会`` -> ``锄沟村``,
   ``崇文街道办事处`` -> ``崇文街道``, ``花乡地区办事处`` -> ``花乡地区``);
@@ -49,7 +50,7 @@ import yaml
 
 from .model import LexiconError, LocalityPath
 
-INDEX_VERSION = "9"
+INDEX_VERSION = "10"
 LEVELS = ("province", "city", "county", "township", "village")
 NATION = "nation"
 NATION_NAME = "全国"
@@ -66,11 +67,11 @@ _ETHNIC = re.compile(r"^(.{2,}?)(?:[\u4e00-\u9fff]{1,5}族)+(自治[州县旗])$
 _PAREN = re.compile(r"[（(][^）)]*[）)]$")
 _HAN = re.compile(r"^[\u4e00-\u9fff]+$")
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
-# Nine keys in ten end like a village's name.  They are kept out of the automaton,
-# which is then small enough to stay in the processor's cache, and looked up
-# where the text has one of these endings (rarely).
-_VILLAGE_ENDS = ("村", "社区", "嘎查")
-_VILLAGE_END = re.compile("|".join(_VILLAGE_ENDS))
+# Most keys (98 in 100) end like the name of a village or a township.  They are
+# kept out of the automaton, which is then small enough to stay in the
+# processor's cache, and looked up where the text has one of these endings.
+_TAIL_ENDS = ("村", "社区", "嘎查", "镇", "乡", "街道", "街")
+_TAIL_END = [re.compile(re.escape(end)) for end in _TAIL_ENDS]
 
 
 def _code_units(text: str) -> str:
@@ -264,10 +265,10 @@ class Gazetteer:
         self.key_kind = state["key_kind"]  # bytes, parallel to key_pid
         self.key_len = state["key_len"]  # bytes, length of key k
         self.automaton: ahocorasick.Automaton = state["automaton"]  # over _code_units of the other keys
-        # the keys with _VILLAGE_ENDS (over their _code_units), for lookups: a trie loads
+        # the keys with _TAIL_ENDS (over their _code_units), for lookups: a trie loads
         # much faster than a dict of them
-        self.village_keys: ahocorasick.Automaton = state["village_keys"]
-        self.village_key_lengths: tuple[int, ...] = state["village_key_lengths"]  # ascending
+        self.tail_keys: ahocorasick.Automaton = state["tail_keys"]
+        self.tail_key_lengths: tuple[int, ...] = state["tail_key_lengths"]  # ascending
         self._place_cache: dict[int, Place] = {}
         self._key_cache: dict[int, tuple[tuple[Place, ...], int]] = {}
         self._ancestors_cache: dict[int, tuple[Place, ...]] = {}
@@ -347,7 +348,7 @@ class Gazetteer:
     def lookup(self, name: str) -> list[Place]:
         """Units a name may stand for, best kind first (``湖北`` -> 湖北省)."""
         units = _code_units(name)
-        key_id = self.village_keys.get(units, None)
+        key_id = self.tail_keys.get(units, None)
         if key_id is None:
             key_id = self.automaton.get(units, None)
         if key_id is None:
@@ -369,15 +370,14 @@ class Gazetteer:
                 start = last + 1 - 2 * key_len[key_id]
                 if not start & 1:
                     out.append((start >> 1, (last + 1) >> 1, key_id))
-        village_key = self.village_keys.get
+        tail_key = self.tail_keys.get
         n = len(out)
-        for m in _VILLAGE_END.finditer(text):
-            end = m.end()
-            for length in self.village_key_lengths:
+        for end in {m.end() for pattern in _TAIL_END for m in pattern.finditer(text)}:
+            for length in self.tail_key_lengths:
                 start = end - length
                 if start < 0 or not "\u4e00" <= text[start] <= "\u9fff":
                     break  # keys are Han characters only
-                key_id = village_key(units[2 * start : 2 * end], None)
+                key_id = tail_key(units[2 * start : 2 * end], None)
                 if key_id is not None:
                     out.append((start, end, key_id))
         if len(out) > n:
@@ -489,17 +489,17 @@ def _build_state() -> dict[str, Any]:
             key_kind.append(kind)
         key_off.append(len(key_pid))
         key_len.append(min(len(key), 255))
-    village_keys = {key: key_id for key_id, key in enumerate(keys) if key.endswith(_VILLAGE_ENDS)}
-    village_trie = ahocorasick.Automaton(ahocorasick.STORE_INTS)  # a trie only: for get()
-    for key, key_id in village_keys.items():
-        village_trie.add_word(_code_units(key), key_id)
+    tail_keys = {key: key_id for key_id, key in enumerate(keys) if key.endswith(_TAIL_ENDS)}
+    tail_trie = ahocorasick.Automaton(ahocorasick.STORE_INTS)  # a trie only: for get()
+    for key, key_id in tail_keys.items():
+        tail_trie.add_word(_code_units(key), key_id)
     # The automaton looks a symbol up among a node's children by a linear search, in
     # the order they were added, and it does so at nearly every symbol of a text.
     # Adding the keys that start with common characters first keeps the searches at
     # the root and the node below it short; the matches are the same.
     freq = _char_frequency()
     for key_id, key in sorted(enumerate(keys), key=lambda item: -freq.get(item[1][0], 0)):
-        if key not in village_keys:
+        if key not in tail_keys:
             automaton.add_word(_code_units(key), key_id)
     automaton.make_automaton()
     return {
@@ -512,8 +512,8 @@ def _build_state() -> dict[str, Any]:
         "key_kind": bytes(key_kind),
         "key_len": bytes(key_len),
         "automaton": automaton,
-        "village_keys": village_trie,
-        "village_key_lengths": tuple(sorted({len(key) for key in village_keys})),
+        "tail_keys": tail_trie,
+        "tail_key_lengths": tuple(sorted({len(key) for key in tail_keys})),
     }
 
 
