@@ -71,7 +71,7 @@ _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 # kept out of the automaton, which is then small enough to stay in the
 # processor's cache, and looked up where the text has one of these endings.
 _TAIL_ENDS = ("村", "社区", "嘎查", "镇", "乡", "街道", "街")
-_TAIL_END = [re.compile(re.escape(end)) for end in _TAIL_ENDS]
+_TAIL_LAST = re.compile("[" + "".join(sorted({re.escape(end[-1]) for end in _TAIL_ENDS})) + "]")
 
 
 def _code_units(text: str) -> str:
@@ -372,7 +372,10 @@ class Gazetteer:
                     out.append((start >> 1, (last + 1) >> 1, key_id))
         tail_key = self.tail_keys.get
         n = len(out)
-        for end in {m.end() for pattern in _TAIL_END for m in pattern.finditer(text)}:
+        for m in _TAIL_LAST.finditer(text):
+            end = m.end()
+            if not text.endswith(_TAIL_ENDS, 0, end):
+                continue
             for length in self.tail_key_lengths:
                 start = end - length
                 if start < 0 or not "\u4e00" <= text[start] <= "\u9fff":
