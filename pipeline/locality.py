@@ -584,8 +584,9 @@ def attribute(
     said: dict[tuple[int, str], tuple[Place, str] | None] = {}
     for k in sorted(range(len(spans)), key=lambda k: spans[k]):
         s, e = spans[k]
-        key = _count_key(doc, s, e)
-        found[k] = _attribute_one(doc, s, e, key, said)
+        pi = doc.para_index(s)
+        key = _count_key(doc, s, e, pi)
+        found[k] = _attribute_one(doc, s, e, pi, key, said)
         if key is not None:
             said[key] = found[k]
     paths: dict[tuple[Place, str], LocalityPath] = {}  # immutable: claims about one place share it
@@ -881,10 +882,12 @@ def _usable(r: _Ref, reach: str, s: int, segment: tuple[int, int]) -> bool:
     return r.role != TRANSIENT
 
 
-def _attribute_one(doc: _Doc, s: int, e: int, key: tuple[int, str] | None, said) -> tuple[Place, str] | None:
-    """``key``: the claim's :func:`_count_key`; ``said``: what earlier claims with a key got."""
+def _attribute_one(
+    doc: _Doc, s: int, e: int, pi: int, key: tuple[int, str] | None, said
+) -> tuple[Place, str] | None:
+    """``pi``: the claim's paragraph (:meth:`_Doc.para_index`); ``key``: its
+    :func:`_count_key`; ``said``: what earlier claims with a key got."""
     text = doc.text
-    pi = doc.para_index(s)
     lo, hi = (doc.paragraphs[pi].vstart, doc.paragraphs[pi].vend) if pi >= 0 else (0, len(text))
     c0, c1 = _bounds(doc.clause_stops, lo, hi, s, e)
     s0, s1 = _bounds(doc.sentence_stops, lo, hi, s, e)
@@ -1008,9 +1011,10 @@ def _one_branch(places: list[Place]) -> bool:
     return all(p.contains(deepest) for p in places)
 
 
-def _count_key(doc: _Doc, s: int, e: int) -> tuple[int, str] | None:
-    """A count and the noun after it (11个村), keyed by article; dates are
-    not keys (the same date is said of different things)."""
+def _count_key(doc: _Doc, s: int, e: int, pi: int) -> tuple[int, str] | None:
+    """A count and the noun after it (11个村), keyed by article (that of
+    paragraph ``pi``); dates are not keys (the same date is said of
+    different things)."""
     text = doc.text
     quote = text[s:e]
     if _NOT_COREF.search(quote) or not _HAS_NUMBER.search(quote):
@@ -1020,5 +1024,4 @@ def _count_key(doc: _Doc, s: int, e: int) -> tuple[int, str] | None:
         k += 1
     if k >= len(text) or not ("\u4e00" <= text[k] <= "\u9fff"):
         return None
-    pi = doc.para_index(s)
     return (doc.paragraphs[pi].article_id if pi >= 0 else -1), _SPACE.sub("", quote) + text[k]
