@@ -147,7 +147,7 @@ def _plan(lex: Lexicon) -> _Plan | None:
         if others:
             own.append((flag, _compile("|".join(others))))
         # the first match of these alternatives at a position is the rule's (no other one can match there)
-        alt_bits = 0
+        alt_bits, gates = 0, []
         for alt in starts:
             bit = 1 << n_alts
             n_alts += 1
@@ -155,11 +155,29 @@ def _plan(lex: Lexicon) -> _Plan | None:
             first.append((bit, _known(*first_set(alt.replace("{num}", f"(?:{NUMERAL})")))))
             before.append((bit, _lookbehind_chars(alt)))
             after.append((bit, _known(*first_set(alt[alt.index("{num}") + len("{num}"):]))))
-        near.append((flag, alt_bits, _compile(f"{run_class}*?(?:{'|'.join(starts)})")))
+            gates.append((bit, _rest_gate(alt, run_class)))
+        near.append((flag, alt_bits, _compile(f"{run_class}*?(?:{'|'.join(starts)})"), tuple(gates)))
     return _Plan(
         tuple(near), _char_bits(first), _char_bits(before), _char_bits(after), tuple(own),
         numeral, regex.compile(run_class + "*"), regex.compile(run_class + "+"),
     )
+
+
+def _rest_gate(alt: str, run_class: str):
+    """What follows {num} in ``alt``, after a lazy skip over numeral characters: matched
+    just after the start of a run, it finds whether the rest of a match of ``alt`` from
+    anywhere in the run can follow some numeral ending in the run, much faster than
+    ``alt`` finds whether it matches. None when the rest cannot be matched on its own
+    (it refers to a group before it, or to flags)."""
+    head, rest = alt.split("{num}")
+    if UNSAFE.search(alt):
+        return None
+    try:
+        if regex.compile(head).groups:
+            return None
+        return regex.compile(f"{run_class}*?(?:{rest})")
+    except regex.error:
+        return None
 
 
 def _compile(pattern: str):
@@ -240,8 +258,11 @@ class RuleHits(Mapping):
             & plan.after.bits(text[q0 + 1: end + 1])
         )
         if near:
-            for flag, alts, pat in plan.near:
+            one_run = len(starts) == 1
+            for flag, alts, pat, gates in plan.near:
                 if not near & alts:
+                    continue
+                if one_run and not any(near & bit and (gate is None or gate.match(text, q0 + 1)) for bit, gate in gates):
                     continue
                 for q in starts:
                     # the rule's first match at the first start from q on in this run
