@@ -83,7 +83,7 @@ def select_quantities(
         reason = reject_reason(cand, text, lex, hits, quoted)
         if reason is None and cand.quantity is None:
             reason = cand.reason or "no measure word"
-        if reason is None and any(a <= cand.num_start < b for a, b in furniture):
+        if reason is None and furniture and any(a <= cand.num_start < b for a, b in furniture):
             reason = "page_furniture"
         if reason is None:
             kept.append(cand.quantity)

@@ -10,7 +10,7 @@ knows 千家万户 is one word), and 一 used as an article.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import regex
@@ -63,16 +63,17 @@ class _CharBits:
     digit: int  # alternatives that admit any decimal digit
     han: int  # alternatives that admit any Han character (all of which are >= U+2E80)
     any: int  # alternatives whose characters there are not known
+    seen: dict = field(default_factory=dict)  # character -> alternatives, as worked out so far
 
     def bits(self, chars: str) -> int:
         """The alternatives that admit one of ``chars`` there."""
         out = self.any
+        seen = self.seen
         for c in chars:
-            out |= self.by_char.get(c, 0)
-            if c.isdecimal():
-                out |= self.digit
-            elif c >= "\u2e80":
-                out |= self.han
+            got = seen.get(c)
+            if got is None:
+                got = seen[c] = self.by_char.get(c, 0) | (self.digit if c.isdecimal() else self.han if c >= "\u2e80" else 0)
+            out |= got
         return out
 
 
@@ -262,8 +263,12 @@ class RuleHits(Mapping):
             for flag, alts, pat, gates in plan.near:
                 if not near & alts:
                     continue
-                if one_run and not any(near & bit and (gate is None or gate.match(text, q0 + 1)) for bit, gate in gates):
-                    continue
+                if one_run:
+                    for bit, gate in gates:
+                        if near & bit and (gate is None or gate.match(text, q0 + 1)):
+                            break
+                    else:
+                        continue  # what follows {num} cannot follow a numeral here
                 for q in starts:
                     # the rule's first match at the first start from q on in this run
                     hit = pat.match(text, q)
@@ -334,7 +339,7 @@ def reject_reason(cand: Candidate, text: str, lex: Lexicon, hits, quoted) -> str
                 continue
             if any(hs < e and s < he for hs, he in hits[rule.name]):
                 return rule.name
-    if any(qs <= s and e <= qe for qs, qe in quoted):
+    if quoted and any(qs <= s and e <= qe for qs, qe in quoted):
         return "quoted_name"
     return None
 

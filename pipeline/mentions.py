@@ -76,7 +76,8 @@ def find_candidates(
     numeral, tail, rng, prefix_re, prefix_ends = _patterns(lex)
     blocked = _span_mask(len(text), taken)
     out: list[Candidate] = []
-    for m in _special_percentages(text):
+    specials = _special_percentages(text)
+    for m in specials:
         if not blocked[m.num_start]:
             out.append(m)
             for k in range(m.num_start, m.quantity.end if m.quantity else m.num_end):
@@ -145,7 +146,8 @@ def find_candidates(
         )
         out.append(Candidate(s, e, num_text, chinese, q))
         pos = span_end
-    out.sort(key=lambda c: c.num_start)
+    if specials:  # the numerals came in text order
+        out.sort(key=lambda c: c.num_start)
     return out
 
 
