@@ -101,6 +101,8 @@ def table_units(text: str, paras: list[Paragraph], lex: Lexicon) -> dict[int, tu
     pairs = [w.split(":", 1) for w in lex.words["table_header_units"]]
     out = {}
     for k, p in enumerate(paras):
+        if " " not in p.text:
+            continue  # a cell follows a space
         cells = list(_TABLE_CELL.finditer(p.text))
         if len(cells) < 3:
             continue

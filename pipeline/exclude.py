@@ -97,7 +97,8 @@ def _char_bits(sets: list[tuple[int, tuple[set[str], bool] | None]]) -> _CharBit
 
 @dataclass(frozen=True)
 class _Plan:
-    near: tuple  # (rule bit, bits of its alternatives, compiled: a lazy skip over numeral characters, then those alternatives)
+    near: tuple  # (rule bit, bits of its alternatives, compiled: a lazy skip over numeral characters, then those alternatives, rest gates)
+    rule_of_alt: tuple  # alternative bit index -> index in ``near``
     first: _CharBits  # characters the near rules' matches can start with
     before: _CharBits  # characters a lookbehind of theirs needs right before the match
     after: _CharBits  # characters the rest of their match can start with, after {num}
@@ -134,6 +135,7 @@ def _plan(lex: Lexicon) -> _Plan | None:
     run_class = "[" + "".join(regex.escape(c) for c in sorted(numeral[0])) + (r"\d" if numeral[1] else "") + "]"
     near, own, first, before, after = [], [], [], [], []
     n_alts = 0
+    rule_of_alt: list[int] = []
     for bit, rule in enumerate(r for r in lex.exclusions if not r.guard):
         flag = 1 << bit
         parts = split_top(rule.pattern)
@@ -157,9 +159,10 @@ def _plan(lex: Lexicon) -> _Plan | None:
             before.append((bit, _lookbehind_chars(alt)))
             after.append((bit, _known(*first_set(alt[alt.index("{num}") + len("{num}"):]))))
             gates.append((bit, _rest_gate(alt, run_class)))
+        rule_of_alt += [len(near)] * len(starts)
         near.append((flag, alt_bits, _compile(f"{run_class}*?(?:{'|'.join(starts)})"), tuple(gates)))
     return _Plan(
-        tuple(near), _char_bits(first), _char_bits(before), _char_bits(after), tuple(own),
+        tuple(near), tuple(rule_of_alt), _char_bits(first), _char_bits(before), _char_bits(after), tuple(own),
         numeral, regex.compile(run_class + "*"), regex.compile(run_class + "+"),
     )
 
@@ -258,30 +261,30 @@ class RuleHits(Mapping):
             & plan.before.bits(text[max(q0 - 1, 0): e - 1])
             & plan.after.bits(text[q0 + 1: end + 1])
         )
-        if near:
-            one_run = len(starts) == 1
-            for flag, alts, pat, gates in plan.near:
-                if not near & alts:
-                    continue
-                if one_run:
-                    for bit, gate in gates:
-                        if near & bit and (gate is None or gate.match(text, q0 + 1)):
-                            break
-                    else:
-                        continue  # what follows {num} cannot follow a numeral here
-                for q in starts:
-                    # the rule's first match at the first start from q on in this run
-                    hit = pat.match(text, q)
-                    while hit is not None:
-                        hs, he = hit.span("num")  # hs: where this match starts
-                        if hs >= e:
-                            break
-                        if s < he:
-                            m |= flag
-                            break
-                        hit = pat.match(text, hs + 1)
-                    if m & flag:
+        one_run = len(starts) == 1
+        while near:  # the rules of these alternatives
+            flag, alts, pat, gates = plan.near[plan.rule_of_alt[(near & -near).bit_length() - 1]]
+            live = near & alts
+            near &= ~alts
+            if one_run:
+                for bit, gate in gates:
+                    if live & bit and (gate is None or gate.match(text, q0 + 1)):
                         break
+                else:
+                    continue  # what follows {num} cannot follow a numeral here
+            for q in starts:
+                # the rule's first match at the first start from q on in this run
+                hit = pat.match(text, q)
+                while hit is not None:
+                    hs, he = hit.span("num")  # hs: where this match starts
+                    if hs >= e:
+                        break
+                    if s < he:
+                        m |= flag
+                        break
+                    hit = pat.match(text, hs + 1)
+                if m & flag:
+                    break
         return m
 
 
@@ -305,6 +308,8 @@ def quoted_spans(text: str) -> list[tuple[int, int]]:
     """Spans inside short quotation marks: “十项措施”, "四包一", 「六早」."""
     spans = []
     for open_q, close_q in _QUOTES:
+        if open_q not in text:
+            continue
         if open_q == close_q:
             # straight quotes pair up in order, paragraph by paragraph
             for para in _PARAGRAPH.finditer(text):
