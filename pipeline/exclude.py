@@ -18,7 +18,7 @@ import regex
 from .lexicon import Lexicon
 from .mentions import NUMERAL, Candidate
 from .numerals import CN_NUMERAL_CHARS
-from .regex_shape import HAN, LOOKAROUND, UNSAFE, cannot_start_a_numeral, first_set, group_end, in_numeral, pattern_chars, split_top, starts_at_num
+from .regex_shape import HAN, LOOKAROUND, UNSAFE, cannot_start_a_numeral, first_set, group_end, pattern_chars, split_top, starts_at_num
 
 _QUOTES = (("“", "”"), ("\"", "\""), ("「", "」"), ("『", "』"), ("‘", "’"))
 _CLAUSE_END = regex.compile(r"[，。；：！？、\n（）]")
@@ -47,7 +47,8 @@ def _compiled(lex: Lexicon):
 # overlaps a numeral starts inside the run of numeral characters around it. Such a
 # rule is tried only near each candidate, in one call that tries every start in the
 # run in order (a lazy skip over numeral characters before the rule), and only when
-# the characters around the run can begin, precede and follow its match. The other
+# the characters around the run can begin, precede and follow its match and what
+# follows its {num} matches after some numeral ending in the run. The other
 # rules (第{num}, 病例{num}…: a literal before the numeral) are scanned over the
 # whole text once per document, which their literals make cheap. A rule mixing both
 # kinds of alternatives is split when its other alternatives cannot start at a
@@ -145,7 +146,7 @@ def _plan(lex: Lexicon) -> _Plan | None:
         # (a lookaround holding another {num} would make the {num} span no longer mark where the match starts)
         odd = any(a.count("{num}") != 1 for a in starts)
         if not starts or split or odd or not all(cannot_start_a_numeral(a, numeral) for a in others):
-            own.append((flag, _compile("|".join(parts))))
+            own.append((flag, _compile(rule.pattern)))
             continue
         if others:
             own.append((flag, _compile("|".join(others))))
