@@ -83,7 +83,7 @@ def select_quantities(
         reason = reject_reason(cand, text, lex, hits, quoted)
         if reason is None and cand.quantity is None:
             reason = cand.reason or "no measure word"
-        if reason is None and any(a <= cand.num_start < b for a, b in furniture):
+        if reason is None and furniture and any(a <= cand.num_start < b for a, b in furniture):
             reason = "page_furniture"
         if reason is None:
             kept.append(cand.quantity)
@@ -101,6 +101,8 @@ def table_units(text: str, paras: list[Paragraph], lex: Lexicon) -> dict[int, tu
     pairs = [w.split(":", 1) for w in lex.words["table_header_units"]]
     out = {}
     for k, p in enumerate(paras):
+        if " " not in p.text:
+            continue  # a cell follows a space
         cells = list(_TABLE_CELL.finditer(p.text))
         if len(cells) < 3:
             continue

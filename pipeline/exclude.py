@@ -10,7 +10,7 @@ knows 千家万户 is one word), and 一 used as an article.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import regex
@@ -18,7 +18,7 @@ import regex
 from .lexicon import Lexicon
 from .mentions import NUMERAL, Candidate
 from .numerals import CN_NUMERAL_CHARS
-from .regex_shape import HAN, LOOKAROUND, UNSAFE, cannot_start_a_numeral, first_set, group_end, in_numeral, pattern_chars, split_top, starts_at_num
+from .regex_shape import HAN, LOOKAROUND, UNSAFE, cannot_start_a_numeral, first_set, group_end, pattern_chars, split_top, starts_at_num
 
 _QUOTES = (("“", "”"), ("\"", "\""), ("「", "」"), ("『", "』"), ("‘", "’"))
 _CLAUSE_END = regex.compile(r"[，。；：！？、\n（）]")
@@ -40,28 +40,73 @@ def _compiled(lex: Lexicon):
 # A rule's hits are the {num} spans of its first match at every start position
 # (``finditer(overlapped=True)``), and a candidate is rejected by a rule when one
 # of its hits overlaps the candidate's numeral. :func:`rule_hits` returns them all
-# (computed on first access); :func:`reject_reason` does not need them all.
+# (computed on first access); :func:`reject_reason` needs far less, and scanning
+# every rule over the whole text costs more than the rest of the stage.
+#
 # Most rules match from {num} on (after zero-width lookarounds): such a hit that
-# overlaps a numeral starts inside the run of numeral characters around it, so
-# those rules are tried, together, as lookaheads of one pattern matched at the few
-# positions of that run. The other rules (第{num}, 病例{num}…: a literal before the
-# numeral) are scanned over the whole text once, which their literals make cheap.
-# A rule mixing both kinds of alternatives is split when its other alternatives
-# cannot start at a numeral (then no start position has matches of both kinds).
+# overlaps a numeral starts inside the run of numeral characters around it. Such a
+# rule is tried only near each candidate, in one call that tries every start in the
+# run in order (a lazy skip over numeral characters before the rule), and only when
+# the characters around the run can begin, precede and follow its match and what
+# follows its {num} matches after some numeral ending in the run. The other
+# rules (第{num}, 病例{num}…: a literal before the numeral) are scanned over the
+# whole text once per document, which their literals make cheap. A rule mixing both
+# kinds of alternatives is split when its other alternatives cannot start at a
+# numeral (then no start position has matches of both kinds).
+
+
+@dataclass(frozen=True)
+class _CharBits:
+    """For one place in a match (its first character, the one before it, the one
+    after {num}): which alternatives admit which characters there, as bits."""
+
+    by_char: dict  # character -> alternatives
+    digit: int  # alternatives that admit any decimal digit
+    han: int  # alternatives that admit any Han character (all of which are >= U+2E80)
+    any: int  # alternatives whose characters there are not known
+    seen: dict = field(default_factory=dict)  # character -> alternatives, as worked out so far
+
+    def bits(self, chars: str) -> int:
+        """The alternatives that admit one of ``chars`` there."""
+        out = self.any
+        seen = self.seen
+        for c in chars:
+            got = seen.get(c)
+            if got is None:
+                got = seen[c] = self.by_char.get(c, 0) | (self.digit if c.isdecimal() else self.han if c >= "\u2e80" else 0)
+            out |= got
+        return out
+
+
+def _char_bits(sets: list[tuple[int, tuple[set[str], bool] | None]]) -> _CharBits:
+    """``sets``: (alternative bit, (characters, decimal digits?) or None when unknown)."""
+    by_char: dict[str, int] = {}
+    digit = han = any_ = 0
+    for bit, chars in sets:
+        if chars is None:
+            any_ |= bit
+            continue
+        for c in chars[0]:
+            if c == HAN:
+                han |= bit
+            else:
+                by_char[c] = by_char.get(c, 0) | bit
+        if chars[1]:
+            digit |= bit
+    return _CharBits(by_char, digit, han, any_)
+
 
 @dataclass(frozen=True)
 class _Plan:
-    alts: tuple  # (rule bit, alternative bit, compiled alternative) of the rules tried near numerals, in order
-    always: int  # alternatives whose continuation after {num} is not known: tried at every numeral position
-    by_char: dict  # character -> alternatives whose continuation can start with it
-    by_digit: int  # alternatives whose continuation can start with a decimal digit
-    by_han: int  # alternatives whose continuation can start with a Han character (\p{Han})
-    before: dict  # character -> alternatives (with a lookbehind before {num}) it may precede the numeral
-    before_digit: int  # such alternatives that a decimal digit may precede
-    no_before: int  # alternatives without such a lookbehind
+    near: tuple  # (rule bit, bits of its alternatives, compiled: a lazy skip over numeral characters, then those alternatives, rest gates)
+    rule_of_alt: tuple  # alternative bit index -> index in ``near``
+    first: _CharBits  # characters the near rules' matches can start with
+    before: _CharBits  # characters a lookbehind of theirs needs right before the match
+    after: _CharBits  # characters the rest of their match can start with, after {num}
     own: tuple  # (rule bit, compiled pattern) of the rules scanned over the whole text
     numeral: tuple  # (characters, decimal digits?) a numeral can consist of
     run: object  # compiled: a (possibly empty) run of such characters
+    runs: object  # compiled: a non-empty one
 
 
 def _lookbehind_chars(alt: str) -> tuple[frozenset[str], bool] | None:
@@ -77,6 +122,10 @@ def _lookbehind_chars(alt: str) -> tuple[frozenset[str], bool] | None:
     return None
 
 
+def _known(chars: set[str] | None, digits: bool, nullable: bool) -> tuple[set[str], bool] | None:
+    return None if chars is None or nullable else (chars, digits)
+
+
 @lru_cache(maxsize=8)
 def _plan(lex: Lexicon) -> _Plan | None:
     """How to evaluate the pattern rules near numerals; None when the characters of
@@ -84,50 +133,60 @@ def _plan(lex: Lexicon) -> _Plan | None:
     numeral = pattern_chars(NUMERAL)
     if numeral is None:
         return None
-    alts, own = [], []
-    always = by_digit = by_han = before_digit = no_before = 0
-    by_char: dict[str, int] = {}
-    before: dict[str, int] = {}
+    run_class = "[" + "".join(regex.escape(c) for c in sorted(numeral[0])) + (r"\d" if numeral[1] else "") + "]"
+    near, own, first, before, after = [], [], [], [], []
     n_alts = 0
+    rule_of_alt: list[int] = []
     for bit, rule in enumerate(r for r in lex.exclusions if not r.guard):
         flag = 1 << bit
         parts = split_top(rule.pattern)
         starts = [a for a in parts if starts_at_num(a)]
         others = [a for a in parts if not starts_at_num(a)]
         split = bool(others) and bool(UNSAFE.search(rule.pattern))  # numbered groups would shift
-        if not starts or split or not all(cannot_start_a_numeral(a, numeral) for a in others):
-            own.append((flag, regex.compile(rule.pattern.replace("{num}", f"(?P<num>{NUMERAL})"))))
+        # (a lookaround holding another {num} would make the {num} span no longer mark where the match starts)
+        odd = any(a.count("{num}") != 1 for a in starts)
+        if not starts or split or odd or not all(cannot_start_a_numeral(a, numeral) for a in others):
+            own.append((flag, _compile(rule.pattern)))
             continue
         if others:
-            own.append((flag, regex.compile("|".join(others).replace("{num}", f"(?P<num>{NUMERAL})"))))
+            own.append((flag, _compile("|".join(others))))
+        # the first match of these alternatives at a position is the rule's (no other one can match there)
+        alt_bits, gates = 0, []
         for alt in starts:
-            alt_bit = 1 << n_alts
+            bit = 1 << n_alts
             n_alts += 1
-            alts.append((flag, alt_bit, regex.compile(alt.replace("{num}", f"(?P<num>{NUMERAL})"))))
-            # what must follow the numeral
-            rest = alt[alt.index("{num}") + len("{num}"):]
-            chars, digits, nullable = first_set(rest) if "{num}" not in rest else (None, False, True)
-            if chars is None or nullable:
-                always |= alt_bit
-            else:
-                for c in chars:
-                    if c == HAN:
-                        by_han |= alt_bit
-                    else:
-                        by_char[c] = by_char.get(c, 0) | alt_bit
-                if digits:
-                    by_digit |= alt_bit
-            # what must precede it
-            behind = _lookbehind_chars(alt)
-            if behind is None:
-                no_before |= alt_bit
-            else:
-                for c in behind[0]:
-                    before[c] = before.get(c, 0) | alt_bit
-                if behind[1]:
-                    before_digit |= alt_bit
-    run = regex.compile("[" + "".join(regex.escape(c) for c in sorted(numeral[0])) + (r"\d" if numeral[1] else "") + "]*")
-    return _Plan(tuple(alts), always, by_char, by_digit, by_han, before, before_digit, no_before, tuple(own), numeral, run)
+            alt_bits |= bit
+            first.append((bit, _known(*first_set(alt.replace("{num}", f"(?:{NUMERAL})")))))
+            before.append((bit, _lookbehind_chars(alt)))
+            after.append((bit, _known(*first_set(alt[alt.index("{num}") + len("{num}"):]))))
+            gates.append((bit, _rest_gate(alt, run_class)))
+        rule_of_alt += [len(near)] * len(starts)
+        near.append((flag, alt_bits, _compile(f"{run_class}*?(?:{'|'.join(starts)})"), tuple(gates)))
+    return _Plan(
+        tuple(near), tuple(rule_of_alt), _char_bits(first), _char_bits(before), _char_bits(after), tuple(own),
+        numeral, regex.compile(run_class + "*"), regex.compile(run_class + "+"),
+    )
+
+
+def _rest_gate(alt: str, run_class: str):
+    """What follows {num} in ``alt``, after a lazy skip over numeral characters: matched
+    just after the start of a run, it finds whether the rest of a match of ``alt`` from
+    anywhere in the run can follow some numeral ending in the run, much faster than
+    ``alt`` finds whether it matches. None when the rest cannot be matched on its own
+    (it refers to a group before it, or to flags)."""
+    head, rest = alt.split("{num}")
+    if UNSAFE.search(alt):
+        return None
+    try:
+        if regex.compile(head).groups:
+            return None
+        return regex.compile(f"{run_class}*?(?:{rest})")
+    except regex.error:
+        return None
+
+
+def _compile(pattern: str):
+    return regex.compile(pattern.replace("{num}", f"(?P<num>{NUMERAL})"))
 
 
 def _full_hits(text: str, lex: Lexicon) -> dict[str, list[tuple[int, int]]]:
@@ -141,15 +200,13 @@ def _full_hits(text: str, lex: Lexicon) -> dict[str, list[tuple[int, int]]]:
 
 class RuleHits(Mapping):
     """rule name -> the numeral spans it matches anywhere in the text (computed on first
-    access), and :meth:`mask`, which answers :func:`reject_reason` near one numeral."""
+    access), and :meth:`mask`, which answers :func:`reject_reason` for one numeral."""
 
     def __init__(self, text: str, lex: Lexicon):
         self.text = text
         self.lex = lex
         self._hits: dict[str, list[tuple[int, int]]] | None = None
-        self._at: dict[int, list[tuple[int, int, int]]] = {}
-        self._cover: dict[int, int] | None = None
-        self._empty: list[tuple[int, int, int]] = []
+        self._own: dict[int, int] | None = None  # position -> bits of the rules scanned over the text whose {num} covers it
 
     def _all(self) -> dict[str, list[tuple[int, int]]]:
         if self._hits is None:
@@ -178,66 +235,58 @@ class RuleHits(Mapping):
                     m |= 1 << bit
             return m
         text = self.text
-        m = 0
-        if plan.alts:
-            q = s
-            while q > 0 and in_numeral(text[q - 1], plan.numeral):
-                q -= 1  # a hit overlapping [s, e) starts in the numeral run around s
-            for q in range(q, e):
-                for flag, gs, ge in self._hits_at(q, plan):
-                    if gs < e and s < ge:
-                        m |= flag
-        if self._cover is None:
-            self._cover = {}
+        if self._own is None:
+            self._own = {}
             for flag, pat in plan.own:
                 for hit in pat.finditer(text, overlapped=True):
-                    hs, he = hit.span("num")
-                    if he <= hs:
-                        self._empty.append((flag, hs, he))
-                    for pos in range(hs, he):
-                        self._cover[pos] = self._cover.get(pos, 0) | flag
-        cover = self._cover
+                    # a {num} span is never empty: NUMERAL needs a character ((-1, -1): no {num} in the alternative)
+                    for pos in range(*hit.span("num")):
+                        self._own[pos] = self._own.get(pos, 0) | flag
+        own = self._own
+        m = 0
         for pos in range(s, e):
-            m |= cover.get(pos, 0)
-        for flag, hs, he in self._empty:
-            if hs < e and s < he:
-                m |= flag
+            m |= own.get(pos, 0)
+        chars, digits = plan.numeral
+        q0 = s
+        while q0 > 0 and (text[q0 - 1] in chars or (digits and text[q0 - 1].isdecimal())):
+            q0 -= 1  # a near hit overlapping [s, e) starts in the numeral run around s
+        end = plan.run.match(text, q0).end()
+        if end >= e:
+            starts = (q0,)  # [q0, e) is one run, as for every numeral (not so for 数以百万计)
+        else:
+            starts = [r.start() for r in plan.runs.finditer(text, q0, e)]
+            end = plan.run.match(text, e).end()
+        # the numeral of a match starting before e ends by ``end``; the rest of the match starts there
+        near = (
+            plan.first.bits(text[q0:e])
+            & plan.before.bits(text[max(q0 - 1, 0): e - 1])
+            & plan.after.bits(text[q0 + 1: end + 1])
+        )
+        one_run = len(starts) == 1
+        while near:  # the rules of these alternatives
+            flag, alts, pat, gates = plan.near[plan.rule_of_alt[(near & -near).bit_length() - 1]]
+            live = near & alts
+            near &= ~alts
+            if one_run:
+                for bit, gate in gates:
+                    if live & bit and (gate is None or gate.match(text, q0 + 1)):
+                        break
+                else:
+                    continue  # what follows {num} cannot follow a numeral here
+            for q in starts:
+                # the rule's first match at the first start from q on in this run
+                hit = pat.match(text, q)
+                while hit is not None:
+                    hs, he = hit.span("num")  # hs: where this match starts
+                    if hs >= e:
+                        break
+                    if s < he:
+                        m |= flag
+                        break
+                    hit = pat.match(text, hs + 1)
+                if m & flag:
+                    break
         return m
-
-    def _hits_at(self, q: int, plan: _Plan) -> list[tuple[int, int, int]]:
-        """(rule bit, num start, num end) of the first match at ``q`` of each rule tried near numerals."""
-        got = self._at.get(q)
-        if got is None:
-            got = []
-            text = self.text
-            if in_numeral(text[q], plan.numeral):
-                # The numeral ends inside its run of numeral characters or where the run
-                # ends, and the rest of the match starts there; a lookbehind before it
-                # sees text[q - 1]. Alternatives that cannot go on so are not tried.
-                end = plan.run.match(text, q + 1).end()
-                ok = plan.always
-                by_char = plan.by_char
-                for c in text[q + 1: end + 1]:
-                    ok |= by_char.get(c, 0)
-                    if c.isdecimal():
-                        ok |= plan.by_digit
-                    elif c >= "\u2e80":
-                        ok |= plan.by_han
-                prev = text[q - 1] if q > 0 else ""
-                ok &= plan.no_before | plan.before.get(prev, 0) | (plan.before_digit if prev.isdecimal() else 0)
-                done = 0
-                alts = plan.alts
-                while ok:  # the alternatives that may match here, in order
-                    low = ok & -ok
-                    ok ^= low
-                    flag, _, pat = alts[low.bit_length() - 1]
-                    if not done & flag:
-                        m = pat.match(text, q)
-                        if m is not None:  # the rule's first match here: its first alternative that matches
-                            got.append((flag, *m.span("num")))
-                            done |= flag
-            self._at[q] = got
-        return got
 
 
 def rule_hits(text: str, lex: Lexicon) -> Mapping[str, list[tuple[int, int]]]:
@@ -260,6 +309,8 @@ def quoted_spans(text: str) -> list[tuple[int, int]]:
     """Spans inside short quotation marks: “十项措施”, "四包一", 「六早」."""
     spans = []
     for open_q, close_q in _QUOTES:
+        if open_q not in text:
+            continue
         if open_q == close_q:
             # straight quotes pair up in order, paragraph by paragraph
             for para in _PARAGRAPH.finditer(text):
@@ -294,7 +345,7 @@ def reject_reason(cand: Candidate, text: str, lex: Lexicon, hits, quoted) -> str
                 continue
             if any(hs < e and s < he for hs, he in hits[rule.name]):
                 return rule.name
-    if any(qs <= s and e <= qe for qs, qe in quoted):
+    if quoted and any(qs <= s and e <= qe for qs, qe in quoted):
         return "quoted_name"
     return None
 

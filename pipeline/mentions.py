@@ -59,7 +59,9 @@ def _patterns(lex: Lexicon):
     )
     rng = regex.compile(rf"(?P<sep>{RANGE_SEP})(?P<hi>{NUMERAL})")
     prefix_re = regex.compile(rf"(?:{prefix})$")
-    return numeral, tail, rng, prefix_re
+    # ``$`` also matches before a final newline
+    prefix_ends = frozenset(w[-1] for w in lex.bounds["prefix"]) | {"\n"}
+    return numeral, tail, rng, prefix_re, prefix_ends
 
 
 def find_candidates(
@@ -71,10 +73,11 @@ def find_candidates(
     whitespace in the raw text (`300, 人次`): such a comma may sit between a
     number and its unit.
     """
-    numeral, tail, rng, prefix_re = _patterns(lex)
+    numeral, tail, rng, prefix_re, prefix_ends = _patterns(lex)
     blocked = _span_mask(len(text), taken)
     out: list[Candidate] = []
-    for m in _special_percentages(text):
+    specials = _special_percentages(text)
+    for m in specials:
         if not blocked[m.num_start]:
             out.append(m)
             for k in range(m.num_start, m.quantity.end if m.quantity else m.num_end):
@@ -112,21 +115,23 @@ def find_candidates(
             out.append(Candidate(s, e, num_text, chinese, None, "no measure word"))
             pos = e
             continue
-        unit = lex.units[t.group("unit")]
-        for ch in t.group("scale") or "":  # 40余万份: the scale comes after 余
+        infix1, scale, unit_word, infix2, suffix = t.group("infix", "scale", "unit", "infix2", "suffix")
+        unit = lex.units[unit_word]
+        for ch in scale or "":  # 40余万份: the scale comes after 余
             value *= 10_000 if ch == "万" else 100_000_000
-        infix = t.group("infix") or t.group("infix2")
+        infix = infix1 or infix2
         if infix:
             bound = lex.bounds["infix"][infix]
-        elif t.group("suffix"):
-            bound = lex.bounds["suffix"][t.group("suffix")]
-        pm = prefix_re.search(text, max(0, s - 4), s)
-        if pm and bound is Bound.eq:
-            bound = lex.bounds["prefix"][pm.group()]
+        elif suffix:
+            bound = lex.bounds["suffix"][suffix]
         if hi is not None:
             bound = Bound.range
+        elif bound is Bound.eq and s and text[s - 1] in prefix_ends:  # (the only ones a prefix can end with)
+            pm = prefix_re.search(text, max(0, s - 4), s)
+            if pm:
+                bound = lex.bounds["prefix"][pm.group()]
         # the span runs through the unit (and an infix 余/多 after it: `14亿多`)
-        span_end = t.end("unit") if not t.group("infix2") else t.end("infix2")
+        span_end = t.end("unit") if not infix2 else t.end("infix2")
         q = Quantity(
             start=s,
             end=span_end,
@@ -141,7 +146,8 @@ def find_candidates(
         )
         out.append(Candidate(s, e, num_text, chinese, q))
         pos = span_end
-    out.sort(key=lambda c: c.num_start)
+    if specials:  # the numerals came in text order
+        out.sort(key=lambda c: c.num_start)
     return out
 
 
@@ -231,8 +237,11 @@ def _is_lone_scale(num_text: str) -> bool:
     return len(num_text) == 1 and num_text in "十百千万亿"
 
 
+_DATE_WORD = regex.compile(r"[月日时号年]")
+
+
 def _is_date_like(text: str, pos: int) -> bool:
-    return bool(regex.match(r"[月日时号年]", text[pos:pos + 1]))
+    return _DATE_WORD.match(text, pos) is not None
 
 
 def _scale(value: float | None, factor: float) -> float | None:

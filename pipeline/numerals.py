@@ -46,6 +46,8 @@ def parse_numeral(text: str) -> Numeral:
     end, ge), ``两三``/``三四`` (a vague pair: lower end, approx).
     Raises :class:`NumeralError` naming the text when it is not a numeral.
     """
+    if text.isascii() and text.isdigit():
+        return Numeral(float(text))  # most numerals: what the steps below make of them, without their regexes
     s = _LAYOUT.sub("", text).translate(_FULLWIDTH)
     s = _THOUSANDS.sub("", s)  # 1,264
     s = s.rstrip("余多来")
