@@ -334,8 +334,12 @@ def _range_prev(text: str, match: _Match, st: _State, lex: _Lexicon) -> bool:
     return lex.range_gap.fullmatch(text, st.last_end, match.start) is not None
 
 
+@functools.lru_cache(maxsize=4096)
 def _lunar_solar(season: int, lmonth: int, lday: int, offset: int) -> dt.date | None:
-    """A lunar day of the season whose new year falls in ``season``."""
+    """A lunar day of the season whose new year falls in ``season``.
+
+    Cached: a pure calendar conversion, and lunar-python builds a whole Lunar
+    object (eight characters, solar terms…) for each one, ~0.5 ms."""
     from lunar_python import Lunar
 
     year = season - 1 if lmonth >= 11 else season  # 冬月/腊月 come before the new year
