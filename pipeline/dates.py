@@ -557,6 +557,14 @@ def _since(text: str, d: DateMention, lex: _Lexicon) -> bool:
     return any(w in clause for w in lex.since_to_now)
 
 
+def quantity_dates(dates: list[DateMention], text: str) -> list[DateMention]:
+    """The dates that may date a quantity: at least a month, and not opening a period
+    up to now. ``sentence_date(quantity_dates(dates, text), …)`` equals
+    ``sentence_date(dates, …, text=text)``, with the checks made once per document."""
+    lex = load_lexicon()
+    return [d for d in dates if len(d.iso) >= 7 and not _since(text, d, lex)]
+
+
 def sentence_date(
     dates: list[DateMention],
     sent_start: int,
