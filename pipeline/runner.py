@@ -190,9 +190,9 @@ def process_chunk(chunk: Chunk) -> ChunkResult:
 
 def _jsonl(claims: list[dict]) -> str:
     """Spec-format JSON lines of one document's claim rows, in offset order."""
-    from .tables import spec_record
+    from .tables import spec_line
 
-    return "".join(json.dumps(spec_record(c), ensure_ascii=False) + "\n" for c in sorted(claims, key=lambda c: (c["start"], c["end"])))
+    return "".join(spec_line(c) for c in sorted(claims, key=lambda c: (c["start"], c["end"])))
 
 
 def _arrow_rows(rows: list[dict], name: str):
