@@ -244,7 +244,7 @@ def find_per(q: Quantity, text: str, prev_item: str | None, lex: Lexicon) -> str
     before = text[a:q.start]
     if before.endswith("各") and prev_item:
         return prev_item
-    m = _PER_BEFORE.search(before)
+    m = _PER_BEFORE.search(before) if "每" in before else None
     if not m:
         return None
     chunk = m.group()

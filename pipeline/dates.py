@@ -112,10 +112,14 @@ def _expand(pattern: str, names: dict[str, str], where: str) -> str:
     return regex.sub(r"\{([a-z_]+)\}", sub, pattern)
 
 
+# libyaml's parser when PyYAML has it (~15x faster; same safe constructors, same objects)
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 @functools.lru_cache(maxsize=1)
 def load_lexicon() -> _Lexicon:
     """Load and compile data/dates.yaml and data/lunar_days.tsv (once)."""
-    data = yaml.safe_load(_data_file("dates.yaml"))
+    data = yaml.load(_data_file("dates.yaml"), Loader=_YAML_LOADER)
     lunar_named = _read_lunar_days(_data_file("lunar_days.tsv"))
     solar_named = {k: (int(v[0]), int(v[1])) for k, v in data["solar_named_days"].items()}
     names: dict[str, str] = {}
