@@ -200,7 +200,10 @@ def _arrow_rows(rows: list[dict], name: str):
 
     from .schema import TABLES
 
-    return pa.Table.from_pylist(rows, schema=TABLES[name].arrow_schema())
+    # One struct array converted from the dicts in C++, then split into columns: the same
+    # table as Table.from_pylist, which first builds a Python list per column.
+    fields = pa.struct(list(TABLES[name].arrow_schema()))
+    return pa.Table.from_struct_array(pa.array(rows, type=fields))
 
 
 # --------------------------------------------------------------------------
