@@ -105,12 +105,13 @@ def _item_bounds(lex: Lexicon):
     after_end = regex.compile(f"{_alternation(after_stops)}|(?:{_alternation(_verbs_after(lex))})(?=[\u4e00-\u9fff])")
     # searched in reverse: the stop word that ends last
     before_end = regex.compile(f"(?r){_alternation(before_stops)}")
-    longest = max(len(w) for w in (*after_stops, *before_stops, *_verbs_after(lex)))
+    longest = max((len(w) for w in (*after_stops, *before_stops, *_verbs_after(lex))), default=1)
     return after_stop, after_end, before_end, longest
 
 
 def _alternation(words) -> str:
-    return "|".join(regex.escape(w) for w in sorted(words, key=len, reverse=True))
+    """A regex of any of ``words``; one that never matches when there are none."""
+    return "|".join(regex.escape(w) for w in sorted(words, key=len, reverse=True)) or "(?!)"
 
 
 def item_after(text: str, pos: int, lex: Lexicon) -> str:
