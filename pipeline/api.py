@@ -87,9 +87,13 @@ def extract_document(doc: Document, lex: Lexicon | None = None, timings: dict[st
     places = locality_stage.attribute(view.text, paras, [(d.start, d.end) for d in drafts], doc.meta.locality)
     tick("locality")
     found = claims_stage.finish_claims(doc.doc_id, doc.text, view, paras, drafts, places)
-    rejections = [Rejection(*view.raw_span(r.start, r.end), doc.text[slice(*view.raw_span(r.start, r.end))], r.reason) for r in rejected]
+    rejections = [_rejection(doc.text, *view.raw_span(r.start, r.end), r.reason) for r in rejected]
     tick("finish_claims")
     return Extraction(doc, paras, found, rejections)
+
+
+def _rejection(raw: str, start: int, end: int, reason: str) -> Rejection:
+    return Rejection(start, end, raw[start:end], reason)
 
 
 def extract(text: str, doc_id: str = "doc", published: str | None = None, year: int | None = None) -> list[Claim]:

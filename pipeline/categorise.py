@@ -52,10 +52,6 @@ def _by_length(words: tuple[str, ...]) -> tuple[tuple[int, frozenset[str]], ...]
     return tuple((n, frozenset(w for w in words if len(w) == n)) for n in lengths)
 
 
-def _starts_with_any(text: str, i: int, groups) -> bool:
-    return any(text[i:i + n] in ws for n, ws in groups)
-
-
 def _ends_with(text: str, i: int, groups) -> int:
     """Length of the longest word ending at ``i``, or -1."""
     for n, ws in groups:
@@ -98,26 +94,38 @@ def _keyword_index(lex: Lexicon) -> list[tuple[str, Category, int]]:
     return out
 
 
+@lru_cache(maxsize=8)
+def _item_bounds(lex: Lexicon):
+    """Compiled searches for where an item ends (see :func:`item_after`, :func:`item_before`),
+    and the longest word they look for: one regex call instead of trying every word
+    length at every character."""
+    after_stops, before_stops = _stops(lex)
+    after_stop = regex.compile(_alternation(after_stops))
+    # a stop word, or a verb followed by a Han character, starting at a position
+    after_end = regex.compile(f"{_alternation(after_stops)}|(?:{_alternation(_verbs_after(lex))})(?=[\u4e00-\u9fff])")
+    # searched in reverse: the stop word that ends last
+    before_end = regex.compile(f"(?r){_alternation(before_stops)}")
+    longest = max((len(w) for w in (*after_stops, *before_stops, *_verbs_after(lex))), default=1)
+    return after_stop, after_end, before_end, longest
+
+
+def _alternation(words) -> str:
+    """A regex of any of ``words``; one that never matches when there are none."""
+    return "|".join(regex.escape(w) for w in sorted(words, key=len, reverse=True)) or "(?!)"
+
+
 def item_after(text: str, pos: int, lex: Lexicon) -> str:
     """The noun right after the measure word, up to punctuation or a function word."""
-    after_stops, _ = _stops(lex)
-    stops = _by_length(after_stops)
-    verbs = _by_length(_verbs_after(lex))
-    out = []
+    after_stop, after_end, _, longest = _item_bounds(lex)
+    cap = min(len(text), pos + MAX_ITEM)
     i = pos
-    while i < len(text) and len(out) < MAX_ITEM:
-        ch = text[i]
-        if ch in _STOP_CHARS or ch.isdigit():
-            break
-        if out and _starts_with_any(text, i, stops):
-            break
-        if out and any(text[i:i + n] in ws and _han_at(text, i + n) for n, ws in verbs):
-            break
-        if not out and _starts_with_any(text, i, stops):
-            return ""
-        out.append(ch)
+    while i < cap and text[i] not in _STOP_CHARS and not text[i].isdigit():
         i += 1
-    return "".join(out)
+    if i == pos or after_stop.match(text, pos):
+        return ""
+    # a stop word or verb after the first character ends the item earlier
+    m = after_end.search(text, pos + 1, i + longest + 1)
+    return text[pos:m.start() if m and m.start() < i else i]
 
 
 def item_before(text: str, pos: int, lex: Lexicon) -> str:
@@ -132,38 +140,37 @@ def item_before(text: str, pos: int, lex: Lexicon) -> str:
             break
         i -= n
     end = i
-    while i > 0 and end - i < MAX_ITEM:
-        ch = text[i - 1]
-        if ch in _STOP_CHARS or ch.isdigit():
-            break
-        if end - i > 0 and _ends_with(text, i, stops) != -1:
-            break
+    lo = max(0, end - MAX_ITEM)
+    while i > lo and text[i - 1] not in _STOP_CHARS and not text[i - 1].isdigit():
         i -= 1
-    return text[i:end]
-
-
-def _han_at(text: str, i: int) -> bool:
-    return i < len(text) and "\u4e00" <= text[i] <= "\u9fff"
+    # a stop word ending inside the item (not at its end) starts it later
+    _, _, before_end, longest = _item_bounds(lex)
+    m = before_end.search(text, max(0, i + 1 - longest), end - 1) if end - 1 > i else None
+    return text[max(i, m.end()) if m else i:end]
 
 
 def find_item(q: Quantity, text: str, lex: Lexicon, after: str | None = None) -> str:
     """``after``: :func:`item_after` at ``q.end``, when the caller has it already."""
     if after is None:
         after = item_after(text, q.end, lex)
-    if len(after) >= 2 or (after and not item_before(text, q.start, lex)):
+    if len(after) >= 2:
         return after
-    before = item_before(text, q.start, lex)
-    return before or after
+    return item_before(text, q.start, lex) or after
+
+
+_CLAUSE_START = regex.compile("(?r)[。；！？\n]")  # searched backwards: the last one
+_CLAUSE_END = regex.compile("[。；！？\n，,]")
 
 
 def _clause(text: str, pos: int, radius: int = 30) -> tuple[int, int]:
-    a = pos
-    while a > 0 and pos - a < radius and text[a - 1] not in "。；！？\n":
-        a -= 1
-    b = pos
-    while b < len(text) and b - pos < radius and text[b] not in "。；！？\n，,":
-        b += 1
-    return a, b
+    """[a, b) around ``pos``: back to a sentence end, on to a sentence end or comma, at
+    most ``radius`` characters each way (a regex search each way, not a loop per character)."""
+    lo = max(0, pos - radius)
+    m = _CLAUSE_START.search(text, lo, pos) if lo < pos else None
+    a = m.end() if m else lo
+    hi = min(len(text), pos + radius)
+    m = _CLAUSE_END.search(text, pos, hi) if pos < hi else None
+    return a, (m.start() if m else max(hi, pos))
 
 
 def categorise(q: Quantity, item: str, text: str, lex: Lexicon, unit_kind: str | None = None, parent: Category | None = None) -> Category:
@@ -238,7 +245,7 @@ def find_per(q: Quantity, text: str, prev_item: str | None, lex: Lexicon) -> str
     before = text[a:q.start]
     if before.endswith("各") and prev_item:
         return prev_item
-    m = _PER_BEFORE.search(before)
+    m = _PER_BEFORE.search(before) if "每" in before else None
     if not m:
         return None
     chunk = m.group()

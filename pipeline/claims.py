@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 import regex
 
 from .categorise import best_keyword, categorise, find_item, find_per, item_after
-from .dates import sentence_date
+from .dates import quantity_dates, sentence_date
 from .exclude import quoted_spans, reject_reason, rule_hits
 from .lexicon import Lexicon
 from .mentions import Candidate, find_candidates, implied_unit
@@ -141,6 +141,7 @@ def draft_claims(
     sents = sentences(text)
     sent_starts = [s for s, _ in sents]
     para_starts = [p.vstart for p in paras]
+    dating = quantity_dates(dates, text)
     drafts: list[Draft] = []
     prev_item: str | None = None
     prev_sent = -1
@@ -156,7 +157,7 @@ def draft_claims(
         total = breakdown_total(q, text, sentence_drafts, lex, after)
         kind = lex.units[q.unit_raw].kind if q.unit_raw in lex.units else None
         cat = categorise(q, item, text, lex, kind, total.category if total else None)
-        date = sentence_date(dates, s0, s1, at=q.start, text=text)
+        date = sentence_date(dating, s0, s1, at=q.start)
         draft = Draft(q.start, q.end, cat, item, q.value, q.value_hi, None, q.unit, q.unit_raw, q.bound, per, date, q.rule, _para_index(para_starts, q.start))
         drafts.append(draft)
         sentence_drafts.append(draft)
@@ -170,6 +171,9 @@ def draft_claims(
         drafts.append(Draft(d.start, d.end, Category.date, event, None, None, d.iso, None, None, Bound.eq, None, None, d.rule, _para_index(para_starts, d.start)))
     drafts.sort(key=lambda c: (c.start, c.end))
     return drafts
+
+
+_COMMA = regex.compile(r"[，,]")
 
 
 def breakdown_total(q: Quantity, text: str, earlier: list[Draft], lex: Lexicon, after: str | None = None) -> Draft | None:
@@ -189,7 +193,7 @@ def breakdown_total(q: Quantity, text: str, earlier: list[Draft], lex: Lexicon, 
             continue
         ends = [e.end for e in earlier[i + 1:] if e.unit == q.unit] + [q.end]
         clause_start = k
-        for m in regex.finditer(r"[，,]", text[k:q.start]):
+        for m in _COMMA.finditer(text[k:q.start]):
             clause_end = k + m.start()
             if not any(clause_start <= e <= clause_end for e in ends):
                 return None

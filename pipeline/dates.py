@@ -112,10 +112,14 @@ def _expand(pattern: str, names: dict[str, str], where: str) -> str:
     return regex.sub(r"\{([a-z_]+)\}", sub, pattern)
 
 
+# libyaml's parser when PyYAML has it (~15x faster; same safe constructors, same objects)
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 @functools.lru_cache(maxsize=1)
 def load_lexicon() -> _Lexicon:
     """Load and compile data/dates.yaml and data/lunar_days.tsv (once)."""
-    data = yaml.safe_load(_data_file("dates.yaml"))
+    data = yaml.load(_data_file("dates.yaml"), Loader=_YAML_LOADER)
     lunar_named = _read_lunar_days(_data_file("lunar_days.tsv"))
     solar_named = {k: (int(v[0]), int(v[1])) for k, v in data["solar_named_days"].items()}
     names: dict[str, str] = {}
@@ -334,8 +338,12 @@ def _range_prev(text: str, match: _Match, st: _State, lex: _Lexicon) -> bool:
     return lex.range_gap.fullmatch(text, st.last_end, match.start) is not None
 
 
+@functools.lru_cache(maxsize=4096)
 def _lunar_solar(season: int, lmonth: int, lday: int, offset: int) -> dt.date | None:
-    """A lunar day of the season whose new year falls in ``season``."""
+    """A lunar day of the season whose new year falls in ``season``.
+
+    Cached: a pure calendar conversion, and lunar-python builds a whole Lunar
+    object (eight characters, solar terms…) for each one, ~0.5 ms."""
     from lunar_python import Lunar
 
     year = season - 1 if lmonth >= 11 else season  # 冬月/腊月 come before the new year
@@ -551,6 +559,14 @@ def _since(text: str, d: DateMention, lex: _Lexicon) -> bool:
         return False
     clause = lex.since_clause.match(text, d.end).group(0)  # the rest of the clause
     return any(w in clause for w in lex.since_to_now)
+
+
+def quantity_dates(dates: list[DateMention], text: str) -> list[DateMention]:
+    """The dates that may date a quantity: at least a month, and not opening a period
+    up to now. ``sentence_date(quantity_dates(dates, text), …)`` equals
+    ``sentence_date(dates, …, text=text)``, with the checks made once per document."""
+    lex = load_lexicon()
+    return [d for d in dates if len(d.iso) >= 7 and not _since(text, d, lex)]
 
 
 def sentence_date(

@@ -56,24 +56,37 @@ def iter_inputs(paths: Sequence[Path]) -> list[Path]:
     out: list[Path] = []
     for arg in paths:
         arg = Path(arg)
-        for file in _files_under(arg):
-            key = _identity(file)
+        for file, key in _files_under(arg):
             if key not in seen:
                 seen.add(key)
                 out.append(file)
     return out
 
 
-def _files_under(arg: Path) -> list[Path]:
+def _files_under(arg: Path) -> list[tuple[Path, str]]:
+    """(file, :func:`_identity` of it) for the input files under ``arg``, in order."""
     if arg.is_dir():
         found = []
         for root, dirs, files in os.walk(arg):  # followlinks=False: no cycles
             dirs[:] = [d for d in dirs if not d.startswith(".")]
-            found += [Path(root, f) for f in files if not f.startswith(".") and _known(f)]
-        return sorted(found, key=lambda p: p.relative_to(arg).as_posix())
+            files = [f for f in files if not f.startswith(".") and _known(f)]
+            if not files:
+                continue
+            # Per folder, not per file: its relative name and its resolved path.
+            rel = Path(root).relative_to(arg).as_posix()
+            prefix = "" if rel == "." else rel + "/"
+            real_root = _identity(Path(root))
+            for f in files:
+                file = Path(root, f)
+                # realpath resolves component by component: below a resolved folder
+                # only the file itself may still be a symlink.
+                key = _identity(file) if os.path.islink(file) else os.path.join(real_root, f)
+                found.append((prefix + f, file, key))
+        found.sort(key=lambda t: t[0])
+        return [(file, key) for _, file, key in found]
     if arg.exists() or arg.is_symlink():
         # A dangling symlink given explicitly is kept: read_document reports it.
-        return [arg] if _known(arg.name) else []
+        return [(arg, _identity(arg))] if _known(arg.name) else []
     raise InputError(f"{arg}: no such file or folder")
 
 
@@ -99,24 +112,24 @@ def read_document(
     """Read and decode one input file; never raises for bad input (see module doc)."""
     path = Path(path)
     fmt = FORMATS.get(path.suffix.lower(), "txt")
-    base = Document(doc_id=path.stem, path=str(path), text="", format=fmt, encoding=None, meta=meta)
+    name = {"doc_id": path.stem, "path": str(path), "format": fmt}
 
     try:
         raw = _read_bytes_checked(path, max_bytes)
     except Unreadable as exc:
-        return replace(base, error=str(exc), n_bytes=exc.n_bytes)
-    base = replace(base, n_bytes=len(raw), sha256=hashlib.sha256(raw).hexdigest())
+        return Document(**name, text="", encoding=None, meta=meta, error=str(exc), n_bytes=exc.n_bytes)
+    read = {**name, "n_bytes": len(raw), "sha256": hashlib.sha256(raw).hexdigest()}
     if not raw:
-        return replace(base, error="file is empty")
+        return Document(**read, text="", encoding=None, meta=meta, error="file is empty")
 
     reader = {"txt": _read_txt, "html": _read_html, "pdf": _read_pdf}[fmt]
     try:
         text, encoding, title = reader(raw)
     except Unreadable as exc:
-        return replace(base, error=str(exc))
+        return Document(**read, text="", encoding=None, meta=meta, error=str(exc))
     if meta.title is None and title:
         meta = replace(meta, title=title)
-    return replace(base, text=text, encoding=encoding, meta=meta)
+    return Document(**read, text=text, encoding=encoding, meta=meta)
 
 
 class Unreadable(InputError):

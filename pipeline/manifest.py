@@ -154,7 +154,10 @@ def _resolve(file: str, folder: Path) -> Path:
 def _relative(file: Path, folder: Path) -> str:
     """``file`` relative to ``folder`` when inside it, else its absolute path (lexically, no symlinks)."""
     a, f = os.path.abspath(file), os.path.abspath(folder)
-    rel = os.path.relpath(a, f)
+    if len(a) > len(f) + 1 and a.startswith(f + os.sep):  # below the folder (both normalised): what relpath returns
+        rel = a[len(f) + 1:]
+    else:
+        rel = os.path.relpath(a, f)
     return a if rel.startswith("..") else rel
 
 

@@ -123,7 +123,8 @@ def local_widths(lines: list[tuple[int, int]], radius: int = 4) -> list[float]:
     lengths = [e - s for s, e in lines]
     out = []
     for k in range(len(lines)):
-        near = sorted(n for n in lengths[max(0, k - radius): k + radius + 1] if n > 8)
+        near = [n for n in lengths[max(0, k - radius): k + radius + 1] if n > 8]
+        near.sort()
         h = len(near) // 2
         # statistics.median, without its overhead
         out.append((float(near[h]) if len(near) % 2 else (near[h - 1] + near[h]) / 2) if near else 40.0)
@@ -220,12 +221,14 @@ def repair(raw: str) -> View:
         last = " "
 
     for k, (s, e) in enumerate(lines):
-        table = is_table_line(raw, s, e)
+        table = None  # is_table_line, asked at the line's first whitespace run (most lines have none)
         pos = s
         for m in _WS_RUN.finditer(raw, s, e):
             i, j = m.span()
             emit_text(pos, i)
             pos = j
+            if table is None:
+                table = is_table_line(raw, s, e)
             if table:
                 emit_space(i)
             # keep one space between two ASCII words/cells; drop it elsewhere

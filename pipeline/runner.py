@@ -190,9 +190,9 @@ def process_chunk(chunk: Chunk) -> ChunkResult:
 
 def _jsonl(claims: list[dict]) -> str:
     """Spec-format JSON lines of one document's claim rows, in offset order."""
-    from .tables import spec_record
+    from .tables import spec_line
 
-    return "".join(json.dumps(spec_record(c), ensure_ascii=False) + "\n" for c in sorted(claims, key=lambda c: (c["start"], c["end"])))
+    return "".join(spec_line(c) for c in sorted(claims, key=lambda c: (c["start"], c["end"])))
 
 
 def _arrow_rows(rows: list[dict], name: str):
@@ -200,7 +200,10 @@ def _arrow_rows(rows: list[dict], name: str):
 
     from .schema import TABLES
 
-    return pa.Table.from_pylist(rows, schema=TABLES[name].arrow_schema())
+    # One struct array converted from the dicts in C++, then split into columns: the same
+    # table as Table.from_pylist, which first builds a Python list per column.
+    fields = pa.struct(list(TABLES[name].arrow_schema()))
+    return pa.Table.from_struct_array(pa.array(rows, type=fields))
 
 
 # --------------------------------------------------------------------------

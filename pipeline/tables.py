@@ -58,6 +58,15 @@ def spec_record(row: dict) -> dict:
     }
 
 
+# json.dumps(record, ensure_ascii=False) makes a new encoder for every call; one does for all
+_encode_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def spec_line(row: dict) -> str:
+    """A claims-table row as one line of claims.jsonl (:func:`spec_record`, as JSON)."""
+    return _encode_json(spec_record(row)) + "\n"
+
+
 def _num(v):
     if v is None or (isinstance(v, float) and v != v):
         return None
@@ -118,7 +127,7 @@ def _write_parquet(df: pd.DataFrame, table: Table, path: Path) -> None:
 
 def claims_jsonl(claims: pd.DataFrame) -> str:
     rows = claims.astype(object).where(claims.notna(), None).to_dict("records")
-    return "".join(json.dumps(spec_record(r), ensure_ascii=False, sort_keys=False) + "\n" for r in rows)
+    return "".join(spec_line(r) for r in rows)
 
 
 def write_tables(tables: Tables, out: Path) -> list[Path]:
