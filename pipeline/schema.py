@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import pyarrow as pa
 
 from .model import Bound, Category, ParagraphKind
+
+if TYPE_CHECKING:  # validate() only reads the DataFrame it is given: no pandas import needed at run time
+    import pandas as pd
 
 SCHEMA_VERSION = "1"
 

@@ -12,15 +12,20 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import __version__
 from .model import Claim
 from .schema import CLAIMS, DOCUMENTS, PARAGRAPHS, REJECTIONS, Table, validate
+
+# pandas is imported inside the functions that make or read DataFrames: importing it
+# costs about half a second, which ``import pipeline`` and the commands that make
+# no DataFrame (eval, diff, schemas) need not pay.
+if TYPE_CHECKING:
+    import pandas as pd
 
 TABLE_FILES = ("documents.parquet", "paragraphs.parquet", "claims.parquet", "rejections.parquet", "claims.jsonl")
 
@@ -74,6 +79,8 @@ def _num(v):
 
 
 def _frame(rows: list[dict], table: Table) -> pd.DataFrame:
+    import pandas as pd
+
     arrow = pa.Table.from_pylist(rows, schema=table.arrow_schema())
     df = arrow.to_pandas()
     if not rows:
@@ -164,5 +171,7 @@ def _temp_path(folder: Path, name: str) -> Path:
 
 
 def read_tables(folder: Path) -> Tables:
+    import pandas as pd
+
     folder = Path(folder)
     return Tables(*(pd.read_parquet(folder / f"{n}.parquet") for n in ("documents", "paragraphs", "claims", "rejections")))
