@@ -4,13 +4,17 @@ Everything numeric goes through :func:`parse_numeral`; nothing else calls cn2an.
 cn2an only ever sees an isolated numeral that has already been stripped of
 layout whitespace and of 余/多, never running text (its sentence transform
 rewrites words such as 大年初一).
+
+cn2an is imported on first use: its import builds several dozen regular
+expressions (a few tenths of a second at every process start), and the
+commonest Chinese numerals (一, 十五, 三百) are read by :func:`_simple_chinese`,
+which gives cn2an's values for the forms it accepts (a test checks them all).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
 
-import cn2an
 import regex
 
 from .model import Bound, NumeralError
@@ -86,10 +90,37 @@ def _vague(rest: str, text: str) -> Numeral:
     return Numeral(value, Bound.ge)
 
 
+_ONE_TO_NINE = {c: v for c, v in _DIGIT_VALUE.items() if v}  # 一…九 and 两
+
+
+def _simple_chinese(s: str) -> float | None:
+    """A digit (零, 一, 两), 十 with its tens and units (十, 十五, 二十, 三十七) or a digit
+    and one scale (三百, 两千, 五万): its value, as cn2an gives it; None for any other form."""
+    n = len(s)
+    if n == 1:
+        v = _DIGIT_VALUE.get(s)
+        return float(v) if v is not None else (10.0 if s == "十" else None)
+    if n > 3:
+        return None
+    if "十" in s:
+        tens, _, units = s.partition("十")
+        if len(tens) > 1 or len(units) > 1 or (tens and tens not in _ONE_TO_NINE) or (units and units not in _ONE_TO_NINE):
+            return None
+        return float(_ONE_TO_NINE.get(tens, 1) * 10 + _ONE_TO_NINE.get(units, 0))
+    if n == 2 and s[0] in _ONE_TO_NINE and s[1] in _SCALE:
+        return float(_ONE_TO_NINE[s[0]] * _SCALE[s[1]])
+    return None
+
+
 def _chinese(s: str, text: str) -> float:
     if s[0] in "十百千万亿":
         s = ("一" + s) if s[0] != "十" else s
     s = s.replace("廿", "二十").replace("卅", "三十")
+    simple = _simple_chinese(s)
+    if simple is not None:
+        return simple
+    import cn2an  # see the module doc: only for the forms _simple_chinese leaves
+
     try:
         return float(cn2an.cn2an(s, "smart"))
     except (ValueError, KeyError) as exc:  # cn2an raises ValueError on bad input

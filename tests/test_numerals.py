@@ -53,3 +53,22 @@ def test_scaled_decimals_compare_exactly() -> None:
     # 13.8 * 10000 is 137999.99999999997 in binary floating point
     assert parse_numeral("13.8万").value == 138000
     assert parse_numeral("0.3万").value == 3000
+
+
+def test_simple_chinese_numerals_are_read_as_cn2an_reads_them() -> None:
+    """Every string of up to four numeral characters that the fast path reads gets cn2an's value."""
+    import itertools
+
+    import cn2an
+
+    from pipeline.numerals import _simple_chinese
+
+    read = 0
+    for n in range(1, 5):
+        for chars in itertools.product("零〇一二三四五六七八九十百千万亿两点", repeat=n):
+            s = "".join(chars)
+            v = _simple_chinese(s)
+            if v is not None:
+                read += 1
+                assert v == float(cn2an.cn2an(s, "smart")), s
+    assert read > 100
