@@ -78,8 +78,9 @@ def select_quantities(
     rejected: list[Rejection] = []
     headers = table_units(text, paras, lex)
     for cand in cands:
-        cand = implied_unit(cand, text, lex)
-        cand = table_cell(cand, text, paras, headers)
+        if cand.quantity is None:  # (both leave a candidate with a quantity as it is)
+            cand = implied_unit(cand, text, lex)
+            cand = table_cell(cand, text, paras, headers)
         reason = reject_reason(cand, text, lex, hits, quoted)
         if reason is None and cand.quantity is None:
             reason = cand.reason or "no measure word"
@@ -118,8 +119,8 @@ def table_units(text: str, paras: list[Paragraph], lex: Lexicon) -> dict[int, tu
 
 def table_cell(cand: Candidate, text: str, paras: list[Paragraph], headers: dict[int, tuple[str, str]]) -> Candidate:
     """A bare integer cell of a flattened table counts in its header's unit (`浦东 2596` → 2596 例)."""
-    if cand.quantity is not None or not cand.text.isdigit():
-        return cand
+    if cand.quantity is not None or not headers or not cand.text.isdigit():
+        return cand  # (no table header names a unit: most documents)
     k = _para_index([p.vstart for p in paras], cand.num_start)
     if k not in headers or not (text[cand.num_start - 1: cand.num_start] == " "):
         return cand
@@ -146,18 +147,21 @@ def draft_claims(
     prev_item: str | None = None
     prev_sent = -1
     sentence_drafts: list[Draft] = []
+    sentence_dating: list[DateMention] = []
     for q in quantities:
         k = max(0, bisect_right(sent_starts, q.start) - 1)
         s0, s1 = sents[k] if sents else (0, len(text))
         if k != prev_sent:
             prev_item, prev_sent, sentence_drafts = None, k, []
+            # the dates sentence_date would pick from, gathered once per sentence, not per quantity
+            sentence_dating = [d for d in dating if s0 <= d.start and d.end <= s1]
         after = item_after(text, q.end, lex)  # the noun after it: both need it
         item = find_item(q, text, lex, after)
         per = find_per(q, text, prev_item, lex)
         total = breakdown_total(q, text, sentence_drafts, lex, after)
         kind = lex.units[q.unit_raw].kind if q.unit_raw in lex.units else None
         cat = categorise(q, item, text, lex, kind, total.category if total else None)
-        date = sentence_date(dating, s0, s1, at=q.start)
+        date = sentence_date(sentence_dating, s0, s1, at=q.start)
         draft = Draft(q.start, q.end, cat, item, q.value, q.value_hi, None, q.unit, q.unit_raw, q.bound, per, date, q.rule, _para_index(para_starts, q.start))
         drafts.append(draft)
         sentence_drafts.append(draft)

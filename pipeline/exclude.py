@@ -207,6 +207,7 @@ class RuleHits(Mapping):
         self.lex = lex
         self._hits: dict[str, list[tuple[int, int]]] | None = None
         self._own: dict[int, int] | None = None  # position -> bits of the rules scanned over the text whose {num} covers it
+        self._plan = _plan(lex)  # (looked up once per document, not per numeral)
 
     def _all(self) -> dict[str, list[tuple[int, int]]]:
         if self._hits is None:
@@ -227,7 +228,7 @@ class RuleHits(Mapping):
 
     def mask(self, s: int, e: int) -> int:
         """Bit k set: the k-th pattern rule (in file order) has a hit overlapping [s, e)."""
-        plan = _plan(self.lex)
+        plan = self._plan
         if plan is None:
             m = 0
             for bit, spans in enumerate(self._all().values()):
@@ -244,8 +245,9 @@ class RuleHits(Mapping):
                         self._own[pos] = self._own.get(pos, 0) | flag
         own = self._own
         m = 0
-        for pos in range(s, e):
-            m |= own.get(pos, 0)
+        if own:
+            for pos in range(s, e):
+                m |= own.get(pos, 0)
         chars, digits = plan.numeral
         q0 = s
         while q0 > 0 and (text[q0 - 1] in chars or (digits and text[q0 - 1].isdecimal())):

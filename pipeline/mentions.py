@@ -24,7 +24,8 @@ from .numerals import CN_NUMERAL_CHARS, parse_numeral
 ARABIC = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[十百万亿]|千(?![米克瓦]))*"
 CHINESE = rf"(?:[数几][{CN_NUMERAL_CHARS}]*|[{CN_NUMERAL_CHARS}]+(?:点[零〇一二三四五六七八九]+[万亿]*)?)"
 NUMERAL = rf"(?:{ARABIC}|{CHINESE})"
-RANGE_SEP = r"[—–\-~～至到]{1,2}"
+RANGE_SEP_CHARS = "—–-~～至到"
+RANGE_SEP = rf"[{regex.escape(RANGE_SEP_CHARS)}]{{1,2}}"
 _PERCENT_CN = regex.compile(rf"百分之([{CN_NUMERAL_CHARS}]+(?:点[{CN_NUMERAL_CHARS}]+)?)")
 _FRACTION_CN = regex.compile(rf"([{CN_NUMERAL_CHARS}]+)分之([{CN_NUMERAL_CHARS}]+)")
 _HALF = regex.compile(r"(?<![另这那])一半")
@@ -74,7 +75,8 @@ def find_candidates(
     number and its unit.
     """
     numeral, tail, rng, prefix_re, prefix_ends = _patterns(lex)
-    blocked = _span_mask(len(text), taken)
+    n = len(text)
+    blocked = _span_mask(n, taken)
     out: list[Candidate] = []
     specials = _special_percentages(text)
     for m in specials:
@@ -96,7 +98,7 @@ def find_candidates(
         except NumeralError:
             continue
         value, hi, end_num, bound = num.value, None, e, num.bound
-        r = rng.match(text, e)
+        r = rng.match(text, e) if e < n and text[e] in RANGE_SEP_CHARS else None  # (most numerals: no range)
         if r and not _is_date_like(text, r.end()):
             try:
                 hi_num = parse_numeral(r.group("hi"))
