@@ -10,7 +10,8 @@
    over-counts).
 3. Times cold single-bulletin runs (``bulletin extract seeds/<one>.txt`` in a fresh
    process).
-4. Times each stage of :func:`pipeline.api.extract_document` over a sample.
+4. Times each stage over a sample, on the path ``bulletin extract`` takes: reading,
+   the stages of :func:`pipeline.api.extract_document`, table rows, Parquet writing.
 5. Times JioNLP (``extract_money`` and ``extract_time``) over a sample of the same
    text for a few seconds each and extrapolates per character; prints our speed
    relative to it.
@@ -221,30 +222,32 @@ def _mb(n: int) -> str:
 
 
 def stage_breakdown(docs: list[Path], manifest_path: Path) -> tuple[dict[str, float], int]:
+    """Seconds per stage over ``docs``, on the path ``bulletin extract`` takes on one
+    worker: read and decode, the stages of :func:`pipeline.api.extract_document`, the
+    chunk's rows as Arrow tables (:func:`pipeline.runner.process_chunk`), and writing
+    them as Parquet files."""
+    import pyarrow.parquet as pq
+
     from pipeline import api
-    from pipeline.lexicon import load_lexicon
     from pipeline.manifest import load_manifest
-    from pipeline.tables import extraction_rows, tables_from_rows
+    from pipeline.runner import Chunk, DocTask, process_chunk
 
     man = load_manifest(manifest_path)
-    lex = load_lexicon()
-    api.extract_document(api.read_documents([docs[0]], man).__next__(), lex)  # warm caches
+    tasks = [DocTask(i, str(p), api.document_meta(p, man), 50 * 1024 * 1024, p.stat().st_size) for i, p in enumerate(docs)]
+    process_chunk(Chunk(0, tasks[:1], jsonl=True))  # warm caches and imports
     timings: dict[str, float] = {}
-    rows: list[list[dict]] = [[], [], [], []]
     chars = 0
-    for p in docs:
-        t0 = time.perf_counter()
-        doc = next(api.read_documents([p], man))
-        timings["ingest"] = timings.get("ingest", 0.0) + time.perf_counter() - t0
-        ex = api.extract_document(doc, lex, timings)
-        t1 = time.perf_counter()
-        for acc, part in zip(rows, extraction_rows(ex)):
-            acc += part
-        timings["tables"] = timings.get("tables", 0.0) + time.perf_counter() - t1
-        chars += len(doc.text)
-    t2 = time.perf_counter()
-    tables_from_rows(*rows)
-    timings["tables"] += time.perf_counter() - t2
+    with tempfile.TemporaryDirectory() as tmp:
+        for b in range(0, len(tasks), 100):
+            result = process_chunk(Chunk(b // 100, tuple(tasks[b: b + 100]), timings=True, jsonl=True))
+            for k, v in result.timings.items():
+                timings[k] = timings.get(k, 0.0) + v
+            chars += sum(d.n_chars for d in result.docs)
+            t0 = time.perf_counter()
+            for name, table in result.tables.items():
+                pq.write_table(table, Path(tmp) / f"{name}-{b}.parquet")
+            Path(tmp, f"claims-{b}.jsonl").write_text(result.jsonl, encoding="utf-8")
+            timings["write"] = timings.get("write", 0.0) + time.perf_counter() - t0
     return timings, chars
 
 
