@@ -224,11 +224,19 @@ class SerialEngine:
 
 
 def _warm_up() -> None:
-    """Run every stage once on a short text, so that what they load lazily is loaded."""
+    """Run a worker's whole path once on a short text, so that what it loads lazily is loaded.
+
+    That includes the table code: ``pa.array`` over Python rows imports pandas (pyarrow
+    checks for pandas objects), which otherwise every forked worker would import again.
+    """
     from . import api
+    from .tables import extraction_rows
 
     text = "武汉市江岸区1月28日新增确诊病例3例，一名患者出院，全区设置检查卡点十二个、投入资金5万元。"
-    api.extract_document(Document("warm-up", "warm-up.txt", text, meta=DocumentMeta(published="2020-01-29")))
+    ex = api.extract_document(Document("warm-up", "warm-up.txt", text, meta=DocumentMeta(published="2020-01-29")))
+    for name, rows in zip(TABLE_NAMES, extraction_rows(ex)):
+        _arrow_rows(rows, name)
+    _jsonl(extraction_rows(ex)[2])
 
 
 class PoolEngine:
