@@ -135,7 +135,9 @@ class ChunkResult:
     tables: dict  # table name -> pyarrow.Table, rows in input order
     docs: list[DocSummary]
     timings: dict[str, float] = field(default_factory=dict)
-    jsonl: str = ""  # the claims in spec format (documents in input order, claims by offset)
+    # The claims in spec format (documents in input order, claims by offset), UTF-8 encoded
+    # by the worker: bytes cross the pipe as they are and go to the file without re-encoding.
+    jsonl: bytes = b""
 
 
 def _read(task: DocTask) -> Document:
@@ -182,7 +184,7 @@ def process_chunk(chunk: Chunk) -> ChunkResult:
         docs.append(DocSummary(task.index, task.path, doc.doc_id, doc.n_bytes, len(doc.text), len(ex.claims), doc.error))
     t2 = time.perf_counter()
     tables = {name: _arrow_rows(rows[name], name) for name in TABLE_NAMES}
-    jsonl = "".join(lines)
+    jsonl = "".join(lines).encode("utf-8")
     if timings is not None:
         timings["table_rows"] = timings.get("table_rows", 0.0) + time.perf_counter() - t2
     return ChunkResult(chunk.batch, chunk.tasks[0].index, tables, docs, timings or {}, jsonl)
@@ -224,11 +226,19 @@ class SerialEngine:
 
 
 def _warm_up() -> None:
-    """Run every stage once on a short text, so that what they load lazily is loaded."""
+    """Run a worker's whole path once on a short text, so that what it loads lazily is loaded.
+
+    That includes the table code: ``pa.array`` over Python rows imports pandas (pyarrow
+    checks for pandas objects), which otherwise every forked worker would import again.
+    """
     from . import api
+    from .tables import extraction_rows
 
     text = "武汉市江岸区1月28日新增确诊病例3例，一名患者出院，全区设置检查卡点十二个、投入资金5万元。"
-    api.extract_document(Document("warm-up", "warm-up.txt", text, meta=DocumentMeta(published="2020-01-29")))
+    ex = api.extract_document(Document("warm-up", "warm-up.txt", text, meta=DocumentMeta(published="2020-01-29")))
+    for name, rows in zip(TABLE_NAMES, extraction_rows(ex)):
+        _arrow_rows(rows, name)
+    _jsonl(extraction_rows(ex)[2])
 
 
 class PoolEngine:
@@ -525,7 +535,7 @@ class FilesOutput:
         self.rows: dict[str, list[dict]] = {n: [] for n in TABLE_NAMES}
         self.n_claims = 0
 
-    def add_batch(self, batch: int, pieces: list[tuple[dict, str | None]]) -> None:
+    def add_batch(self, batch: int, pieces: list[tuple[dict, bytes | None]]) -> None:
         for tables, _ in pieces:
             for name in TABLE_NAMES:
                 self.rows[name] += tables[name].to_pylist()
@@ -551,12 +561,12 @@ class DatasetOutput:
         self.staging = staging
         for n in TABLE_NAMES:
             (staging / n).mkdir(parents=True, exist_ok=True)
-        self.jsonl = open(staging / "claims.jsonl", "w", encoding="utf-8")
+        self.jsonl = open(staging / "claims.jsonl", "wb")  # UTF-8 bytes from the workers
         self.n_files = {n: 0 for n in TABLE_NAMES}
         self.n_claims = 0
 
-    def add_batch(self, batch: int, pieces: list[tuple[dict, str | None]]) -> None:
-        """Write one batch: ``pieces`` are (tables, JSON lines or None) in input order."""
+    def add_batch(self, batch: int, pieces: list[tuple[dict, bytes | None]]) -> None:
+        """Write one batch: ``pieces`` are (tables, UTF-8 JSON lines or None) in input order."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
@@ -589,7 +599,7 @@ class DatasetOutput:
                 by_doc: dict[str, list[dict]] = {}
                 for row in piece_tables["claims"].to_pylist():
                     by_doc.setdefault(row["doc_id"], []).append(row)
-                lines = "".join(_jsonl(rows) for rows in by_doc.values())
+                lines = "".join(_jsonl(rows) for rows in by_doc.values()).encode("utf-8")
             self.jsonl.write(lines)
 
     def _write(self, name: str, year: int, batch: int, table) -> None:
