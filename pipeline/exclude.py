@@ -422,6 +422,8 @@ def _idiom(cand: Candidate, text: str, lex: Lexicon) -> bool:
     for word, ws, we in _tokenizer().tokenize(window):
         ws += a
         we += a
+        if ws > cand.num_start:
+            break  # tokens come in order: no later one holds the numeral (and jieba need not segment the rest)
         if not (ws <= cand.num_start < we) or not _has_non_numeral(word):
             continue
         if len(word) >= 4 and we > cand.quantity.end:
