@@ -13,6 +13,7 @@ which gives cn2an's values for the forms it accepts (a test checks them all).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 
 import regex
@@ -59,10 +60,12 @@ def parse_numeral(text: str) -> Numeral:
         raise NumeralError(f"not a numeral: {text!r}")
     m = _ARABIC_WITH_SCALE.match(s)
     if m:
-        value = float(m.group(1))
+        # in decimal arithmetic: a float product carries binary noise that rounding
+        # cannot remove once the value passes ~1e9 (12345678.37万)
+        value = Decimal(m.group(1))
         for ch in m.group(2):
             value *= _SCALE[ch]
-        return Numeral(_tidy(value))
+        return Numeral(float(value))
     if s[0] in "数几":
         return _vague(s[1:], text)
     if len(s) == 2 and s[0] in _DIGIT_VALUE and s[1] in _DIGIT_VALUE:
