@@ -13,7 +13,7 @@ which gives cn2an's values for the forms it accepts (a test checks them all).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
 import regex
@@ -62,7 +62,10 @@ def parse_numeral(text: str) -> Numeral:
     if m:
         # in decimal arithmetic: a float product carries binary noise that rounding
         # cannot remove once the value passes ~1e9 (12345678.37万)
-        value = Decimal(m.group(1))
+        try:
+            value = Decimal(m.group(1))
+        except InvalidOperation as exc:  # a digit newer than Python's Unicode tables (regex's \d knows it)
+            raise NumeralError(f"not a numeral: {text!r}") from exc
         for ch in m.group(2):
             value *= _SCALE[ch]
         return Numeral(float(value))
