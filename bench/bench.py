@@ -7,7 +7,7 @@
 2. Runs ``bulletin extract`` on it with one worker and with all cores (end to end,
    from files to tables, in a subprocess): characters per second, speed-up, peak RSS
    of the whole process tree (sampled; forked workers share pages, so the sum
-   over-counts).
+   over-counts) and peak PSS, which counts shared pages once.
 3. Times cold single-bulletin runs (``bulletin extract seeds/<one>.txt`` in a fresh
    process).
 4. Times each stage over a sample, on the path ``bulletin extract`` takes: reading,
@@ -169,8 +169,23 @@ def _mkdir(p: Path) -> Path:
 # --------------------------------------------------------------------------
 
 
+def _pss(pid: int) -> int | None:
+    """Proportional set size in bytes (pages shared by forked workers split between
+    them), from Linux's /proc/PID/smaps_rollup; None elsewhere."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
 class TreeRSS:
-    """Peak of the summed RSS of a process and its descendants, sampled every 0.1 s."""
+    """Peaks of the summed RSS and PSS of a process and its descendants, sampled every
+    0.1 s. Forked workers share the parent's pages (the gazetteer index): the RSS sum
+    counts them once per process, the PSS sum once in all."""
 
     def __init__(self, pid: int):
         import psutil
@@ -178,6 +193,7 @@ class TreeRSS:
         self.proc = psutil.Process(pid)
         self.peak_total = 0
         self.peak_one = 0
+        self.peak_pss: int | None = None
         self._stop = threading.Event()
         self._t = threading.Thread(target=self._run, daemon=True)
         self._t.start()
@@ -188,13 +204,16 @@ class TreeRSS:
         while not self._stop.is_set():
             try:
                 procs = [self.proc] + self.proc.children(recursive=True)
-                rss = []
+                rss, pss = [], []
                 for p in procs:
                     try:
                         rss.append(p.memory_info().rss)
+                        pss.append(_pss(p.pid))
                     except psutil.Error:
                         pass
                 self.peak_total = max(self.peak_total, sum(rss))
+                if pss and None not in pss:
+                    self.peak_pss = max(self.peak_pss or 0, sum(pss))
                 self.peak_one = max(self.peak_one, max(rss, default=0))
             except psutil.Error:
                 pass
@@ -328,7 +347,9 @@ def main(argv: list[str] | None = None) -> None:
         chars = int(line.split(" chars in ")[0].split("; ")[-1].replace(",", "")) if " chars in " in line else 0
         results[w] = (wall, chars, rss)
         print(f"extract, {w} worker{'s' if w > 1 else ''}: {wall:.1f} s wall, {human_rate(chars / wall)} end to end; peak RSS {_mb(rss.peak_total)} "
-              f"(process tree), {_mb(rss.peak_one)} (largest process)\n    {line}")
+              f"(process tree), {_mb(rss.peak_one)} (largest process)"
+              + (f", PSS {_mb(rss.peak_pss)} (process tree, shared pages counted once)" if rss.peak_pss is not None else "")
+              + f"\n    {line}")
         if w == workers:
             break
     w1, chars1, _ = results[1]
