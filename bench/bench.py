@@ -265,7 +265,7 @@ def stage_breakdown(docs: list[Path], manifest_path: Path) -> tuple[dict[str, fl
             t0 = time.perf_counter()
             for name, table in result.tables.items():
                 pq.write_table(table, Path(tmp) / f"{name}-{b}.parquet")
-            Path(tmp, f"claims-{b}.jsonl").write_text(result.jsonl, encoding="utf-8")
+            Path(tmp, f"claims-{b}.jsonl").write_bytes(result.jsonl)
             timings["write"] = timings.get("write", 0.0) + time.perf_counter() - t0
     return timings, chars
 
