@@ -12,7 +12,7 @@ from .evaluate import format_score, gold_doc_ids, load_claims_jsonl, score, scor
 from .diff import diff_outputs, format_diff, parse_fail_on, should_fail
 from .model import InputError, PipelineError
 from .schema import render_schemas, write_schemas
-from .tables import build_tables, claims_jsonl, write_tables
+from .tables import build_tables, claims_jsonl
 
 EXIT_FAILED_DOCS = 2
 
