@@ -30,28 +30,11 @@ def pattern_chars(pattern: str) -> tuple[frozenset[str], bool] | None:
                 chars.add(nxt)
             i += 2
         elif c == "[":
-            j = i + 1
-            if pattern[j: j + 1] == "^":
-                return None
-            members: list[str] = []
-            while j < len(pattern) and (pattern[j] != "]" or j == i + 1):
-                if pattern[j] == "\\":
-                    nxt = pattern[j + 1: j + 2]
-                    if nxt == "d":
-                        digits = True
-                    elif nxt.isalnum() or not nxt:
-                        return None
-                    else:
-                        members.append(nxt)
-                    j += 2
-                    continue
-                members.append(pattern[j])
-                j += 1
-            for a, dash, b in zip(members, members[1:] + [""], members[2:] + ["", ""]):
-                if dash == "-" and b and ord(b) - ord(a) < 4096:
-                    chars.update(chr(x) for x in range(ord(a), ord(b) + 1))
+            members, class_digits, i = _class_members(pattern, i)
+            if members is None:
+                return None  # negated, a class escape, or a range too wide to list
             chars.update(members)
-            i = j + 1
+            digits = digits or class_digits
         elif c == "(":
             i += 1
             if pattern[i: i + 1] == "?":  # skip the group's syntax, not its content
