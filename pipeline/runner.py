@@ -241,6 +241,18 @@ def _warm_up() -> None:
     _jsonl(extraction_rows(ex)[2])
 
 
+def _in_order(chunks: Iterator[Chunk], submit, result, limit: int) -> Iterator[ChunkResult]:
+    """Submit chunks, at most ``limit`` in flight (memory stays bounded), and yield their
+    results in submission order (so that output does not depend on the engine)."""
+    pending: deque = deque()
+    for c in chunks:
+        pending.append(submit(c))
+        if len(pending) >= limit:
+            yield result(pending.popleft())
+    while pending:
+        yield result(pending.popleft())
+
+
 class PoolEngine:
     """A process pool on this machine; results in submission order, a bounded number in flight."""
 
@@ -256,13 +268,8 @@ class PoolEngine:
         self.pool = ctx.Pool(workers)
 
     def map(self, chunks: Iterator[Chunk]) -> Iterator[ChunkResult]:
-        pending: deque = deque()
-        for c in chunks:
-            pending.append(self.pool.apply_async(process_chunk, (c,)))
-            if len(pending) >= 3 * self.workers:
-                yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
+        submit = lambda c: self.pool.apply_async(process_chunk, (c,))  # noqa: E731
+        return _in_order(chunks, submit, lambda f: f.get(), 3 * self.workers)
 
     def close(self) -> None:
         self.pool.terminate()
@@ -288,13 +295,8 @@ class DaskEngine:
         self.workers = max(1, len(self.client.scheduler_info().get("workers", {})) or workers)
 
     def map(self, chunks: Iterator[Chunk]) -> Iterator[ChunkResult]:
-        pending: deque = deque()
-        for c in chunks:
-            pending.append(self.client.submit(process_chunk, _ship(c), pure=False))
-            if len(pending) >= 3 * self.workers:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        submit = lambda c: self.client.submit(process_chunk, _ship(c), pure=False)  # noqa: E731
+        return _in_order(chunks, submit, lambda f: f.result(), 3 * self.workers)
 
     def close(self) -> None:
         self.client.close()
