@@ -115,6 +115,9 @@ class Chunk:
     tasks: tuple[DocTask, ...]
     timings: bool = False
     jsonl: bool = False  # also return the claims as spec-format JSON lines (dataset layout)
+    # A dataset's staging folder: the worker writes the chunk's tables there itself, as
+    # batch ``batch`` (the chunk is then the whole batch), and returns no rows.
+    write_to: str | None = None
 
 
 @dataclass
@@ -138,6 +141,7 @@ class ChunkResult:
     # The claims in spec format (documents in input order, claims by offset), UTF-8 encoded
     # by the worker: bytes cross the pipe as they are and go to the file without re-encoding.
     jsonl: bytes = b""
+    files: dict[str, int] = field(default_factory=dict)  # table name -> Parquet files written (``write_to``)
 
 
 def _read(task: DocTask) -> Document:
@@ -187,7 +191,14 @@ def process_chunk(chunk: Chunk) -> ChunkResult:
     jsonl = "".join(lines).encode("utf-8")
     if timings is not None:
         timings["table_rows"] = timings.get("table_rows", 0.0) + time.perf_counter() - t2
-    return ChunkResult(chunk.batch, chunk.tasks[0].index, tables, docs, timings or {}, jsonl)
+    files: dict[str, int] = {}
+    if chunk.write_to is not None:
+        t3 = time.perf_counter()
+        files, _ = write_batch(Path(chunk.write_to), chunk.batch, [tables])
+        tables = {}
+        if timings is not None:
+            timings["write"] = timings.get("write", 0.0) + time.perf_counter() - t3
+    return ChunkResult(chunk.batch, chunk.tasks[0].index, tables, docs, timings or {}, jsonl, files)
 
 
 def _jsonl(claims: list[dict]) -> str:
@@ -569,33 +580,7 @@ class DatasetOutput:
 
     def add_batch(self, batch: int, pieces: list[tuple[dict, bytes | None]]) -> None:
         """Write one batch: ``pieces`` are (tables, UTF-8 JSON lines or None) in input order."""
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        from .schema import TABLES
-
-        tables = {}
-        for name in TABLE_NAMES:
-            t = pa.concat_tables([p[0][name] for p in pieces]) if pieces else TABLES[name].arrow_schema().empty_table()
-            spec = TABLES[name]
-            _check(t, spec)
-            tables[name] = t.sort_by([(k, "ascending") for k in spec.primary_key]) if t.num_rows else t
-        docs = tables["documents"]
-        years = [_year(p) for p in docs["published"].to_pylist()]
-        doc_ids = pa.array(docs["doc_id"].to_pylist(), pa.string())
-        year_arr = pa.array(years, pa.int32())
-        for name, t in tables.items():
-            if not t.num_rows:
-                continue
-            if len(set(years)) == 1:
-                groups = [(years[0], t)]
-            else:
-                row_years = pc.take(year_arr, pc.index_in(t["doc_id"], value_set=doc_ids))
-                groups = [(y, t.filter(pc.equal(row_years, pa.scalar(y, pa.int32())))) for y in sorted(set(years))]
-            for y, part in groups:
-                if part.num_rows:
-                    self._write(name, y, batch, part)
-        self.n_claims += tables["claims"].num_rows
+        self._count(*write_batch(self.staging, batch, [p[0] for p in pieces]))
         for piece_tables, lines in pieces:
             if lines is None:  # rows of the previous run: group them by document, in order
                 by_doc: dict[str, list[dict]] = {}
@@ -604,13 +589,15 @@ class DatasetOutput:
                 lines = "".join(_jsonl(rows) for rows in by_doc.values()).encode("utf-8")
             self.jsonl.write(lines)
 
-    def _write(self, name: str, year: int, batch: int, table) -> None:
-        import pyarrow.parquet as pq
+    def add_written(self, files: dict[str, int], n_claims: int, lines: bytes) -> None:
+        """Record a batch that a worker wrote into the staging folder itself."""
+        self._count(files, n_claims)
+        self.jsonl.write(lines)
 
-        folder = self.staging / name / f"year={year}"
-        folder.mkdir(exist_ok=True)
-        pq.write_table(table.replace_schema_metadata(None), folder / _part_name(batch), compression="zstd", write_statistics=True)
-        self.n_files[name] += 1
+    def _count(self, files: dict[str, int], n_claims: int) -> None:
+        for name, n in files.items():
+            self.n_files[name] += n
+        self.n_claims += n_claims
 
     def commit(self) -> None:
         from .schema import TABLES
@@ -618,12 +605,57 @@ class DatasetOutput:
         self.jsonl.close()
         for name, n in self.n_files.items():
             if n == 0:  # an empty table is one empty file, so that readers see its schema
-                self._write(name, 0, 0, TABLES[name].arrow_schema().empty_table())
+                _write_part(self.staging, name, 0, 0, TABLES[name].arrow_schema().empty_table())
         names = list(TABLE_NAMES) + ["claims.jsonl"]
         _swap_in(self.out, self.staging, names, remove=[f for f in SINGLE_FILES if f not in names])
 
     def abort(self) -> None:
         self.jsonl.close()
+
+
+def write_batch(staging: Path, batch: int, pieces: list[dict]) -> tuple[dict[str, int], int]:
+    """Write one batch of a dataset under ``staging``: ``pieces`` are tables (name -> Arrow
+    table) in input order. Each table is checked against its schema, sorted by its primary
+    key and written as one Parquet file per year of publication. Runs in the parent or, for a
+    batch that one worker extracted whole, in that worker. Returns the number of files
+    written per table and the number of claim rows."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from .schema import TABLES
+
+    tables = {}
+    for name in TABLE_NAMES:
+        t = pa.concat_tables([p[name] for p in pieces]) if pieces else TABLES[name].arrow_schema().empty_table()
+        spec = TABLES[name]
+        _check(t, spec)
+        tables[name] = t.sort_by([(k, "ascending") for k in spec.primary_key]) if t.num_rows else t
+    docs = tables["documents"]
+    years = [_year(p) for p in docs["published"].to_pylist()]
+    doc_ids = pa.array(docs["doc_id"].to_pylist(), pa.string())
+    year_arr = pa.array(years, pa.int32())
+    files = {name: 0 for name in TABLE_NAMES}
+    for name, t in tables.items():
+        if not t.num_rows:
+            continue
+        if len(set(years)) == 1:
+            groups = [(years[0], t)]
+        else:
+            row_years = pc.take(year_arr, pc.index_in(t["doc_id"], value_set=doc_ids))
+            groups = [(y, t.filter(pc.equal(row_years, pa.scalar(y, pa.int32())))) for y in sorted(set(years))]
+        for y, part in groups:
+            if part.num_rows:
+                _write_part(staging, name, y, batch, part)
+                files[name] += 1
+    return files, tables["claims"].num_rows
+
+
+def _write_part(staging: Path, name: str, year: int, batch: int, table) -> None:
+    import pyarrow.parquet as pq
+
+    folder = staging / name / f"year={year}"
+    folder.mkdir(exist_ok=True)
+    pq.write_table(table.replace_schema_metadata(None), folder / _part_name(batch), compression="zstd", write_statistics=True)
 
 
 def _year(published: str | None) -> int:
@@ -788,7 +820,14 @@ def run_extract(
 
     n_todo_bytes = sum(t.n_bytes for t in tasks if t.index in todo)
     chunk_bytes = max(MIN_CHUNK_BYTES, min(MAX_CHUNK_BYTES, n_todo_bytes // max(1, 4 * workers)))
-    plan = [plan_chunks(b, todo, chunk_bytes) for b in batches]
+    # With enough batches to keep every worker busy, a local worker extracts a batch whole
+    # and writes its files itself: the parent only collects the JSON lines, instead of
+    # sorting and writing every batch on a core the workers need.
+    whole = dataset and engine == "local" and len(batches) >= 2 * workers
+    plan = [
+        [list(b)] if whole and all(t.index in todo for t in b) else plan_chunks(b, todo, chunk_bytes)
+        for b in batches
+    ]
     n_chunks = sum(len(p) for p in plan)
 
     summary = RunSummary(out, "dataset" if dataset else "files", engine, 1, n_docs=len(tasks))
@@ -801,10 +840,14 @@ def run_extract(
         summary.engine, summary.workers = eng.name, eng.workers
         bar = RunProgress(len(tasks), total_bytes, enabled=progress, quiet=quiet)
 
+        def written_by_worker(b: int) -> bool:
+            return whole and len(plan[b]) == 1 and len(plan[b][0]) == len(batches[b])
+
         def chunk_stream() -> Iterator[Chunk]:
             for b, chunks in enumerate(plan):
+                write_to = str(staging) if written_by_worker(b) else None
                 for c in chunks:
-                    yield Chunk(b, tuple(c), timings, dataset)
+                    yield Chunk(b, tuple(c), timings, dataset, write_to)
 
         results = eng.map(chunk_stream())
         state_entries: dict[str, list] = {}
@@ -837,6 +880,9 @@ def run_extract(
                 if incremental:
                     state_entries[t.path] = [d.doc_id, keys.get(t.index), b]
                 bar.advance(1, d.n_chars, t.n_bytes)
+            if written_by_worker(b):
+                output.add_written(r.files, sum(d.n_claims for d in r.docs), r.jsonl)
+                continue
             pieces.sort(key=lambda p: p[0])
             output.add_batch(b, [p[1:] for p in pieces])
         summary.n_extracted = len(tasks) - summary.n_skipped

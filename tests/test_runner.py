@@ -105,6 +105,30 @@ def test_dataset_reads_as_one_table_everywhere(corpus, serial_out, tmp_path) -> 
     )
 
 
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_datasets_are_the_same_bytes_whoever_writes_the_batches(corpus, tmp_path) -> None:
+    # Local workers write whole batches themselves; with the Dask engine (or too few
+    # batches to keep the workers busy) the parent writes them from the chunks' rows.
+    docs, manifest = corpus
+    runs = {}
+    for name, kwargs in [("serial", dict(workers=1)), ("pool", dict(workers=2)), ("parent", dict(workers=2, batch_size=10_000))]:
+        out = tmp_path / name
+        run_extract([docs], out, manifest=manifest, dataset=True, progress=False, **{"batch_size": 4, **kwargs})
+        runs[name] = _tree(out)
+    assert len([f for f in runs["serial"] if f.startswith("claims/")]) > 2  # one file per batch and year
+    assert runs["pool"] == runs["serial"]
+    # one batch: written by the parent, from the rows of several chunks
+    assert {f.rsplit("/", 1)[1] for f in runs["parent"] if f.startswith("claims/")} == {"part-00000.parquet"}
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        run_extract([docs], tmp_path / "dask", manifest=manifest, engine="dask", scheduler=cluster.scheduler_address,
+                    dataset=True, batch_size=4, progress=False)
+    assert _tree(tmp_path / "dask") == runs["serial"]
+
+
 def test_automatic_layout_switches_to_datasets(corpus, tmp_path, monkeypatch) -> None:
     docs, manifest = corpus
     monkeypatch.setattr(runner, "AUTO_DATASET_DOCS", 3)
@@ -213,14 +237,14 @@ def test_a_failed_dataset_run_leaves_the_previous_dataset(small_corpus, tmp_path
     before = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     calls = []
 
-    def fail(self, name, year, batch, table):
+    def fail(staging, name, year, batch, table):
         calls.append(batch)
         if batch >= 2:
             raise RuntimeError("killed")
-        return original(self, name, year, batch, table)
+        return original(staging, name, year, batch, table)
 
-    original = runner.DatasetOutput._write
-    monkeypatch.setattr(runner.DatasetOutput, "_write", fail)
+    original = runner._write_part
+    monkeypatch.setattr(runner, "_write_part", fail)
     with pytest.raises(RuntimeError, match="killed"):
         run_extract([small_corpus], tmp_path, workers=1, dataset=True, batch_size=1, progress=False)
     assert calls  # it failed halfway, after writing some batches
