@@ -17,7 +17,10 @@ a worker; several per batch so that a small run still uses every worker) ->
 Arrow tables per chunk -> one write per batch. Results are consumed in input
 order with a bounded number of chunks in flight, so the tables do not depend
 on the engine or the number of workers, and memory does not grow with the
-number of documents.
+number of documents. When a dataset has enough batches to keep every worker
+busy, a local worker takes a whole batch as its chunk and writes the batch's
+Parquet files itself (:func:`write_batch`), so that the parent does not sort
+and write on a core the workers need; the files are the same either way.
 
 Output layouts (``dataset``):
 
