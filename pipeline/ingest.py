@@ -72,18 +72,20 @@ def _files_under(arg: Path) -> list[tuple[Path, str]]:
             files = [f for f in files if not f.startswith(".") and _known(f)]
             if not files:
                 continue
-            # Per folder, not per file: its relative name and its resolved path.
-            rel = Path(root).relative_to(arg).as_posix()
+            # Per folder, not per file: its relative name, its resolved path and its Path
+            # (string joins below it: an archive folder holds tens of thousands of files).
+            root_path = Path(root)
+            rel = root_path.relative_to(arg).as_posix()
             prefix = "" if rel == "." else rel + "/"
-            real_root = _identity(Path(root))
+            real_root = _identity(root_path)
             for f in files:
-                file = Path(root, f)
+                name = os.path.join(root, f)
                 # realpath resolves component by component: below a resolved folder
                 # only the file itself may still be a symlink.
-                key = _identity(file) if os.path.islink(file) else os.path.join(real_root, f)
-                found.append((prefix + f, file, key))
+                key = _identity(Path(name)) if os.path.islink(name) else os.path.join(real_root, f)
+                found.append((prefix + f, name, key))
         found.sort(key=lambda t: t[0])
-        return [(file, key) for _, file, key in found]
+        return [(Path(name), key) for _, name, key in found]
     if arg.exists() or arg.is_symlink():
         # A dangling symlink given explicitly is kept: read_document reports it.
         return [(arg, _identity(arg))] if _known(arg.name) else []
@@ -91,7 +93,8 @@ def _files_under(arg: Path) -> list[tuple[Path, str]]:
 
 
 def _known(name: str) -> bool:
-    return Path(name).suffix.lower() in FORMATS
+    i = name.rfind(".")  # Path(name).suffix, without building a Path per file
+    return 0 < i < len(name) - 1 and name[i:].lower() in FORMATS
 
 
 def _identity(path: Path) -> str:

@@ -19,8 +19,9 @@ import io
 import os
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from .model import DocumentMeta, InputError
 
@@ -36,14 +37,20 @@ class Manifest:
     by_path: dict[str, DocumentMeta] = field(default_factory=dict)
     by_name: dict[str, tuple[DocumentMeta, ...]] = field(default_factory=dict)
 
-    def meta_for(self, file: Path) -> DocumentMeta:
+    def meta_for(self, file: Path | str) -> DocumentMeta:
         """The row for ``file``: by its path relative to the manifest's folder, else by
         file name if exactly one row has that name; otherwise an empty DocumentMeta."""
-        meta = self.by_path.get(_key(_relative(Path(file), self.folder)))
+        file = os.fspath(file)
+        meta = self.by_path.get(_key(_relative(file, self._abs_folder)))
         if meta is not None:
             return meta
-        same_name = self.by_name.get(Path(file).name, ())
+        same_name = self.by_name.get(os.path.basename(file), ())
         return same_name[0] if len(same_name) == 1 else DocumentMeta()
+
+    @cached_property
+    def _abs_folder(self) -> str:
+        # (string operations, not pathlib: this runs once per input file, and an archive has tens of thousands)
+        return os.path.abspath(self.folder)
 
     def __len__(self) -> int:
         return len(self.by_path)
@@ -58,6 +65,7 @@ def load_manifest(path: Path) -> Manifest:
         raise InputError(f"{path}: line 1: manifest is empty")
     columns = _columns(path, header[1])
     folder = path.parent
+    abs_folder = os.path.abspath(folder)
     by_path: dict[str, DocumentMeta] = {}
     first_line: dict[str, int] = {}
     by_name: dict[str, list[DocumentMeta]] = {}
@@ -66,11 +74,11 @@ def load_manifest(path: Path) -> Manifest:
             continue  # blank lines, e.g. a trailing one
         where = f"{path}: line {line}"
         file, meta = _row(where, columns, cells)
-        key = _key(_relative(_resolve(file, folder), folder))
+        key = _key(_relative(_resolve(file, abs_folder), abs_folder))
         if key in by_path:
             raise InputError(f"{where}: duplicate path {file!r} (first on line {first_line[key]})")
         by_path[key], first_line[key] = meta, line
-        by_name.setdefault(PurePosixPath(key).name, []).append(meta)
+        by_name.setdefault(key.rsplit("/", 1)[-1], []).append(meta)
     return Manifest(folder, by_path, {k: tuple(v) for k, v in by_name.items()})
 
 
@@ -146,14 +154,15 @@ def _year(where: str, value: str | None) -> int | None:
     return int(value)
 
 
-def _resolve(file: str, folder: Path) -> Path:
-    p = Path(file.replace("\\", "/"))  # manifests written on Windows
-    return p if p.is_absolute() else folder / p
+def _resolve(file: str, folder: str) -> str:
+    p = file.replace("\\", "/")  # manifests written on Windows
+    return os.path.join(folder, p)  # (an absolute ``p`` stays as it is)
 
 
-def _relative(file: Path, folder: Path) -> str:
-    """``file`` relative to ``folder`` when inside it, else its absolute path (lexically, no symlinks)."""
-    a, f = os.path.abspath(file), os.path.abspath(folder)
+def _relative(file: str, abs_folder: str) -> str:
+    """``file`` relative to the folder (given absolute) when inside it, else its absolute
+    path (lexically, no symlinks)."""
+    a, f = os.path.abspath(file), abs_folder
     if len(a) > len(f) + 1 and a.startswith(f + os.sep):  # below the folder (both normalised): what relpath returns
         rel = a[len(f) + 1:]
     else:
@@ -162,4 +171,5 @@ def _relative(file: Path, folder: Path) -> str:
 
 
 def _key(path: str) -> str:
-    return PurePosixPath(os.path.normpath(path).replace(os.sep, "/")).as_posix()
+    """The normalised relative path, with POSIX separators, that rows are keyed by."""
+    return os.path.normpath(path).replace(os.sep, "/")
