@@ -9,13 +9,13 @@ measure word at all.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import lru_cache
 
 import regex
 
 from .lexicon import Lexicon
-from .model import Bound, NumeralError, Quantity
+from .model import Bound, NumeralError, Quantity, record
 from .numerals import CN_NUMERAL_CHARS, parse_numeral
 
 # Named fragments. A numeral is Arabic (with an optional 万/亿 scale) or Chinese
@@ -35,7 +35,7 @@ _SCALE_WORD = {"十": 10, "百": 100, "千": 1000, "万": 10_000, "百万": 1_00
 _COUNTLESS = regex.compile(r"数以(百万|千万|十|百|千|万|亿)计")
 
 
-@dataclass(frozen=True)
+@record
 class Candidate:
     """One numeral in the text and what it would mean as a quantity."""
 
