@@ -8,7 +8,7 @@ numbers that did not become claims (for ``explain`` and the report).
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import regex
 
@@ -28,11 +28,12 @@ from .model import (
     Quantity,
     Rejection,
     View,
+    record,
 )
 from .segment import sentences
 
 
-@dataclass(frozen=True)
+@record
 class Draft:
     """A claim before locality: view offsets and everything the text says of it."""
 

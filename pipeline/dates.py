@@ -22,7 +22,7 @@ import regex
 import yaml
 
 from pipeline.regex_shape import HAN, first_set  # what a pattern can start with (a necessary condition)
-from pipeline.model import DateMention, LexiconError
+from pipeline.model import DateMention, LexiconError, record
 
 # The outbreak's year: the year of a date when neither the text, the
 # publication date nor --year says which (the seeds are about early 2020).
@@ -227,7 +227,7 @@ def _first_char_check(pattern: str) -> str:
 # ---------------------------------------------------------------- matching
 
 
-@dataclass(frozen=True)
+@record
 class _Match:
     start: int
     end: int

@@ -36,7 +36,7 @@ from typing import Sequence
 
 from . import gazetteer as gz_mod
 from .gazetteer import KIND_FULL, KIND_SHORT, KIND_VARIANT, KIND_WEAK, LEVELS, NATION, NATION_PLACE, Place
-from .model import LocalityPath, Paragraph, ParagraphKind
+from .model import LocalityPath, Paragraph, ParagraphKind, record
 
 __all__ = ["Place", "PlaceMention", "find_places", "resolve_places", "attribute", "locality_name"]
 
@@ -64,7 +64,7 @@ _SPACE = re.compile(r"\s")
 _NOT_AFTER_VILLAGE = frozenset("民级组务干")  # 村民, 村级, 村组, 村务, 村干部
 
 
-@dataclass(frozen=True)
+@record
 class PlaceMention:
     """A stretch of text that names a unit (view offsets, end exclusive).
     ``places`` are its candidates; after :func:`resolve_places`, exactly one."""

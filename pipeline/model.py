@@ -7,8 +7,37 @@ back with :meth:`View.raw_span` before anything is stored.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from enum import Enum
+
+
+def record(cls):
+    """``@dataclass(frozen=True)`` with a faster ``__init__``, for the records built for
+    every number (candidates, quantities, rejections, drafts, claims …). A frozen
+    dataclass's own ``__init__`` calls ``object.__setattr__`` once per field (~0.15 µs
+    each: a 17-field Claim costs ~3 µs); this one writes the same attributes, in the
+    same order, straight into the instance ``__dict__`` (about 4x faster; the
+    instance keeps a real dict, ~64 bytes more while it lives). Fields, defaults,
+    equality, repr, hashing, pickling and immutability are those of the dataclass.
+    Only plain defaults are supported (no ``default_factory``, no ``__post_init__``)."""
+    cls = dataclass(frozen=True)(cls)
+    params, sets, defaults = [], [], {}
+    for f in fields(cls):
+        assert f.init and f.default_factory is MISSING and not hasattr(cls, "__post_init__"), cls
+        if f.default is MISSING:
+            params.append(f.name)
+        else:
+            defaults[f"_default_{f.name}"] = f.default
+            params.append(f"{f.name}=_default_{f.name}")
+        sets.append(f"    d[{f.name!r}] = {f.name}")
+    src = "def __init__(self, {}):\n    d = self.__dict__\n{}".format(", ".join(params), "\n".join(sets))
+    namespace = dict(defaults)
+    exec(src, namespace)
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__module__ = cls.__module__
+    cls.__init__ = init
+    return cls
 
 
 class Category(str, Enum):
@@ -110,7 +139,7 @@ class View:
         return bisect_left(self.raw, raw_pos)
 
 
-@dataclass(frozen=True)
+@record
 class Paragraph:
     """A rebuilt paragraph. start/end are raw offsets; ``vstart``/``vend`` view offsets."""
 
@@ -125,7 +154,7 @@ class Paragraph:
     text: str  # repaired text of the paragraph
 
 
-@dataclass(frozen=True)
+@record
 class DateMention:
     """An explicit date in the repaired text (view offsets)."""
 
@@ -135,7 +164,7 @@ class DateMention:
     rule: str
 
 
-@dataclass(frozen=True)
+@record
 class Quantity:
     """A number with its unit, found in the repaired text (view offsets)."""
 
@@ -151,7 +180,7 @@ class Quantity:
     num_end: int = 0
 
 
-@dataclass(frozen=True)
+@record
 class Rejection:
     """A number that is not a claim, and the exclusion rule that said so (view offsets)."""
 
@@ -161,7 +190,7 @@ class Rejection:
     reason: str
 
 
-@dataclass(frozen=True)
+@record
 class LocalityPath:
     """Where a claim is about. ``locality`` is the most specific name (or 全国)."""
 
@@ -173,7 +202,7 @@ class LocalityPath:
     village: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Claim:
     """One quantitative claim or date, with raw offsets; the row of the claims table."""
 

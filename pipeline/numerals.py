@@ -12,13 +12,12 @@ which gives cn2an's values for the forms it accepts (a test checks them all).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
 import regex
 
-from .model import Bound, NumeralError
+from .model import Bound, NumeralError, record
 
 # Characters that make up a Chinese numeral. Traditional forms are mapped to
 # simplified ones by the repair stage, so they are not listed here.
@@ -34,7 +33,7 @@ _THOUSANDS = regex.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _CN_DECIMAL_WITH_SCALE = regex.compile(r"^(.+点[零〇一二三四五六七八九]+)([万亿]+)$")
 
 
-@dataclass(frozen=True)
+@record
 class Numeral:
     """A parsed numeral: its value and the bound its own wording implies."""
 
