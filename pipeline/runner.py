@@ -598,7 +598,7 @@ class DatasetOutput:
 
     def add_batch(self, batch: int, pieces: list[tuple[dict, bytes | None]]) -> None:
         """Write one batch: ``pieces`` are (tables, UTF-8 JSON lines or None) in input order."""
-        self._count(*write_batch(self.staging, batch, [p[0] for p in pieces]))
+        self._tally(*write_batch(self.staging, batch, [p[0] for p in pieces]))
         for piece_tables, lines in pieces:
             if lines is None:  # rows of the previous run: group them by document, in order
                 by_doc: dict[str, list[dict]] = {}
@@ -609,10 +609,10 @@ class DatasetOutput:
 
     def add_written(self, files: dict[str, int], n_claims: int, lines: bytes) -> None:
         """Record a batch that a worker wrote into the staging folder itself."""
-        self._count(files, n_claims)
+        self._tally(files, n_claims)
         self.jsonl.write(lines)
 
-    def _count(self, files: dict[str, int], n_claims: int) -> None:
+    def _tally(self, files: dict[str, int], n_claims: int) -> None:
         for name, n in files.items():
             self.n_files[name] += n
         self.n_claims += n_claims
@@ -893,7 +893,7 @@ def run_extract(
                 if incremental:
                     state_entries[t.path] = [d.doc_id, keys.get(t.index), b]
                 bar.advance(1, d.n_chars, t.n_bytes)
-            if written_by_worker(b):
+            if written_by_worker(b):  # ``r``: the batch's one chunk, which the worker wrote
                 output.add_written(r.files, sum(d.n_claims for d in r.docs), r.jsonl)
                 continue
             pieces.sort(key=lambda p: p[0])
