@@ -241,7 +241,10 @@ _PER_BEFORE = regex.compile(r"每[^，。；、\d]{1,8}$")
 
 def find_per(q: Quantity, text: str, prev_item: str | None, lex: Lexicon) -> str | None:
     """`每个乡镇10万元` → 每个乡镇; `各1个` after `38个行政村` → 行政村."""
-    a, _ = _clause(text, q.start, radius=16)
+    reach = 16
+    if not (prev_item and text[q.start - 1: q.start] == "各") and "每" not in text[max(0, q.start - reach): q.start]:
+        return None  # (most quantities) neither marker is in reach, so not in the clause before it either
+    a, _ = _clause(text, q.start, radius=reach)
     before = text[a:q.start]
     if before.endswith("各") and prev_item:
         return prev_item
