@@ -161,7 +161,7 @@ def _plan(lex: Lexicon) -> _Plan | None:
             after.append((bit, _known(*first_set(alt[alt.index("{num}") + len("{num}"):]))))
             gates.append((bit, _rest_gate(alt, run_class)))
         rule_of_alt += [len(near)] * len(starts)
-        near.append((flag, alt_bits, _compile(f"{run_class}*?(?:{'|'.join(starts)})"), tuple(gates)))
+        near.append((flag, alt_bits, _OnFirstMatch(_with_num(f"{run_class}*?(?:{'|'.join(starts)})")), tuple(gates)))
     return _Plan(
         tuple(near), tuple(rule_of_alt), _char_bits(first), _char_bits(before), _char_bits(after), tuple(own),
         numeral, regex.compile(run_class + "*"), regex.compile(run_class + "+"),
@@ -173,20 +173,53 @@ def _rest_gate(alt: str, run_class: str):
     just after the start of a run, it finds whether the rest of a match of ``alt`` from
     anywhere in the run can follow some numeral ending in the run, much faster than
     ``alt`` finds whether it matches. None when the rest cannot be matched on its own
-    (it refers to a group before it, or to flags)."""
+    (it refers to a group before it, or to flags); compiled on first use, when a rest
+    that does not compile on its own lets every numeral through as None does."""
     head, rest = alt.split("{num}")
     if UNSAFE.search(alt):
         return None
     try:
         if regex.compile(head).groups:
             return None
-        return regex.compile(f"{run_class}*?(?:{rest})")
     except regex.error:
         return None
+    return _OnFirstMatch(f"{run_class}*?(?:{rest})", unmatchable=True)
+
+
+class _OnFirstMatch:
+    """A pattern compiled when it is first matched, not when the plan is made: the `regex`
+    parser is slow on the numeral character classes (compiling every near rule's patterns
+    costs about 0.3 G instructions, ~0.1 s, at start-up), and many documents, or a whole
+    short run, never need some of them. ``unmatchable``: what ``match`` returns instead of
+    raising when the pattern does not compile (a gate that cannot be matched on its own
+    lets every numeral through, as a gate of None does)."""
+
+    __slots__ = ("pattern", "match", "_unmatchable")
+
+    def __init__(self, pattern: str, unmatchable=None):
+        self.pattern = pattern
+        self._unmatchable = unmatchable
+        self.match = self._compile_and_match  # replaced by the compiled pattern's own match
+
+    def _compile_and_match(self, string: str, pos: int):
+        try:
+            self.match = regex.compile(self.pattern).match
+        except regex.error:
+            if self._unmatchable is None:
+                raise
+            self.match = self._cannot_compile
+        return self.match(string, pos)
+
+    def _cannot_compile(self, string: str, pos: int):
+        return self._unmatchable
+
+
+def _with_num(pattern: str) -> str:
+    return pattern.replace("{num}", f"(?P<num>{NUMERAL})")
 
 
 def _compile(pattern: str):
-    return regex.compile(pattern.replace("{num}", f"(?P<num>{NUMERAL})"))
+    return regex.compile(_with_num(pattern))
 
 
 def _full_hits(text: str, lex: Lexicon) -> dict[str, list[tuple[int, int]]]:
