@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.dates import DateContext, find_dates, load_lexicon, parse_int, sentence_date
+from pipeline.dates import DateContext, _anchor, find_dates, load_lexicon, parse_int, sentence_date
 from pipeline.model import DateMention
 
 CASES = Path(__file__).parent / "cases" / "dates.tsv"
@@ -113,3 +113,16 @@ def test_never_raises_and_spans_are_ordered(text: str) -> None:
     for m in mentions:
         assert last_end <= m.start < m.end <= len(text)
         last_end = m.end
+
+
+def test_anchor_is_the_rule_without_its_optional_head() -> None:
+    assert _anchor("(?:(?P<year>[0-9]{4})年|(?P<rely>今年))?(?:农历)?(?P<named>春节|除夕)") == "(?P<named>春节|除夕)"
+    assert _anchor("(?P<day>[0-9]{1,2})(?P<mark>[日号])") is None  # no optional head
+    assert _anchor("(?:(?P<sep>[-/]))?[0-9](?P=sep)") is None  # the tail refers to the head
+
+
+@given(st.text(alphabet="0123456789年月日今去农历正腊初一二十五春节除夕元宵国庆", max_size=30))
+def test_a_rule_matches_only_where_its_anchor_does(text: str) -> None:
+    for kind, pattern, anchor in load_lexicon().rules:
+        if anchor is not None and anchor.search(text) is None:
+            assert next(pattern.finditer(text, overlapped=True), None) is None, kind
