@@ -254,7 +254,7 @@ def find_per(q: Quantity, text: str, prev_item: str | None, lex: Lexicon) -> str
     chunk = m.group()
     _, before_stops = _stops(lex)
     cut = len(chunk)
-    for w in before_stops + ("由", "都", "要", "只", "至少", "发放", "配备", "保留"):
+    for w in before_stops + lex.words["per_stops"]:
         k = chunk.find(w, 1)
         if k != -1:
             cut = min(cut, k)

@@ -24,8 +24,6 @@ from .numerals import CN_NUMERAL_CHARS, parse_numeral
 ARABIC = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[十百万亿]|千(?![米克瓦]))*"
 CHINESE = rf"(?:[数几][{CN_NUMERAL_CHARS}]*|[{CN_NUMERAL_CHARS}]+(?:点[零〇一二三四五六七八九]+[万亿]*)?)"
 NUMERAL = rf"(?:{ARABIC}|{CHINESE})"
-RANGE_SEP_CHARS = "—–-~～至到"
-RANGE_SEP = rf"[{regex.escape(RANGE_SEP_CHARS)}]{{1,2}}"
 _PERCENT_CN = regex.compile(rf"百分之([{CN_NUMERAL_CHARS}]+(?:点[{CN_NUMERAL_CHARS}]+)?)")
 _FRACTION_CN = regex.compile(rf"([{CN_NUMERAL_CHARS}]+)分之([{CN_NUMERAL_CHARS}]+)")
 _HALF = regex.compile(r"(?<![另这那])一半")
@@ -58,7 +56,10 @@ def _patterns(lex: Lexicon):
     tail = regex.compile(
         rf"(?P<infix>{infix})?(?P<scale>[万亿]+)?(?P<gap>[,，]?)(?P<unit>{units})(?P<infix2>{infix})?(?P<suffix>{suffix})?"
     )
-    rng = regex.compile(rf"(?P<sep>{RANGE_SEP})(?P<hi>{NUMERAL})")
+    separators = lex.words["range_separators"]
+    rng = regex.compile(rf"(?P<sep>(?:{'|'.join(map(regex.escape, separators))}){{1,2}})(?P<hi>{NUMERAL})")
+    range_starts = frozenset(w[0] for w in separators)  # most numerals have none of these after them
+    range_date_words = tuple(lex.words["range_date_words"])
     prefix_re = regex.compile(rf"(?:{prefix})$")
     # ``$`` also matches before a final newline
     prefix_ends = frozenset(w[-1] for w in lex.bounds["prefix"]) | {"\n"}
@@ -66,7 +67,7 @@ def _patterns(lex: Lexicon):
     # integer, and that failed conversion (an exception built and dropped) makes a
     # lookup by name ~4x slower; find_candidates reads ~7 groups of every quantity
     tail_groups = tuple(tail.groupindex[g] for g in ("infix", "scale", "gap", "unit", "infix2", "suffix"))
-    return numeral, tail, tail_groups, rng, prefix_re, prefix_ends
+    return numeral, tail, tail_groups, rng, range_starts, range_date_words, prefix_re, prefix_ends
 
 
 def find_candidates(
@@ -78,7 +79,7 @@ def find_candidates(
     whitespace in the raw text (`300, 人次`): such a comma may sit between a
     number and its unit.
     """
-    numeral, tail, tail_groups, rng, prefix_re, prefix_ends = _patterns(lex)
+    numeral, tail, tail_groups, rng, range_starts, range_date_words, prefix_re, prefix_ends = _patterns(lex)
     g_infix, g_scale, g_gap, g_unit, g_infix2, g_suffix = tail_groups
     n = len(text)
     blocked = _span_mask(n, taken)
@@ -103,8 +104,8 @@ def find_candidates(
         except NumeralError:
             continue
         value, hi, end_num, bound = num.value, None, e, num.bound
-        r = rng.match(text, e) if e < n and text[e] in RANGE_SEP_CHARS else None  # (most numerals: no range)
-        if r and not _is_date_like(text, r.end()):
+        r = rng.match(text, e) if e < n and text[e] in range_starts else None  # (most numerals: no range)
+        if r and not text.startswith(range_date_words, r.end()):  # 3至5月 is a date range
             try:
                 hi_num = parse_numeral(r.group("hi"))
                 t_hi = tail.match(text, r.end())
@@ -242,13 +243,6 @@ def _span_mask(n: int, spans) -> list[bool]:
 
 def _is_lone_scale(num_text: str) -> bool:
     return len(num_text) == 1 and num_text in "十百千万亿"
-
-
-_DATE_WORD = regex.compile(r"[月日时号年]")
-
-
-def _is_date_like(text: str, pos: int) -> bool:
-    return _DATE_WORD.match(text, pos) is not None
 
 
 def _scale(value: float | None, factor: float) -> float | None:
