@@ -126,6 +126,9 @@ class _Vocab:
     person: re.Pattern
     list_sep: re.Pattern
     roles: dict[str, tuple[str, ...]]
+    # what the words before and after a place hold where _role can give it one
+    role_cue_before: re.Pattern
+    role_cue_after: tuple[str, ...]
 
 
 @lru_cache(maxsize=1)
@@ -165,6 +168,15 @@ def _vocab() -> _Vocab:
         ),
         list_sep=re.compile(r"\s*(?:" + _alt(roles["list_separators"]) + r")\s*"),
         roles=roles,
+        # Found before every place that _role gives a role (a sending verb or a
+        # neighbour's 与 anywhere in the 8 characters, an origin, neighbour or
+        # visit word at their end), and before some others.  One flat
+        # alternation: the regex then skips to the words' first characters.
+        role_cue_before=re.compile("|".join(
+            [re.escape(w) for w in roles["send_verbs"] + roles["neighbor_before"]]
+            + [re.escape(w) + r"\Z" for w in roles["origin_before"] + roles["neighbor_alone"] + roles["transient_before"]]
+        )),
+        role_cue_after=roles["origin_after"] + roles["attribute_after"],
     )
 
 
@@ -639,24 +651,37 @@ def _prepare(text: str, paragraphs: Sequence[Paragraph], hint: str | None) -> _D
 
 
 def _set_role(text: str, r: _Ref, v: _Vocab) -> None:
-    R = v.roles
-    before = text[max(0, r.start - 8) : r.start]
-    after = text[r.end : r.end + 10]
-    if r.place.level != NATION and v.institution.match(after):
+    """The role of a place, from the 8 characters before it and the 10 after it."""
+    s, e = r.start, r.end
+    lo = s - 8 if s > 8 else 0
+    if r.place.level != NATION and v.institution.match(text, e, e + 10):
         r.weak = True
+    # Most places have none of the role words around them: one search tells,
+    # where the tests of _role would each slice and scan the text.
+    role = None
+    if v.role_cue_before.search(text, lo, s) or text.startswith(v.role_cue_after, e, e + 10):
+        role = _role(text[lo:s], text[e : e + 10], v)
+    if role is not None:
+        r.role = role
+    elif v.person.match(text, e, e + 10):
+        r.scoped = True
+
+
+def _role(before: str, after: str, v: _Vocab) -> str | None:
+    """The role the words ``before`` and ``after`` a place give it (None: the plain one)."""
+    R = v.roles
     sending = _sent_to(before, v)
     if sending is not None:
-        r.role = BLOCKED if sending else DEST
-    elif before.endswith(R["origin_before"]) or after.startswith(R["origin_after"]):
-        r.role = ORIGIN
-    elif any(w in before[-6:] for w in R["neighbor_before"]) and any(w in after[:8] for w in R["neighbor_after"]):
-        r.role = NEIGHBOR
-    elif before.endswith(R["neighbor_alone"]):
-        r.role = NEIGHBOR
-    elif before.endswith(R["transient_before"]) or after.startswith(R["attribute_after"]):
-        r.role = TRANSIENT
-    elif v.person.match(after):
-        r.scoped = True
+        return BLOCKED if sending else DEST
+    if before.endswith(R["origin_before"]) or after.startswith(R["origin_after"]):
+        return ORIGIN
+    if any(w in before[-6:] for w in R["neighbor_before"]) and any(w in after[:8] for w in R["neighbor_after"]):
+        return NEIGHBOR
+    if before.endswith(R["neighbor_alone"]):
+        return NEIGHBOR
+    if before.endswith(R["transient_before"]) or after.startswith(R["attribute_after"]):
+        return TRANSIENT
+    return None
 
 
 def _sent_to(before: str, v: _Vocab) -> bool | None:
