@@ -563,9 +563,10 @@ class _Doc:
     # offsets of the characters that end a clause, a sentence, a segment
     clause_stops: list[int]
     sentence_stops: list[int]
-    segment_stops: list[int]
     sends: list[_Send] = field(default_factory=list)
     send_starts: list[int] = field(default_factory=list)
+    # only scoped places use segments, and few documents have one: None when none has
+    segment_stops: list[int] | None = None
 
     def para_index(self, pos: int) -> int:
         i = bisect_right(self.para_starts, pos) - 1
@@ -633,11 +634,10 @@ def _prepare(text: str, paragraphs: Sequence[Paragraph], hint: str | None) -> _D
     clause_stops = _stop_positions(text, _CLAUSE_END)
     # what ends a sentence or a segment ends a clause too
     sentence_stops = [i for i in clause_stops if text[i] in _SENT_END]
-    segment_stops = [i for i in clause_stops if text[i] in _SEGMENT_END]
     _mark_breakdowns(text, refs, paras, sentence_stops)
     doc = _Doc(
         text, paras, [p.vstart for p in paras], refs, [r.start for r in refs], None,
-        clause_stops, sentence_stops, segment_stops,
+        clause_stops, sentence_stops,
     )
     hint_place = _hint_place(hint)
     if hint_place is not None:
@@ -647,6 +647,8 @@ def _prepare(text: str, paragraphs: Sequence[Paragraph], hint: str | None) -> _D
     _add_anaphors(doc, v)
     doc.sends = _find_sends(doc, v)
     doc.send_starts = [x.start for x in doc.sends]
+    if any(r.scoped for r in doc.refs):
+        doc.segment_stops = [i for i in clause_stops if text[i] in _SEGMENT_END]
     return doc
 
 
@@ -895,7 +897,7 @@ def _char_class(chars: frozenset[str]) -> re.Pattern[str]:
     return re.compile("[" + "".join(re.escape(c) for c in sorted(chars)) + "]")
 
 
-def _usable(r: _Ref, reach: str, s: int, segment: tuple[int, int]) -> bool:
+def _usable(r: _Ref, reach: str, s: int, segment: tuple[int, int] | None) -> bool:
     """May ``r`` give its place to a claim starting at ``s`` from this far
     away (``reach``: clause, sentence or paragraph)?"""
     if r.role in (ORIGIN, NEIGHBOR, BLOCKED, ATTACHED):
@@ -916,7 +918,8 @@ def _attribute_one(
     lo, hi = (doc.paragraphs[pi].vstart, doc.paragraphs[pi].vend) if pi >= 0 else (0, len(text))
     c0, c1 = _bounds(doc.clause_stops, lo, hi, s, e)
     s0, s1 = _bounds(doc.sentence_stops, lo, hi, s, e)
-    segment = _bounds(doc.segment_stops, lo, hi, s, e)
+    # (None where the document has no scoped place: _usable reads it for those only)
+    segment = _bounds(doc.segment_stops, lo, hi, s, e) if doc.segment_stops is not None else None
 
     # 1. what its clause sends somewhere: 三名医务人员出征湖北(，支援黄冈)
     for send in doc.sends_between(e, c1) if doc.sends else ():
@@ -996,7 +999,7 @@ def _last_sending(doc: _Doc, pos: int, pi: int) -> _Ref | None:
 _SKIP_KINDS = (ParagraphKind.furniture, ParagraphKind.byline, ParagraphKind.caption)
 
 
-def _walk_back(doc: _Doc, pos: int, pi: int, segment: tuple[int, int]) -> tuple[Place, str] | None:
+def _walk_back(doc: _Doc, pos: int, pi: int, segment: tuple[int, int] | None) -> tuple[Place, str] | None:
     """The nearest usable place before ``pos`` in its paragraph, then in the
     earlier paragraphs of its article.  An earlier paragraph that names
     three or more places of different branches stands for their common
