@@ -126,6 +126,9 @@ class _Vocab:
     person: re.Pattern
     list_sep: re.Pattern
     roles: dict[str, tuple[str, ...]]
+    # what the words before and after a place hold where _role can give it one
+    role_cue_before: re.Pattern
+    role_cue_after: tuple[str, ...]
 
 
 @lru_cache(maxsize=1)
@@ -165,6 +168,15 @@ def _vocab() -> _Vocab:
         ),
         list_sep=re.compile(r"\s*(?:" + _alt(roles["list_separators"]) + r")\s*"),
         roles=roles,
+        # Found before every place that _role gives a role (a sending verb or a
+        # neighbour's 与 anywhere in the 8 characters, an origin, neighbour or
+        # visit word at their end), and before some others.  One flat
+        # alternation: the regex then skips to the words' first characters.
+        role_cue_before=re.compile("|".join(
+            [re.escape(w) for w in roles["send_verbs"] + roles["neighbor_before"]]
+            + [re.escape(w) + r"\Z" for w in roles["origin_before"] + roles["neighbor_alone"] + roles["transient_before"]]
+        )),
+        role_cue_after=roles["origin_after"] + roles["attribute_after"],
     )
 
 
@@ -551,9 +563,10 @@ class _Doc:
     # offsets of the characters that end a clause, a sentence, a segment
     clause_stops: list[int]
     sentence_stops: list[int]
-    segment_stops: list[int]
     sends: list[_Send] = field(default_factory=list)
     send_starts: list[int] = field(default_factory=list)
+    # only scoped places use segments, and few documents have one: None when none has
+    segment_stops: list[int] | None = None
 
     def para_index(self, pos: int) -> int:
         i = bisect_right(self.para_starts, pos) - 1
@@ -621,11 +634,10 @@ def _prepare(text: str, paragraphs: Sequence[Paragraph], hint: str | None) -> _D
     clause_stops = _stop_positions(text, _CLAUSE_END)
     # what ends a sentence or a segment ends a clause too
     sentence_stops = [i for i in clause_stops if text[i] in _SENT_END]
-    segment_stops = [i for i in clause_stops if text[i] in _SEGMENT_END]
     _mark_breakdowns(text, refs, paras, sentence_stops)
     doc = _Doc(
         text, paras, [p.vstart for p in paras], refs, [r.start for r in refs], None,
-        clause_stops, sentence_stops, segment_stops,
+        clause_stops, sentence_stops,
     )
     hint_place = _hint_place(hint)
     if hint_place is not None:
@@ -635,28 +647,43 @@ def _prepare(text: str, paragraphs: Sequence[Paragraph], hint: str | None) -> _D
     _add_anaphors(doc, v)
     doc.sends = _find_sends(doc, v)
     doc.send_starts = [x.start for x in doc.sends]
+    if any(r.scoped for r in doc.refs):
+        doc.segment_stops = [i for i in clause_stops if text[i] in _SEGMENT_END]
     return doc
 
 
 def _set_role(text: str, r: _Ref, v: _Vocab) -> None:
-    R = v.roles
-    before = text[max(0, r.start - 8) : r.start]
-    after = text[r.end : r.end + 10]
-    if r.place.level != NATION and v.institution.match(after):
+    """The role of a place, from the 8 characters before it and the 10 after it."""
+    s, e = r.start, r.end
+    lo = s - 8 if s > 8 else 0
+    if r.place.level != NATION and v.institution.match(text, e, e + 10):
         r.weak = True
+    # Most places have none of the role words around them: one search tells,
+    # where the tests of _role would each slice and scan the text.
+    role = None
+    if v.role_cue_before.search(text, lo, s) or text.startswith(v.role_cue_after, e, e + 10):
+        role = _role(text[lo:s], text[e : e + 10], v)
+    if role is not None:
+        r.role = role
+    elif v.person.match(text, e, e + 10):
+        r.scoped = True
+
+
+def _role(before: str, after: str, v: _Vocab) -> str | None:
+    """The role the words ``before`` and ``after`` a place give it (None: the plain one)."""
+    R = v.roles
     sending = _sent_to(before, v)
     if sending is not None:
-        r.role = BLOCKED if sending else DEST
-    elif before.endswith(R["origin_before"]) or after.startswith(R["origin_after"]):
-        r.role = ORIGIN
-    elif any(w in before[-6:] for w in R["neighbor_before"]) and any(w in after[:8] for w in R["neighbor_after"]):
-        r.role = NEIGHBOR
-    elif before.endswith(R["neighbor_alone"]):
-        r.role = NEIGHBOR
-    elif before.endswith(R["transient_before"]) or after.startswith(R["attribute_after"]):
-        r.role = TRANSIENT
-    elif v.person.match(after):
-        r.scoped = True
+        return BLOCKED if sending else DEST
+    if before.endswith(R["origin_before"]) or after.startswith(R["origin_after"]):
+        return ORIGIN
+    if any(w in before[-6:] for w in R["neighbor_before"]) and any(w in after[:8] for w in R["neighbor_after"]):
+        return NEIGHBOR
+    if before.endswith(R["neighbor_alone"]):
+        return NEIGHBOR
+    if before.endswith(R["transient_before"]) or after.startswith(R["attribute_after"]):
+        return TRANSIENT
+    return None
 
 
 def _sent_to(before: str, v: _Vocab) -> bool | None:
@@ -870,7 +897,7 @@ def _char_class(chars: frozenset[str]) -> re.Pattern[str]:
     return re.compile("[" + "".join(re.escape(c) for c in sorted(chars)) + "]")
 
 
-def _usable(r: _Ref, reach: str, s: int, segment: tuple[int, int]) -> bool:
+def _usable(r: _Ref, reach: str, s: int, segment: tuple[int, int] | None) -> bool:
     """May ``r`` give its place to a claim starting at ``s`` from this far
     away (``reach``: clause, sentence or paragraph)?"""
     if r.role in (ORIGIN, NEIGHBOR, BLOCKED, ATTACHED):
@@ -891,7 +918,8 @@ def _attribute_one(
     lo, hi = (doc.paragraphs[pi].vstart, doc.paragraphs[pi].vend) if pi >= 0 else (0, len(text))
     c0, c1 = _bounds(doc.clause_stops, lo, hi, s, e)
     s0, s1 = _bounds(doc.sentence_stops, lo, hi, s, e)
-    segment = _bounds(doc.segment_stops, lo, hi, s, e)
+    # (None where the document has no scoped place: _usable reads it for those only)
+    segment = _bounds(doc.segment_stops, lo, hi, s, e) if doc.segment_stops is not None else None
 
     # 1. what its clause sends somewhere: 三名医务人员出征湖北(，支援黄冈)
     for send in doc.sends_between(e, c1) if doc.sends else ():
@@ -971,7 +999,7 @@ def _last_sending(doc: _Doc, pos: int, pi: int) -> _Ref | None:
 _SKIP_KINDS = (ParagraphKind.furniture, ParagraphKind.byline, ParagraphKind.caption)
 
 
-def _walk_back(doc: _Doc, pos: int, pi: int, segment: tuple[int, int]) -> tuple[Place, str] | None:
+def _walk_back(doc: _Doc, pos: int, pi: int, segment: tuple[int, int] | None) -> tuple[Place, str] | None:
     """The nearest usable place before ``pos`` in its paragraph, then in the
     earlier paragraphs of its article.  An earlier paragraph that names
     three or more places of different branches stands for their common
