@@ -67,11 +67,6 @@ _ETHNIC = re.compile(r"^(.{2,}?)(?:[\u4e00-\u9fff]{1,5}族)+(自治[州县旗])$
 _PAREN = re.compile(r"[（(][^）)]*[）)]$")
 _HAN = re.compile(r"^[\u4e00-\u9fff]+$")
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
-# Most keys (98 in 100) end like the name of a village or a township.  They are
-# kept out of the automaton, which is then small enough to stay in the
-# processor's cache, and looked up where the text has one of these endings.
-_TAIL_ENDS = ("村", "社区", "嘎查", "镇", "乡", "街道", "街")
-_TAIL_LAST = re.compile("[" + "".join(sorted({re.escape(end[-1]) for end in _TAIL_ENDS})) + "]")
 
 
 def _code_units(text: str) -> str:
@@ -136,6 +131,8 @@ class LocalityData:
 
 _REQUIRED = {
     "suffixes": dict,
+    "tail_endings": list,
+    "not_after_village": list,
     "extend_suffixes": dict,
     "extend_breakers": dict,
     "province_aliases": dict,
@@ -265,10 +262,12 @@ class Gazetteer:
         self.key_kind = state["key_kind"]  # bytes, parallel to key_pid
         self.key_len = state["key_len"]  # bytes, length of key k
         self.automaton: ahocorasick.Automaton = state["automaton"]  # over _code_units of the other keys
-        # the keys with _TAIL_ENDS (over their _code_units), for lookups: a trie loads
-        # much faster than a dict of them
+        # the keys with one of the tail endings (over their _code_units), for lookups: a
+        # trie loads much faster than a dict of them
+        self.tail_endings: tuple[str, ...] = state["tail_endings"]
         self.tail_keys: ahocorasick.Automaton = state["tail_keys"]
         self.tail_key_lengths: tuple[int, ...] = state["tail_key_lengths"]  # ascending
+        self._tail_last = re.compile("[" + "".join(sorted({re.escape(end[-1]) for end in self.tail_endings})) + "]")
         self._place_cache: dict[int, Place] = {}
         self._key_cache: dict[int, tuple[tuple[Place, ...], int]] = {}
         self._ancestors_cache: dict[int, tuple[Place, ...]] = {}
@@ -372,9 +371,10 @@ class Gazetteer:
                     out.append((start >> 1, (last + 1) >> 1, key_id))
         tail_key = self.tail_keys.get
         n = len(out)
-        for m in _TAIL_LAST.finditer(text):
+        tail_endings = self.tail_endings
+        for m in self._tail_last.finditer(text):
             end = m.end()
-            if not text.endswith(_TAIL_ENDS, 0, end):
+            if not text.endswith(tail_endings, 0, end):
                 continue
             for length in self.tail_key_lengths:
                 start = end - length
@@ -492,7 +492,11 @@ def _build_state() -> dict[str, Any]:
             key_kind.append(kind)
         key_off.append(len(key_pid))
         key_len.append(min(len(key), 255))
-    tail_keys = {key: key_id for key_id, key in enumerate(keys) if key.endswith(_TAIL_ENDS)}
+    # Most keys (98 in 100) end like the name of a village or a township.  They are
+    # kept out of the automaton, which is then small enough to stay in the
+    # processor's cache, and looked up where the text has one of these endings.
+    tail_endings = tuple(data["tail_endings"])
+    tail_keys = {key: key_id for key_id, key in enumerate(keys) if key.endswith(tail_endings)}
     tail_trie = ahocorasick.Automaton(ahocorasick.STORE_INTS)  # a trie only: for get()
     for key, key_id in tail_keys.items():
         tail_trie.add_word(_code_units(key), key_id)
@@ -515,6 +519,7 @@ def _build_state() -> dict[str, Any]:
         "key_kind": bytes(key_kind),
         "key_len": bytes(key_len),
         "automaton": automaton,
+        "tail_endings": tail_endings,
         "tail_keys": tail_trie,
         "tail_key_lengths": tuple(sorted({len(key) for key in tail_keys})),
     }

@@ -55,13 +55,10 @@ _BRACKET_GAP = re.compile(r"[（(][\u4e00-\u9fff]{1,3}[）)]")
 # a unit the gazetteer lacks, named right after a known one: 柱濮新区, 108坊社区
 _UNLISTED = re.compile(r"(?:[（(][\u4e00-\u9fff]{1,3}[）)])?([\u4e00-\u9fff0-9]{2,6}?)(新区|街道|社区|村)")
 _UNLISTED_STOP = frozenset("的了在和与及等各全该本每其所有个名为是对向从将把被城乡镇县市区省")
-_ADMIN_TAILS = ("特别行政区", "自治区", "自治州", "自治县", "自治旗", "新区", "街道", "社区",
-                "地区", "苏木", "嘎查", "省", "市", "县", "区", "旗", "州", "盟", "乡", "镇", "村", "街")
 _NOT_COREF = re.compile(r"[年月日时号天]\s*$")
 _HAS_NUMBER = re.compile(r"[0-9０-９一二三四五六七八九十百千万两]")
 _TO_OPEN_BRACKET = re.compile(r"\s*[（(]")  # compiled once: used for every claim
 _SPACE = re.compile(r"\s")
-_NOT_AFTER_VILLAGE = frozenset("民级组务干")  # 村民, 村级, 村组, 村务, 村干部
 
 
 @record
@@ -88,7 +85,8 @@ def locality_name(mention: PlaceMention, place: Place | None = None) -> str:
         return place.name
     if mention.kind in (VARIANT, PENDING):
         return s
-    if s.endswith(_ADMIN_TAILS) and any(s.endswith(t) and len(s) - len(t) >= 2 for t in _ADMIN_TAILS):
+    tails = _vocab().admin_tails
+    if s.endswith(tails) and any(s.endswith(t) and len(s) - len(t) >= 2 for t in tails):
         return s
     return place.name
 
@@ -110,6 +108,8 @@ class _Vocab:
     not_places: re.Pattern | None
     national: re.Pattern
     features: tuple[str, ...]
+    not_after_village: tuple[str, ...]  # 村民, 村级: the village name is part of a word
+    admin_tails: tuple[str, ...]  # every administrative suffix, of every level
     institution: re.Pattern
     extend: dict[str, tuple[str, ...]]
     any_extend: tuple[str, ...]  # every suffix of extend
@@ -141,6 +141,8 @@ def _vocab() -> _Vocab:
         not_places=re.compile(_alt(raw["not_places"])) if raw["not_places"] else None,
         national=re.compile(_alt(raw["national_markers"])),
         features=tuple(raw["feature_suffixes"]),
+        not_after_village=tuple(raw["not_after_village"]),
+        admin_tails=tuple(sorted({t for level in raw["suffixes"].values() for t in level} | set(raw["tail_endings"]))),
         institution=re.compile(r"[\u4e00-\u9fff]{0,6}?(?:" + _alt(raw["institution_suffixes"]) + ")"),
         extend={k: tuple(v) for k, v in raw["extend_suffixes"].items()},
         any_extend=tuple(sorted({s for v in raw["extend_suffixes"].values() for s in v})),
@@ -206,7 +208,7 @@ def find_places(text: str) -> list[PlaceMention]:
         blocked_starts.append(m.start())
         blocked_ends.append(m.end())
     found: list[_Found] = []
-    key_places, features = gz.key_places, v.features
+    key_places, features, not_after_village = gz.key_places, v.features, v.not_after_village
     for s, e, key_id in gz.iter_keys(text):
         b = bisect_right(blocked_starts, s) - 1
         if b >= 0 and e <= blocked_ends[b]:
@@ -214,7 +216,7 @@ def find_places(text: str) -> list[PlaceMention]:
         places, kind = key_places(key_id)
         if kind >= KIND_SHORT and text.startswith(features, e):
             continue
-        if text[e - 1] == "村" and text[e : e + 1] in _NOT_AFTER_VILLAGE:
+        if text[e - 1] == "村" and text.startswith(not_after_village, e):
             continue
         mkind = _KIND_OF[kind]
         if kind >= KIND_SHORT:
