@@ -53,37 +53,18 @@ def claim_values(c: Claim) -> tuple:
     )
 
 
-def claim_row(c: Claim) -> dict:
-    return dict(zip(CLAIMS.names, claim_values(c)))
-
-
 # A claims-table row as a dict -> the same row as :func:`claim_values` makes it
 claim_values_of_row = operator.itemgetter(*CLAIMS.names)
 
 
-def spec_record(row: dict) -> dict:
-    """A claims-table row in spec/CLAIMS.md's record format (plus the place path and rule).
-
-    The reference form of a claims.jsonl record: :func:`spec_line_of` writes the same
-    JSON without building it (tests check that the two agree)."""
-    is_date = row["category"] == "date"
-    value = row["iso"] if is_date else _num(row["value"])
-    return {
-        "doc": row["doc_id"], "start": row["start"], "end": row["end"], "quote": row["quote"],
-        "category": row["category"], "item": row["item"], "value": value, "value_hi": _num(row["value_hi"]),
-        "unit": row["unit"], "bound": row["bound"], "per": row["per"], "locality": row["locality"],
-        "county": row["county"], "date": row["date"], "optional": False,
-        "province": row["province"], "city": row["city"], "township": row["township"], "village": row["village"],
-        "rule": row["rule"],
-    }
-
-
-# json.dumps(record, ensure_ascii=False) makes a new encoder for every call; one does for all
+# json.dumps(value, ensure_ascii=False) makes a new encoder for every call; one does for all
 _encode_json = json.JSONEncoder(ensure_ascii=False).encode
 
-# One claims.jsonl line, as json.dumps(spec_record(row), ensure_ascii=False) writes it (keys in
-# that order, ", " and ": " between them). Filling it in with each value's JSON costs about a
-# third of building the record dict and encoding it.
+# One claims.jsonl line: a claim in spec/CLAIMS.md's record format (plus the place path and
+# the rule), as json.dumps(record, ensure_ascii=False) would write the record (keys in this
+# order, ", " and ": " between them; tests/test_tables.py checks it does). A date's value is
+# its ISO day; a number's is an int when it is whole. Filling the template in with each
+# value's JSON costs about a third of building the record dict and encoding it.
 _SPEC_LINE = (
     '{"doc": %s, "start": %s, "end": %s, "quote": %s, "category": %s, "item": %s, "value": %s, "value_hi": %s, '
     '"unit": %s, "bound": %s, "per": %s, "locality": %s, "county": %s, "date": %s, "optional": false, '
@@ -105,7 +86,7 @@ def spec_line_of(values: tuple) -> str:
 
 
 def spec_line(row: dict) -> str:
-    """A claims-table row as one line of claims.jsonl (:func:`spec_record`, as JSON)."""
+    """A claims-table row (column name -> value) as one line of claims.jsonl."""
     return spec_line_of(claim_values_of_row(row))
 
 
@@ -117,16 +98,10 @@ def _json_opt_str(s: str | None) -> str:
 
 
 def _json_num(v) -> str:
-    """:func:`_num`'s value as JSON: null, an int, or the float as the encoder writes it."""
+    """A number as JSON: null for none or NaN, an int when whole, else the float as the encoder writes it."""
     if v is None or v != v:
         return "null"
     return str(int(v)) if float(v).is_integer() else _encode_json(v)
-
-
-def _num(v):
-    if v is None or (isinstance(v, float) and v != v):
-        return None
-    return int(v) if float(v).is_integer() else v
 
 
 def _frame(rows: list[dict], table: Table) -> pd.DataFrame:

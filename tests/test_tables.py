@@ -11,7 +11,7 @@ import pytest
 from pipeline import __version__, api
 from pipeline.model import Category
 from pipeline.schema import CLAIMS, DOCUMENTS, PARAGRAPHS, REJECTIONS
-from pipeline.tables import claim_row, claim_values_of_row, extraction_values, spec_line, spec_line_of, spec_record
+from pipeline.tables import claim_values, claim_values_of_row, extraction_values, spec_line, spec_line_of
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = sorted((ROOT / "seeds").glob("*.txt"))[0]
@@ -47,6 +47,31 @@ def test_row_tuples_follow_the_schema_columns(extraction) -> None:
         assert claim_values_of_row(claim_row(c)) == row
     for r, row in zip(extraction.rejections, rejections):
         assert dict(zip(REJECTIONS.names, row)) == {"doc_id": d.doc_id, "start": r.start, "end": r.end, "quote": r.text, "reason": r.reason}
+
+
+def claim_row(c) -> dict:
+    return dict(zip(CLAIMS.names, claim_values(c)))
+
+
+def _num(v):
+    if v is None or (isinstance(v, float) and v != v):
+        return None
+    return int(v) if float(v).is_integer() else v
+
+
+def spec_record(row: dict) -> dict:
+    """The reference form of a claims.jsonl record: spec/CLAIMS.md's record format (plus
+    the place path and rule), built as a dict."""
+    is_date = row["category"] == "date"
+    value = row["iso"] if is_date else _num(row["value"])
+    return {
+        "doc": row["doc_id"], "start": row["start"], "end": row["end"], "quote": row["quote"],
+        "category": row["category"], "item": row["item"], "value": value, "value_hi": _num(row["value_hi"]),
+        "unit": row["unit"], "bound": row["bound"], "per": row["per"], "locality": row["locality"],
+        "county": row["county"], "date": row["date"], "optional": False,
+        "province": row["province"], "city": row["city"], "township": row["township"], "village": row["village"],
+        "rule": row["rule"],
+    }
 
 
 def _dumps(row: dict) -> str:
