@@ -21,7 +21,7 @@ from typing import Any
 import regex
 import yaml
 
-from pipeline.regex_shape import HAN, first_set, group_end  # what a pattern can start with (a necessary condition)
+from pipeline.regex_shape import HAN, first_set, group_end, pattern_chars  # what a pattern can start with (a necessary condition)
 from pipeline.model import DateMention, LexiconError, record
 
 # The outbreak's year: the year of a date when neither the text, the
@@ -51,8 +51,9 @@ class DateContext:
 
 @dataclass(frozen=True)
 class _Lexicon:
-    # (kind, compiled pattern, compiled anchor or None), in priority order: see _anchor
-    rules: tuple[tuple[str, Any, Any], ...]
+    # (kind, compiled pattern, compiled anchor or None, stops or None), in priority order:
+    # see _anchor and _stops
+    rules: tuple[tuple[str, Any, Any, Any], ...]
     clock: Any
     clock_range_after: Any
     range_gap: Any
@@ -139,7 +140,7 @@ def load_lexicon() -> _Lexicon:
         names[key] = _alternation(ws)
     try:
         rules = tuple(
-            (kind, regex.compile(_first_char_check(expanded)), _compiled_anchor(expanded))
+            (kind, regex.compile(_first_char_check(expanded)), _compiled_anchor(expanded), _stops(expanded))
             for kind, expanded in ((kind, _expand(pat, names, f"rules.{kind}")) for kind, pat in data["rules"].items())
         )
         clock = regex.compile(names["clock"])
@@ -147,7 +148,7 @@ def load_lexicon() -> _Lexicon:
         range_gap = regex.compile(names["range_gap"])
     except regex.error as exc:
         raise LexiconError(f"dates.yaml: bad pattern: {exc}") from exc
-    unknown = [kind for kind, _, _ in rules if kind not in _RESOLVERS]
+    unknown = [kind for kind, *_ in rules if kind not in _RESOLVERS]
     if unknown:
         raise LexiconError(f"dates.yaml: rules without a resolver: {unknown}")
     return _Lexicon(
@@ -254,6 +255,45 @@ def _compiled_anchor(pattern: str) -> Any:
     return None if anchor is None else regex.compile(_first_char_check(anchor))
 
 
+def _stops(pattern: str) -> tuple[str, frozenset[str]] | None:
+    """(stops, run): when ``pattern`` is a group that cannot match empty and consumes
+    only characters of ``run``, followed by a tail that must start with one of the
+    characters ``stops`` (not digits, none of them in ``run``). A match then starts
+    in the run of ``run`` characters just before a stop (bareday: day digits, then
+    日 or 号); the stops are found by ``str.find``, much faster than trying the rule at
+    every digit. None when the pattern is not of that shape."""
+    if not pattern.startswith("("):
+        return None
+    end = group_end(pattern)
+    head, tail = pattern[:end], pattern[end:]
+    if end < 0 or tail.startswith(("?", "*", "+", "{")) or first_set(head)[2] or _REFERS_BACK.search(tail):
+        return None
+    consumed = pattern_chars(head)
+    stops, stop_digits, nullable = first_set(tail)
+    if consumed is None or stops is None or nullable or stop_digits or HAN in stops:
+        return None
+    run, run_digits = consumed
+    if run_digits or run & stops or any(c.isdecimal() for c in stops):
+        return None
+    return "".join(sorted(stops)), run
+
+
+def _matches_at_stops(pat: Any, text: str, stops: str, run: frozenset[str]) -> Any:
+    """The matches of ``pat`` that :func:`_stops` allows, one per start like an
+    overlapped scan: ``pat`` is tried at every position of the run before each stop."""
+    for stop in stops:
+        end = text.find(stop)
+        while end >= 0:
+            start = end
+            while start > 0 and text[start - 1] in run:
+                start -= 1
+            for pos in range(start, end):
+                m = pat.match(text, pos)
+                if m is not None:
+                    yield m
+            end = text.find(stop, end + 1)
+
+
 # ---------------------------------------------------------------- matching
 
 
@@ -273,10 +313,14 @@ def _candidates(text: str, lex: _Lexicon) -> list[_Match]:
     shorter one inside it.
     """
     found = []
-    for prio, (kind, pat, anchor) in enumerate(lex.rules):
-        if anchor is not None and anchor.search(text) is None:
+    for prio, (kind, pat, anchor, stops) in enumerate(lex.rules):
+        if stops is not None:
+            matches = _matches_at_stops(pat, text, *stops)
+        elif anchor is not None and anchor.search(text) is None:
             continue  # no match of the rule either
-        for m in pat.finditer(text, overlapped=True):
+        else:
+            matches = pat.finditer(text, overlapped=True)
+        for m in matches:
             if m.end() > m.start():
                 found.append((m.start(), m.start() - m.end(), prio, _Match(m.start(), m.end(), kind, m)))
     found.sort(key=lambda t: t[:3])

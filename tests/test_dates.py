@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.dates import DateContext, _anchor, find_dates, load_lexicon, parse_int, sentence_date
+from pipeline.dates import DateContext, _anchor, _matches_at_stops, _stops, find_dates, load_lexicon, parse_int, sentence_date
 from pipeline.model import DateMention
 
 CASES = Path(__file__).parent / "cases" / "dates.tsv"
@@ -123,6 +123,22 @@ def test_anchor_is_the_rule_without_its_optional_head() -> None:
 
 @given(st.text(alphabet="0123456789年月日今去农历正腊初一二十五春节除夕元宵国庆", max_size=30))
 def test_a_rule_matches_only_where_its_anchor_does(text: str) -> None:
-    for kind, pattern, anchor in load_lexicon().rules:
+    for kind, pattern, anchor, _ in load_lexicon().rules:
         if anchor is not None and anchor.search(text) is None:
             assert next(pattern.finditer(text, overlapped=True), None) is None, kind
+
+
+def test_stops_need_a_head_that_cannot_run_into_them() -> None:
+    assert _stops("(?P<day>[0-9]{1,2})(?P<mark>[日号])") == ("号日", frozenset("-0123456789"))
+    assert _stops("(?P<day>[0-9]{1,2})?(?P<mark>[日号])") is None  # the head may be empty
+    assert _stops("(?P<day>[0-9日]{1,2})(?P<mark>[日号])") is None  # the head may consume a stop
+    assert _stops("(?P<day>[0-9]{1,2})(?P<n>[0-9])") is None  # the tail starts with a digit
+    assert _stops("(?P<day>[0-9]{1,2})(?:[日号])?") is None  # the tail may be empty
+
+
+@given(st.text(alphabet="0123456789.第月年日号一二三十廿〇零万", max_size=30))
+def test_matches_at_stops_are_the_overlapped_scan(text: str) -> None:
+    for kind, pattern, _, stops in load_lexicon().rules:
+        if stops is not None:
+            found = sorted(m.span() for m in _matches_at_stops(pattern, text, *stops))
+            assert found == [m.span() for m in pattern.finditer(text, overlapped=True)], kind
