@@ -208,7 +208,8 @@ def categorise(q: Quantity, item: str, text: str, lex: Lexicon, unit_kind: str |
         return nearest[1]
     if strong is not None:
         return strong
-    return _unit_default(q.unit, q.unit_raw)
+    default = lex.default_units
+    return default.get(q.unit_raw or "") or default.get(q.unit or "") or Category.other
 
 
 def best_keyword(item: str, lex: Lexicon, allowed=None) -> Category | None:
@@ -220,19 +221,6 @@ def best_keyword(item: str, lex: Lexicon, allowed=None) -> Category | None:
         if allowed is None or cat in allowed:
             return cat
     return None
-
-
-def _unit_default(unit: str | None, unit_raw: str | None) -> Category:
-    # 名/位 count people taking part; a bare 人 (or a people noun) counts residents
-    if unit_raw in ("名", "位", "人次"):
-        return Category.personnel
-    if unit == "人":
-        return Category.population
-    if unit in ("户",):
-        return Category.population
-    if unit in ("家", "处"):
-        return Category.facility
-    return Category.other
 
 
 # compiled once: find_per runs for every claim

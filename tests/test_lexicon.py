@@ -201,8 +201,15 @@ def test_every_exclusion_pattern_compiles() -> None:
 
 def test_word_lists_the_code_reads_exist() -> None:
     words = load_lexicon().words
-    for key in ("people_nouns", "item_stops_after", "item_verbs_after", "item_stops_before", "count_yi_before", "rate_markers"):
+    for key in ("people_nouns", "item_stops_after", "item_verbs_after", "item_stops_before", "count_yi_before", "rate_markers",
+                "per_stops"):
         assert words.get(key), key
+
+
+def test_default_units_are_unit_surfaces_or_canonical_units() -> None:
+    lex = load_lexicon()
+    known = set(lex.units) | {u.canonical for u in lex.units.values()}
+    assert lex.default_units and set(lex.default_units) <= known
 
 
 # --- malformed copies: LexiconError naming file:line --------------------------------
