@@ -6,6 +6,7 @@ a rate (`每个乡镇10万元` → 每个乡镇; `38个行政村各1个` → 行
 """
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import regex
@@ -226,10 +227,11 @@ def best_keyword(item: str, lex: Lexicon, allowed=None) -> Category | None:
 @lru_cache(maxsize=8)
 def _per_markers(lex: Lexicon):
     """Compiled once per lexicon (find_per runs for every claim): a search for a word
-    that opens a rate phrase, the rate phrase (an opener, then up to 8 characters
-    of one clause) ending where the number starts, and the words of `各1个`."""
+    that opens a rate phrase (with ``re``: a call costs half that of ``regex`` and
+    as much as slicing the text), the rate phrase (an opener, then up to 8
+    characters of one clause) ending where the number starts, and the words of `各1个`."""
     openers = _alternation(lex.words["per_openers"])
-    return regex.compile(openers), regex.compile(f"({openers})[^，。；、\\d]{{1,8}}$"), lex.words["per_each"]
+    return re.compile(openers), regex.compile(f"({openers})[^，。；、\\d]{{1,8}}$"), lex.words["per_each"]
 
 
 def find_per(q: Quantity, text: str, prev_item: str | None, lex: Lexicon) -> str | None:
