@@ -133,6 +133,9 @@ _REQUIRED = {
     "suffixes": dict,
     "tail_endings": list,
     "not_after_village": list,
+    "unlisted_suffixes": list,
+    "unlisted_stops": list,
+    "local_short_suffixes": list,
     "extend_suffixes": dict,
     "extend_breakers": dict,
     "province_aliases": dict,
@@ -151,7 +154,7 @@ _REQUIRED = {
 _ROLES = (
     "origin_before", "origin_after", "transient_before", "attribute_after", "neighbor_before",
     "neighbor_after", "neighbor_alone", "send_verbs", "send_breakers", "send_links", "send_in_place",
-    "send_blockers", "send_continuers", "person_roles", "person_after", "list_separators",
+    "send_blockers", "send_continuers", "abbreviation_after", "person_roles", "person_after", "list_separators",
 )
 
 

@@ -43,6 +43,7 @@ class Lexicon:
     category_keywords: Mapping[Category, tuple[str, ...]]
     category_units: Mapping[str, Category]  # fallback when no keyword decides
     decisive_units: Mapping[str, Category]  # decide before any keyword
+    default_units: Mapping[str, Category]  # decide when nothing else does (as written, then canonical)
     exclusions: tuple[ExclusionRule, ...]
     words: Mapping[str, tuple[str, ...]]  # named word lists from words.yaml
 
@@ -117,9 +118,10 @@ def load_categories(units: Mapping[str, Unit]):
         keywords: dict[Category, tuple[str, ...]] = {}
         by_unit: dict[str, Category] = {}
         decisive: dict[str, Category] = {}
+        default: dict[str, Category] = {}
         for name, entry in data["categories"].items():
             cat = Category(name)
-            extra = set(entry) - {"keywords", "units", "decisive_units"}
+            extra = set(entry) - {"keywords", "units", "decisive_units", "default_units"}
             if extra:
                 raise LexiconError(f"categories.yaml: {name}: unknown keys {sorted(extra)}")
             words = tuple(entry.get("keywords") or ())
@@ -131,12 +133,16 @@ def load_categories(units: Mapping[str, Unit]):
                     if u in by_unit or u in decisive:
                         raise LexiconError(f"categories.yaml: unit {u!r} sent to two categories")
                     table[u] = cat
+            for u in entry.get("default_units") or ():
+                if u in default:
+                    raise LexiconError(f"categories.yaml: default unit {u!r} sent to two categories")
+                default[u] = cat
     except ValueError as exc:
         raise LexiconError(f"categories.yaml: {exc}") from None
     missing = set(keywords) - set(order)
     if missing:
         raise LexiconError(f"categories.yaml: categories missing from order: {sorted(c.value for c in missing)}")
-    return order, keywords, by_unit, decisive
+    return order, keywords, by_unit, decisive, default
 
 
 def load_exclusions() -> tuple[ExclusionRule, ...]:
@@ -174,7 +180,7 @@ def load_words() -> dict[str, tuple[str, ...]]:
 def load_lexicon() -> Lexicon:
     """Load and validate every data file once per process."""
     units = load_units()
-    order, keywords, by_unit, decisive = load_categories(units)
+    order, keywords, by_unit, decisive, default = load_categories(units)
     return Lexicon(
         units=units,
         bounds=load_bounds(),
@@ -182,6 +188,7 @@ def load_lexicon() -> Lexicon:
         category_keywords=keywords,
         category_units=by_unit,
         decisive_units=decisive,
+        default_units=default,
         exclusions=load_exclusions(),
         words=load_words(),
     )

@@ -52,9 +52,6 @@ _CLAUSE_END = _SENT_END | frozenset("，,；;：:（）()#")
 _SEGMENT_END = _SENT_END | frozenset("；;")
 _NUM_START = re.compile(r"\s*[0-9０-９]")
 _BRACKET_GAP = re.compile(r"[（(][\u4e00-\u9fff]{1,3}[）)]")
-# a unit the gazetteer lacks, named right after a known one: 柱濮新区, 108坊社区
-_UNLISTED = re.compile(r"(?:[（(][\u4e00-\u9fff]{1,3}[）)])?([\u4e00-\u9fff0-9]{2,6}?)(新区|街道|社区|村)")
-_UNLISTED_STOP = frozenset("的了在和与及等各全该本每其所有个名为是对向从将把被城乡镇县市区省")
 _NOT_COREF = re.compile(r"[年月日时号天]\s*$")
 _HAS_NUMBER = re.compile(r"[0-9０-９一二三四五六七八九十百千万两]")
 _TO_OPEN_BRACKET = re.compile(r"\s*[（(]")  # compiled once: used for every claim
@@ -109,6 +106,13 @@ class _Vocab:
     national: re.Pattern
     features: tuple[str, ...]
     not_after_village: tuple[str, ...]  # 村民, 村级: the village name is part of a word
+    # a unit the gazetteer lacks, named right after a known one: 柱濮新区, 108坊社区
+    unlisted: re.Pattern
+    unlisted_stops: frozenset[str]  # characters never inside its name
+    village_suffixes: tuple[str, ...]
+    local_short_suffixes: tuple[str, ...]  # 驿马乡 -> 驿马
+    # a township or village the gazetteer lacks under the unit before it
+    lacking_suffixes: tuple[str, ...]
     admin_tails: tuple[str, ...]  # every administrative suffix, of every level
     institution: re.Pattern
     extend: dict[str, tuple[str, ...]]
@@ -142,6 +146,13 @@ def _vocab() -> _Vocab:
         national=re.compile(_alt(raw["national_markers"])),
         features=tuple(raw["feature_suffixes"]),
         not_after_village=tuple(raw["not_after_village"]),
+        unlisted=re.compile(
+            r"(?:[（(][\u4e00-\u9fff]{1,3}[）)])?([\u4e00-\u9fff0-9]{2,6}?)(" + _alt(raw["unlisted_suffixes"]) + ")"
+        ),
+        unlisted_stops=frozenset(raw["unlisted_stops"]),
+        village_suffixes=tuple(raw["suffixes"]["village"]),
+        local_short_suffixes=tuple(raw["local_short_suffixes"]),
+        lacking_suffixes=tuple(dict.fromkeys(raw["unlisted_suffixes"] + raw["local_short_suffixes"])),
         admin_tails=tuple(sorted({t for level in raw["suffixes"].values() for t in level} | set(raw["tail_endings"]))),
         institution=re.compile(r"[\u4e00-\u9fff]{0,6}?(?:" + _alt(raw["institution_suffixes"]) + ")"),
         extend={k: tuple(v) for k, v in raw["extend_suffixes"].items()},
@@ -161,7 +172,7 @@ def _vocab() -> _Vocab:
         abbreviations=abbr,
         abbreviation=re.compile(
             "(?:" + _alt(roles["send_verbs"]) + ")(" + "|".join(map(re.escape, abbr)) + ")"
-            r"(?=医|队|专家|人员|物资|的|，|。|、|,)"
+            "(?=" + _alt(roles["abbreviation_after"]) + ")"
         ),
         send=re.compile(_alt(roles["send_verbs"])),
         send_verbs_longest_first=tuple(_by_length(roles["send_verbs"])),
@@ -229,8 +240,8 @@ def find_places(text: str) -> list[PlaceMention]:
         found.append((s, False, s - e, _RANK[NATIONAL], len(found), e, (NATION_PLACE,), NATIONAL))
     kept = [PlaceMention(s, e, text[s:e], places, kind) for s, _, _, _, _, e, places, kind in _longest(found)]
     mentions = _drop_person_names(text, kept, v)
-    mentions = _add_local_short_forms(text, mentions)
-    return _add_unlisted(text, mentions)
+    mentions = _add_local_short_forms(text, mentions, v)
+    return _add_unlisted(text, mentions, v)
 
 
 def _take_suffix(text: str, end: int, places: tuple[Place, ...], v: _Vocab) -> int:
@@ -287,12 +298,12 @@ def _covered(mentions: list[PlaceMention], s: int, e: int) -> bool:
     return any(m.start < e and s < m.end for m in mentions)
 
 
-def _add_local_short_forms(text: str, mentions: list[PlaceMention]) -> list[PlaceMention]:
+def _add_local_short_forms(text: str, mentions: list[PlaceMention], v: _Vocab) -> list[PlaceMention]:
     """A township or village named in full is also found without its suffix."""
     bases: dict[str, PlaceMention] = {}
     for m in mentions:
         if m.kind == FULL and m.places[0].level in ("township", "village"):
-            for suf in ("街道", "社区", "乡", "镇", "村"):
+            for suf in v.local_short_suffixes:
                 if m.surface.endswith(suf) and len(m.surface) - len(suf) >= 2:
                     bases.setdefault(m.surface[: -len(suf)], m)
                     break
@@ -306,27 +317,28 @@ def _add_local_short_forms(text: str, mentions: list[PlaceMention]) -> list[Plac
     return sorted(mentions + extra, key=lambda m: m.start)
 
 
-def _unlisted(name: str) -> PlaceMention:
-    level = "village" if name.endswith(("社区", "村")) else "township"
+def _unlisted(name: str, v: _Vocab) -> PlaceMention:
+    level = "village" if name.endswith(v.village_suffixes) else "township"
     return PlaceMention(0, 0, name, (Place(name, level, (name,)),), PENDING)
 
 
-def _add_unlisted(text: str, mentions: list[PlaceMention]) -> list[PlaceMention]:
+def _add_unlisted(text: str, mentions: list[PlaceMention], v: _Vocab) -> list[PlaceMention]:
     """Units named right after a known unit that the gazetteer lacks, and
     their later mentions."""
     extra: list[PlaceMention] = []
+    unlisted, stops = v.unlisted, v.unlisted_stops
     for m in mentions:
-        hit = _UNLISTED.match(text, m.end) if m.kind != NATIONAL else None
-        if not hit or any(ch in _UNLISTED_STOP for ch in hit.group(1)):
+        hit = unlisted.match(text, m.end) if m.kind != NATIONAL else None
+        if not hit or any(ch in stops for ch in hit.group(1)):
             continue
         s, e = hit.start(1), hit.end()
         if not _covered(mentions, s, e) and not _covered(extra, s, e):
-            extra.append(replace(_unlisted(text[s:e]), start=s, end=e))
+            extra.append(replace(_unlisted(text[s:e], v), start=s, end=e))
     if extra:
         for hit in re.finditer(_alt({m.surface for m in extra}), text):
             s, e = hit.span()
             if not _covered(mentions, s, e) and not _covered(extra, s, e):
-                extra.append(replace(_unlisted(hit.group()), start=s, end=e))
+                extra.append(replace(_unlisted(hit.group(), v), start=s, end=e))
     return sorted(mentions + extra, key=lambda m: m.start)
 
 
@@ -407,6 +419,7 @@ def resolve_places(
     nested mentions become one mention of the innermost unit.  ``text``
     (the document) lets brackets count as adjacency (花乡（地区）巴庄子村)."""
     ms = sorted(mentions, key=lambda m: m.start)
+    lacking_suffixes = _vocab().lacking_suffixes
     chosen: list[Place | None] = [None] * len(ms)
     prev = [i - 1 if i and _adjacent(text, ms[i - 1], ms[i]) else None for i in range(len(ms))]
 
@@ -454,7 +467,7 @@ def resolve_places(
         if m.kind == PENDING or (
             chosen[i] is None
             and m.places[0].level in ("township", "village")
-            and m.surface.endswith(("村", "社区", "街道", "新区", "镇", "乡"))
+            and m.surface.endswith(lacking_suffixes)
         ):
             level = "village" if parent.level == "township" else m.places[0].level
             chosen[i] = parent.child(m.surface, level)

@@ -163,7 +163,10 @@ def find_candidates(
 def _people_patterns(lex: Lexicon):
     return (
         regex.compile(r"[\p{Han}]{0,9}?(" + "|".join(map(regex.escape, lex.words["people_nouns"])) + r"|人(?![员次数]))"),
-        regex.compile("(?:" + "|".join(map(regex.escape, lex.words["people_nouns_before"])) + r")(?:达到|达|超过|逾|约|近|为|有|是)?$"),
+        regex.compile(
+            "(?:" + "|".join(map(regex.escape, lex.words["people_nouns_before"])) + ")"
+            "(?:" + "|".join(map(regex.escape, lex.words["people_nouns_before_links"])) + ")?$"
+        ),
     )
 
 

@@ -201,8 +201,20 @@ def test_every_exclusion_pattern_compiles() -> None:
 
 def test_word_lists_the_code_reads_exist() -> None:
     words = load_lexicon().words
-    for key in ("people_nouns", "item_stops_after", "item_verbs_after", "item_stops_before", "count_yi_before", "rate_markers"):
+    for key in ("people_nouns", "item_stops_after", "item_verbs_after", "item_stops_before", "count_yi_before", "rate_markers",
+                "per_openers", "per_each", "per_stops"):
         assert words.get(key), key
+
+
+def test_rate_markers_are_the_per_words() -> None:
+    words = load_lexicon().words
+    assert set(words["rate_markers"]) == set(words["per_openers"]) | set(words["per_each"])
+
+
+def test_default_units_are_unit_surfaces_or_canonical_units() -> None:
+    lex = load_lexicon()
+    known = set(lex.units) | {u.canonical for u in lex.units.values()}
+    assert lex.default_units and set(lex.default_units) <= known
 
 
 # --- malformed copies: LexiconError naming file:line --------------------------------
