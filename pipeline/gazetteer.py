@@ -165,7 +165,7 @@ def load_data() -> LocalityData:
     text = res.read_text(encoding="utf-8")
     where = "pipeline/data/localities.yaml"
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml: ~8x faster, same objects
     except yaml.YAMLError as exc:  # pragma: no cover - exercised by a broken file only
         raise LexiconError(f"{where}: {exc}") from exc
     if not isinstance(raw, dict):

@@ -98,9 +98,14 @@ def load_bounds() -> dict[str, dict[str, Bound]]:
     return bounds
 
 
+# libyaml's parser when PyYAML has it (as dates.py: ~8x faster, same safe
+# constructors, same objects; the data files are read at every start)
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _yaml(name: str) -> dict:
     try:
-        data = yaml.safe_load(_data(name).read_text(encoding="utf-8"))
+        data = yaml.load(_data(name).read_text(encoding="utf-8"), Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
         raise LexiconError(f"{name}: {exc}") from None
     if not isinstance(data, dict):
