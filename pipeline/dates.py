@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import regex
-import yaml
 
 from pipeline.regex_shape import HAN, first_set, group_end, pattern_chars  # what a pattern can start with (a necessary condition)
+from pipeline.lexicon import parse_yaml
 from pipeline.model import DateMention, LexiconError, record
 
 # The outbreak's year: the year of a date when neither the text, the
@@ -114,14 +114,10 @@ def _expand(pattern: str, names: dict[str, str], where: str) -> str:
     return regex.sub(r"\{([a-z_]+)\}", sub, pattern)
 
 
-# libyaml's parser when PyYAML has it (~15x faster; same safe constructors, same objects)
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 @functools.lru_cache(maxsize=1)
 def load_lexicon() -> _Lexicon:
     """Load and compile data/dates.yaml and data/lunar_days.tsv (once)."""
-    data = yaml.load(_data_file("dates.yaml"), Loader=_YAML_LOADER)
+    data = parse_yaml(_data_file("dates.yaml"))
     lunar_named = _read_lunar_days(_data_file("lunar_days.tsv"))
     solar_named = {k: (int(v[0]), int(v[1])) for k, v in data["solar_named_days"].items()}
     names: dict[str, str] = {}

@@ -48,6 +48,7 @@ from typing import Any
 import ahocorasick
 import yaml
 
+from .lexicon import parse_yaml
 from .model import LexiconError, LocalityPath
 
 INDEX_VERSION = "10"
@@ -165,7 +166,7 @@ def load_data() -> LocalityData:
     text = res.read_text(encoding="utf-8")
     where = "pipeline/data/localities.yaml"
     try:
-        raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml: ~8x faster, same objects
+        raw = parse_yaml(text)
     except yaml.YAMLError as exc:  # pragma: no cover - exercised by a broken file only
         raise LexiconError(f"{where}: {exc}") from exc
     if not isinstance(raw, dict):

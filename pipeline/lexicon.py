@@ -98,14 +98,19 @@ def load_bounds() -> dict[str, dict[str, Bound]]:
     return bounds
 
 
-# libyaml's parser when PyYAML has it (as dates.py: ~8x faster, same safe
-# constructors, same objects; the data files are read at every start)
+# libyaml's parser when PyYAML has it (~8x faster than the pure-Python one, same
+# safe constructors, same objects): the data files are read at every start
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def parse_yaml(text: str):
+    """A data file's YAML, parsed safely (every module reading pipeline/data uses this)."""
+    return yaml.load(text, Loader=_YAML_LOADER)
 
 
 def _yaml(name: str) -> dict:
     try:
-        data = yaml.load(_data(name).read_text(encoding="utf-8"), Loader=_YAML_LOADER)
+        data = parse_yaml(_data(name).read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise LexiconError(f"{name}: {exc}") from None
     if not isinstance(data, dict):
