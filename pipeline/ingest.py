@@ -47,8 +47,8 @@ class InputFile:
 
     ``path`` is the name the OS gave (a ``str`` in which bytes that are not UTF-8 are
     surrogate escapes, :func:`os.fsdecode`'s round trip); ``rel`` is the same path
-    relative to the argument it was found under (POSIX separators; a file argument:
-    its name). ``error`` says why it will not be read (a folder that cannot be listed,
+    relative to the folder argument it was found under (POSIX separators; a file
+    argument: the path as given). ``error`` says why it will not be read (a folder that cannot be listed,
     a symlink out of the input folder); it becomes the document's error row."""
 
     path: str
@@ -159,9 +159,11 @@ def _files_under(arg: str, follow: bool, excluded: tuple[str, ...]) -> list[tupl
             raise InputError(f"{printable(arg)}: path longer than the system allows") from None
         raise InputError(f"{printable(arg)}: no such file or folder") from None
     # A file argument is read even through a symlink: the user named it. A dangling
-    # symlink given explicitly is kept: read_document reports it.
-    name = os.path.basename(arg.rstrip(os.sep)) or arg
-    return [(InputFile(arg, name), _identity(arg))] if _known(name) else []
+    # symlink given explicitly is kept: read_document reports it. Its relative path is
+    # the path as given, so that two files named alike in two folders stay apart.
+    if not _known(os.path.basename(arg)):
+        return []
+    return [(InputFile(arg, os.path.normpath(arg).replace(os.sep, "/")), _identity(arg))]
 
 
 def _inside(path: str, folder: str) -> bool:
@@ -186,11 +188,11 @@ def doc_ids(files: Sequence[InputFile]) -> list[str]:
 
     The id is the file's name without its extension, in :func:`printable` form
     (the spec's ``doc``: gold files match on it). Inputs that would share an id
-    get their path relative to the argument they were found under, without the
-    extension (``a/x``, ``b/x``), and where that still collides, with it
-    (``a/x.txt``, ``a/x.html``). Two inputs whose relative paths are equal (the
-    same name under two arguments) cannot be told apart: :class:`InputError`
-    naming both, before anything is read."""
+    get their path relative to the folder argument they were found under (a file
+    argument: its path as given), without the extension (``a/x``, ``b/x``), and
+    where that still collides, with it (``a/x.txt``, ``a/x.html``). Two inputs
+    whose relative paths are equal (the same path under two folder arguments)
+    cannot be told apart: :class:`InputError` naming both, before anything is read."""
     forms = [_id_forms(f) for f in files]
     level = [0] * len(files)
     while True:
@@ -227,17 +229,22 @@ def _without_extension(name: str) -> str:
     return name[:i] if i > slash + 1 else name
 
 
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # control characters, line and paragraph separators
 
 
 def printable(name: str) -> str:
     """``name`` as valid, printable text: bytes that are not UTF-8 (surrogate escapes in
-    an OS path) and control characters become ``\\xNN``. The tables and messages hold
-    this form; ``documents.path_bytes`` keeps the exact bytes."""
+    an OS path), control characters and line separators become ``\\xNN`` (``\\uNNNN``).
+    The tables and messages hold this form; ``documents.path_bytes`` keeps the bytes."""
     if name.isprintable():
         return name
     text = os_bytes(name).decode("utf-8", "backslashreplace")
-    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return _UNPRINTABLE.sub(_escape, text)
+
+
+def _escape(m: re.Match) -> str:
+    o = ord(m.group())
+    return f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}"
 
 
 def os_bytes(path: str) -> bytes:
