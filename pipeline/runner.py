@@ -458,23 +458,13 @@ def code_fingerprint() -> str:
     return h.hexdigest()[:20]
 
 
-_EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
-
-
-def content_sha256(task: DocTask) -> str:
-    """The SHA-256 that ``documents.sha256`` will hold for the task ("" when the file
-    will not be read: not a regular file, over the size limit, unreadable)."""
-    data = None if task.error is not None else _regular_file_bytes(Path(task.path), task.max_bytes)
-    return "" if data is None else hashlib.sha256(data).hexdigest()
-
-
-def doc_key(task: DocTask, sha256: str) -> str | None:
-    """What decides a document's rows besides the code (``sha256``: :func:`content_sha256`);
-    None when it cannot be read or is empty (always redone)."""
-    if not sha256 or sha256 == _EMPTY_SHA256:
+def doc_key(task: DocTask) -> str | None:
+    """What decides a document's rows besides the code; None when it cannot be read (always redone)."""
+    data = _regular_file_bytes(Path(task.path), task.max_bytes)
+    if not data:
         return None
     meta = json.dumps(dataclasses.asdict(task.meta), sort_keys=True, ensure_ascii=False)
-    return sha256 + ":" + hashlib.sha256(f"{meta}|{task.max_bytes}".encode()).hexdigest()[:16]
+    return hashlib.sha256(data).hexdigest() + ":" + hashlib.sha256(f"{meta}|{task.max_bytes}".encode()).hexdigest()[:16]
 
 
 class PreviousRun:
@@ -828,19 +818,12 @@ def run_extract(
     with OutputFolder(out) as folder:
         current = folder.current()
         previous = PreviousRun.load(current) if incremental and current is not None else None
+        keys: dict[int, str | None] = {t.index: doc_key(t) for t in tasks} if incremental else {}
         run = ""
-        keys: dict[int, str | None] = {}
-        if dataset or incremental:
-            # A dataset's files carry the run id from the first batch on: it comes from the
-            # inputs' contents, read here once (an incremental run reads them anyway).
+        if dataset:  # its files carry the run id from the first batch on
             from .tables import run_id
 
-            shas = {t.index: content_sha256(t) for t in tasks}
-            if incremental:
-                keys = {t.index: doc_key(t, shas[t.index]) for t in tasks}
-            if dataset:
-                run = run_id((t.doc_id or Path(t.path).stem, os_bytes(t.path), shas[t.index]) for t in tasks)
-            del shas
+            run = run_id((t.doc_id, os_bytes(t.path), t.n_bytes) for t in tasks)
         todo = {t.index for t in tasks if previous is None or not previous.unchanged(t, keys[t.index])}
 
         n_todo_bytes = sum(t.n_bytes for t in tasks if t.index in todo)
