@@ -163,11 +163,13 @@ class OutputFolder:
         if staging.parent == self.home and staging.name.startswith("staging-"):
             _remove_tree(staging)
 
-    def commit(self, staging: Path, layout: str, run: str) -> Path:
-        """Make the tables in ``staging`` the current run; returns its generation folder."""
+    def commit(self, staging: Path, layout: str, run: str, digests: dict[str, bytes] | None = None) -> Path:
+        """Make the tables in ``staging`` the current run; returns its generation folder.
+        ``digests``: SHA-256 digests of files already hashed while they were written
+        (relative path -> digest), which need not be read again."""
         names = LAYOUT_NAMES[layout]
         _write_json(staging / RUN_FILE, {"tool": TOOL, "format": FORMAT, "run_id": run, "layout": layout, "tables": list(names)})
-        gen = "gen-" + tree_digest(staging)
+        gen = "gen-" + tree_digest(staging, digests)
         previous = self.current()
         changed = previous is None or previous.name != gen
         if changed:
@@ -303,8 +305,9 @@ def _write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def tree_digest(folder: Path) -> str:
-    """A hash of every file under ``folder``: relative paths and contents."""
+def tree_digest(folder: Path, digests: dict[str, bytes] | None = None) -> str:
+    """A hash of every file under ``folder``: relative paths and contents (the SHA-256 of
+    each file, taken from ``digests`` where given)."""
     files = []
     for root, _, names in os.walk(folder):
         for n in names:
@@ -312,11 +315,14 @@ def tree_digest(folder: Path) -> str:
             files.append((os.path.relpath(path, folder).replace(os.sep, "/"), path))
     h = hashlib.sha256()
     for rel, path in sorted(files):
-        f_hash = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                f_hash.update(block)
-        h.update(rel.encode("utf-8", "surrogateescape") + b"\0" + f_hash.digest())
+        digest = (digests or {}).get(rel)
+        if digest is None:
+            f_hash = hashlib.sha256()
+            with open(path, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    f_hash.update(block)
+            digest = f_hash.digest()
+        h.update(rel.encode("utf-8", "surrogateescape") + b"\0" + digest)
     return h.hexdigest()[:16]
 
 

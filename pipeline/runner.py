@@ -580,6 +580,7 @@ class FilesOutput:
         self.rows: dict[str, list[dict]] = {n: [] for n in TABLE_NAMES}
         self.n_claims = 0
         self.run = ""
+        self.digests: dict[str, bytes] = {}
 
     def add_batch(self, batch: int, pieces: list[tuple[dict, bytes | None]]) -> None:
         for tables, _ in pieces:
@@ -609,7 +610,7 @@ class DatasetOutput:
         self.run = run
         for n in TABLE_NAMES:
             (staging / n).mkdir(parents=True, exist_ok=True)
-        self.jsonl = open(staging / "claims.jsonl", "wb")  # UTF-8 bytes from the workers
+        self.jsonl = _HashingWriter(staging / "claims.jsonl")  # UTF-8 bytes from the workers
         self.n_files = {n: 0 for n in TABLE_NAMES}
         self.n_claims = 0
 
@@ -636,6 +637,11 @@ class DatasetOutput:
             self.n_files[name] += n
         self.n_claims += n_claims
 
+    @property
+    def digests(self) -> dict[str, bytes]:
+        """The files hashed as they were written (most of a dataset's bytes are claims.jsonl)."""
+        return {"claims.jsonl": self.jsonl.digest()}
+
     def commit(self) -> None:
         from .schema import TABLES
         from .tables import arrow_metadata
@@ -648,6 +654,24 @@ class DatasetOutput:
 
     def abort(self) -> None:
         self.jsonl.close()
+
+
+class _HashingWriter:
+    """A binary file that keeps the SHA-256 of what was written to it."""
+
+    def __init__(self, path: Path):
+        self.file = open(path, "wb")
+        self.hash = hashlib.sha256()
+
+    def write(self, data: bytes) -> None:
+        self.file.write(data)
+        self.hash.update(data)
+
+    def digest(self) -> bytes:
+        return self.hash.digest()
+
+    def close(self) -> None:
+        self.file.close()
 
 
 def write_batch(staging: Path, batch: int, pieces: list[dict], run: str) -> tuple[dict[str, int], int]:
@@ -902,7 +926,7 @@ def run_extract(
             output.commit()
             if incremental:
                 _write_state(staging, summary.layout, state_entries)
-            folder.commit(staging, summary.layout, output.run)
+            folder.commit(staging, summary.layout, output.run, output.digests)
             summary.n_claims = output.n_claims
         except BaseException:
             output.abort()
