@@ -487,7 +487,7 @@ class PreviousRun:
         if state.get("state_version") != STATE_VERSION or state.get("fingerprint") != code_fingerprint():
             return None
         layout = state.get("layout")
-        if layout == "files" and not all((out / f).is_file() for f in SINGLE_FILES):  # (a generation folder)
+        if layout == "files" and not all((out / f).is_file() for f in SINGLE_FILES):
             return None
         if layout == "dataset" and not all((out / n).is_dir() for n in TABLE_NAMES):
             return None

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import operator
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable

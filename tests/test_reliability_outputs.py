@@ -188,6 +188,27 @@ def test_a_run_killed_at_any_step_of_the_switch_leaves_one_whole_run(tmp_path, n
     assert step >= 5  # rename, links, switch, marker, clean-up: each was interrupted once
 
 
+def test_a_notebook_reading_while_a_run_switches_in_gets_one_whole_run(tmp_path, monkeypatch):
+    from pipeline import notebook
+
+    write(tmp_path / "old", "a.txt", CHECKPOINTS)
+    write(tmp_path / "new", "b.txt", MASKS)
+    out = tmp_path / "out"
+    assert extract(str(tmp_path / "old"), "-o", str(out))[0] == 0
+    read = notebook._read_source
+    calls = []
+
+    def read_during_a_run(src, name):
+        if not calls:  # the first table is read; then a run switches the next one in and removes this one
+            assert extract(str(tmp_path / "new"), "-o", str(out))[0] == 0
+        calls.append(name)
+        return read(src, name)
+
+    monkeypatch.setattr(notebook, "_read_source", read_during_a_run)
+    got = load(out)
+    assert list(got.documents.doc_id) == ["b"] and list(got.claims.doc_id) == ["b"] and len(calls) > 4
+
+
 def test_load_refuses_tables_of_two_runs(tmp_path):
     write(tmp_path / "old", "a.txt", CHECKPOINTS)
     write(tmp_path / "new", "a.txt", CHECKPOINTS)
