@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from . import claims as claims_stage
 from . import dates as dates_stage
 from . import locality as locality_stage
-from .ingest import iter_inputs, read_document
+from .ingest import InputFile, doc_ids, list_inputs, read_document, unread_document
 from .lexicon import Lexicon, load_lexicon
 from .manifest import Manifest, load_manifest
 from .model import Claim, Document, DocumentMeta, Paragraph, Rejection
@@ -106,8 +106,26 @@ def read_documents(
     inputs: Sequence[Path], manifest: Manifest | None = None, year: int | None = None, max_bytes: int = 50 * 1024 * 1024
 ) -> Iterable[Document]:
     """Decode every input file (folders recursively), attaching manifest metadata."""
-    for path in iter_inputs([Path(p) for p in inputs]):
-        yield read_document(path, document_meta(path, manifest, year), max_bytes=max_bytes)
+    for file, doc_id, meta in input_files(inputs, manifest, year):
+        if file.error is not None:
+            yield unread_document(file.path, doc_id, meta, file.error)
+        else:
+            yield read_document(Path(file.path), meta, max_bytes=max_bytes, doc_id=doc_id)
+
+
+def input_files(
+    inputs: Sequence[Path | str], manifest: Manifest | None = None, year: int | None = None,
+    follow_symlinks: bool = False, exclude: Sequence[Path | str] = (),
+) -> list[tuple[InputFile, str, DocumentMeta]]:
+    """Every input of a run with its unique doc_id and its metadata, in input order
+    (:func:`pipeline.ingest.list_inputs`, :func:`pipeline.ingest.doc_ids`,
+    :meth:`pipeline.manifest.Manifest.metas_for`)."""
+    files = list_inputs(inputs, follow_symlinks, exclude)
+    ids = doc_ids(files)
+    metas = manifest.metas_for([f.path for f in files]) if manifest else [DocumentMeta()] * len(files)
+    if year is not None:
+        metas = [m if m.default_year is not None else replace(m, default_year=year) for m in metas]
+    return list(zip(files, ids, metas))
 
 
 def document_meta(path: Path, manifest: Manifest | None = None, year: int | None = None) -> DocumentMeta:

@@ -37,11 +37,16 @@ def cli() -> None:
 @click.option("--batch-size", type=click.IntRange(min=1), default=500, show_default=True, help="Documents per batch (one dataset file per batch; also capped at 16 MB of input).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar (it is only drawn on a terminal anyway). The summary line is printed either way.")
 @click.option("--keep-going/--fail-fast", default=True, show_default=True, help="On a file that cannot be read: give it an error row and go on (exit 2 at the end), or stop at once and write nothing.")
-def extract(inputs, out, manifest, year, max_mb, workers, engine, scheduler, incremental, dataset, batch_size, quiet, keep_going) -> None:
+@click.option("--follow-symlinks", is_flag=True, help="Read what symlinks inside an input folder lead to outside it (by default they get an error row).")
+def extract(inputs, out, manifest, year, max_mb, workers, engine, scheduler, incremental, dataset, batch_size, quiet, keep_going, follow_symlinks) -> None:
     """Extract claims from bulletins (files or folders) and write Parquet tables to OUT.
 
     Exits 2 when any document could not be read; with --keep-going (the default)
-    the others are still written, with --fail-fast nothing is.
+    the others are still written, with --fail-fast nothing is. Exits 2 without
+    writing when no document can be read, and when OUT cannot be used (it is or
+    holds an input, holds files of the tables' names that bulletin extract did
+    not write, or another run is writing into it). The previous tables stay
+    whole until a run ends: only then is the new run switched in, at once.
     """
     from .runner import run_extract
 
@@ -51,10 +56,16 @@ def extract(inputs, out, manifest, year, max_mb, workers, engine, scheduler, inc
         summary = run_extract(
             inputs, out, manifest=manifest, year=year, max_bytes=int(max_mb * 1024 * 1024), workers=workers,
             engine=engine, scheduler=scheduler, incremental=incremental, dataset=dataset, batch_size=batch_size, quiet=quiet,
-            fail_fast=not keep_going,
+            fail_fast=not keep_going, follow_symlinks=follow_symlinks,
         )
     except InputError as exc:
+        for path, error in getattr(exc, "failed", ()):
+            click.echo(f"error: {path}: {error}", err=True)
         click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_FAILED_DOCS)
+    except OSError as exc:  # writing the tables (a full disk …): the previous run stays current
+        where = exc.filename if exc.filename is not None else out
+        click.echo(f"error: {where}: {exc.strerror or exc} (nothing switched: the previous tables in {out} are kept)", err=True)
         sys.exit(EXIT_FAILED_DOCS)
     except PipelineError as exc:
         raise click.ClickException(str(exc)) from exc

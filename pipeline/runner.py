@@ -38,19 +38,29 @@ Output layouts (``dataset``):
   ``dataset=None`` (the default) picks the dataset layout past
   :data:`AUTO_DATASET_DOCS` documents or :data:`AUTO_DATASET_BYTES` input bytes.
 
-Writes are atomic: a dataset is written under ``OUT/.staging-*`` and moved into
-place at the end; single files go through :func:`~pipeline.tables.write_tables`
-(temporary names, renamed at the end). A run that fails or is killed before the
-end leaves the previous tables as they were.
+Writes go through :class:`pipeline.outfolder.OutputFolder`: either layout is
+written into a staging folder under ``OUT/.bulletin``, which becomes a new
+generation and is switched in whole with one rename; ``OUT/claims.parquet``
+(``OUT/claims/`` …) are links into the current generation. A run that fails, is
+killed, or reads no document at all leaves the previous run current and whole.
+The run holds a lock on ``OUT`` throughout; an ``OUT`` that is or contains an
+input, or that holds files of the tables' names the tool did not write, is an
+error before anything is read. Every table file carries the run id
+(:func:`pipeline.tables.run_id`).
 
-Incremental runs (``incremental=True``) keep ``OUT/.bulletin-state.json``: per
-input path, a key made of the file's SHA-256, its manifest metadata and the size
-limit, plus the pipeline version and a fingerprint of the pipeline's code and
-data files. A document whose key is unchanged is not extracted again: its rows
-are copied from the previous tables. A changed document replaces only its own
-rows. The tables equal those of a full run over the same inputs (documents no
-longer among the inputs drop out). A run without ``--incremental`` removes the
-state file, since it may write different inputs.
+Planning (:func:`plan_tasks`) gives every input its ``doc_id`` (unique in the
+run, see :func:`pipeline.ingest.doc_ids`) and its manifest row before anything
+is extracted: the Dask engine reads shipped bytes from a temporary file whose
+name says nothing of the input.
+
+Incremental runs (``incremental=True``) keep ``state.json`` in the generation:
+per input path, the doc_id and a key made of the file's SHA-256, its manifest
+metadata and the size limit, plus the pipeline version and a fingerprint of the
+pipeline's code and data files. A document whose key and doc_id are unchanged
+is not extracted again: its rows are copied from the previous tables. A changed
+document replaces only its own rows. The tables equal those of a full run over
+the same inputs (documents no longer among the inputs drop out). A run without
+``--incremental`` writes no state, so the next incremental run starts afresh.
 """
 from __future__ import annotations
 
@@ -60,7 +70,6 @@ import json
 import logging
 import operator
 import os
-import shutil
 import tempfile
 import time
 from collections import deque
@@ -70,7 +79,8 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from . import __version__
-from .model import Document, DocumentMeta
+from .ingest import os_bytes, printable
+from .model import Document, DocumentMeta, InputError
 
 AUTO_DATASET_DOCS = 1000
 AUTO_DATASET_BYTES = 64 * 1024 * 1024
@@ -78,8 +88,8 @@ DEFAULT_BATCH_DOCS = 500
 DEFAULT_BATCH_BYTES = 16 * 1024 * 1024
 MAX_CHUNK_BYTES = 1024 * 1024
 MIN_CHUNK_BYTES = 32 * 1024
-STATE_FILE = ".bulletin-state.json"
-STATE_VERSION = 1
+STATE_FILE = "state.json"  # in the generation folder
+STATE_VERSION = 2
 TABLE_NAMES = ("documents", "paragraphs", "claims", "rejections")
 SINGLE_FILES = ("documents.parquet", "paragraphs.parquet", "claims.parquet", "rejections.parquet", "claims.jsonl")
 ENGINES = ("local", "dask")
@@ -111,6 +121,8 @@ class DocTask:
     n_bytes: int  # size on disk when the run started (batching, progress)
     data: bytes | None = None
     doc: Document | None = None
+    doc_id: str | None = None  # unique in the run (ingest.doc_ids); None: the file's stem
+    error: str | None = None  # why it is not read at all (ingest.InputFile.error)
 
 
 @dataclass(frozen=True)
@@ -122,6 +134,7 @@ class Chunk:
     # A dataset's staging folder: the worker writes the chunk's tables there itself, as
     # batch ``batch`` (the chunk is then the whole batch), and returns no rows.
     write_to: str | None = None
+    run: str = ""  # the run id the files written there carry
 
 
 @dataclass
@@ -149,18 +162,20 @@ class ChunkResult:
 
 
 def _read(task: DocTask) -> Document:
-    from .ingest import read_document
+    from .ingest import read_document, unread_document
 
     if task.doc is not None:
         return task.doc
+    if task.error is not None:
+        return unread_document(task.path, task.doc_id or Path(task.path).stem, task.meta, task.error)
     if task.data is None:
-        return read_document(Path(task.path), task.meta, max_bytes=task.max_bytes)
+        return read_document(Path(task.path), task.meta, max_bytes=task.max_bytes, doc_id=task.doc_id)
     # Shipped bytes: read them from a file of the same name so that the format,
-    # doc_id, decoding and errors are exactly those of the original file.
+    # decoding and errors are exactly those of the original file.
     with tempfile.TemporaryDirectory(prefix="bulletin-") as tmp:
         p = Path(tmp) / Path(task.path).name
         p.write_bytes(task.data)
-        doc = read_document(p, task.meta, max_bytes=task.max_bytes)
+        doc = read_document(p, task.meta, max_bytes=task.max_bytes, doc_id=task.doc_id)
     return replace(doc, path=task.path)
 
 
@@ -198,7 +213,7 @@ def process_chunk(chunk: Chunk) -> ChunkResult:
     files: dict[str, int] = {}
     if chunk.write_to is not None:
         t3 = time.perf_counter()
-        files, _ = write_batch(Path(chunk.write_to), chunk.batch, [tables])
+        files, _ = write_batch(Path(chunk.write_to), chunk.batch, [tables], chunk.run)
         tables = {}
         if timings is not None:
             timings["write"] = timings.get("write", 0.0) + time.perf_counter() - t3
@@ -326,13 +341,11 @@ class DaskEngine:
 def _ship(chunk: Chunk) -> Chunk:
     """The chunk with each file's bytes attached; a file that cannot be read here is
     read (into its error row) here, so every engine reports the same error."""
-    from .ingest import read_document
-
     tasks = []
     for t in chunk.tasks:
-        data = _regular_file_bytes(Path(t.path), t.max_bytes)
+        data = None if t.error is not None else _regular_file_bytes(Path(t.path), t.max_bytes)
         if data is None:
-            tasks.append(replace(t, doc=read_document(Path(t.path), t.meta, max_bytes=t.max_bytes)))
+            tasks.append(replace(t, doc=_read(t)))
         else:
             tasks.append(replace(t, data=data))
     return replace(chunk, tasks=tuple(tasks))
@@ -366,26 +379,30 @@ def make_engine(engine: str, workers: int, scheduler: str | None, n_chunks: int)
 # --------------------------------------------------------------------------
 
 
-def _size(path: Path) -> int:
+def _size(path: str) -> int:
     try:
-        return path.stat().st_size
+        return os.stat(path).st_size
     except OSError:
         return 0
 
 
-def plan_tasks(inputs: Sequence[Path | str], manifest: Path | str | None, year: int | None, max_bytes: int) -> list[DocTask]:
-    """One task per input file, in input order, with what the manifest says of it.
+def plan_tasks(
+    inputs: Sequence[Path | str], manifest: Path | str | None, year: int | None, max_bytes: int,
+    follow_symlinks: bool = False, exclude: Sequence[Path | str] = (),
+) -> list[DocTask]:
+    """One task per input file, in input order, with its doc_id and what the manifest says of it.
 
     Only the tasks outlive this function: the input paths and the manifest's lookup
     tables (about 800 bytes a file together) are freed before the run starts, which
     matters in the parent of a run over hundreds of thousands of files."""
-    from .api import document_meta
-    from .ingest import iter_inputs
+    from .api import input_files
     from .manifest import load_manifest
 
     man = load_manifest(Path(manifest)) if manifest else None
-    paths = iter_inputs([Path(p) for p in inputs])
-    return [DocTask(i, str(p), document_meta(p, man, year), max_bytes, _size(p)) for i, p in enumerate(paths)]
+    return [
+        DocTask(i, f.path, meta, max_bytes, _size(f.path) if f.error is None else 0, doc_id=doc_id, error=f.error)
+        for i, (f, doc_id, meta) in enumerate(input_files(inputs, man, year, follow_symlinks, exclude))
+    ]
 
 
 def plan_batches(tasks: Sequence[DocTask], batch_size: int, batch_bytes: int) -> list[list[DocTask]]:
@@ -451,7 +468,8 @@ def doc_key(task: DocTask) -> str | None:
 
 
 class PreviousRun:
-    """The tables and state of the previous incremental run into the same folder."""
+    """The tables and state of the previous incremental run into the same folder
+    (``out``: its generation folder)."""
 
     def __init__(self, out: Path, state: dict):
         self.out = out
@@ -479,7 +497,7 @@ class PreviousRun:
 
     def unchanged(self, task: DocTask, key: str | None) -> bool:
         entry = self.docs.get(task.path)
-        return key is not None and entry is not None and entry[1] == key
+        return key is not None and entry is not None and entry[1] == key and entry[0] == task.doc_id
 
     def rows(self, task: DocTask) -> dict | None:
         """Table name -> Arrow table of the document's previous rows; None when they are missing."""
@@ -494,7 +512,7 @@ class PreviousRun:
                 self._batch_cache[batch] = _group_by_doc({n: _read_batch(self.out / n, batch) for n in TABLE_NAMES})
             by_doc = self._batch_cache[batch]
         got = by_doc.get(doc_id)
-        if got is None or got["documents"].num_rows != 1 or got["documents"]["path"][0].as_py() != task.path:
+        if got is None or got["documents"].num_rows != 1 or got["documents"]["path_bytes"][0].as_py() != os_bytes(task.path):
             return None
         return got
 
@@ -538,18 +556,8 @@ def _write_state(folder: Path, layout: str, entries: dict[str, list]) -> None:
         "layout": layout,
         "docs": entries,
     }
-    _atomic_write_text(folder / STATE_FILE, json.dumps(state, ensure_ascii=False, indent=0, sort_keys=True))
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # ensure_ascii: input paths may hold surrogate escapes (file names that are not UTF-8)
+    (folder / STATE_FILE).write_text(json.dumps(state, ensure_ascii=True, indent=0, sort_keys=True), encoding="utf-8")
 
 
 # --------------------------------------------------------------------------
@@ -562,14 +570,17 @@ def _part_name(batch: int) -> str:
 
 
 class FilesOutput:
-    """All rows in memory, written by :func:`pipeline.tables.write_tables` at the end."""
+    """All rows in memory, written as single files into the staging folder at the end
+    (:func:`pipeline.tables.write_table_files`)."""
 
     layout = "files"
 
-    def __init__(self, out: Path):
-        self.out = out
+    def __init__(self, staging: Path):
+        self.staging = staging
         self.rows: dict[str, list[dict]] = {n: [] for n in TABLE_NAMES}
         self.n_claims = 0
+        self.run = ""
+        self.digests: dict[str, bytes] = {}
 
     def add_batch(self, batch: int, pieces: list[tuple[dict, bytes | None]]) -> None:
         for tables, _ in pieces:
@@ -577,33 +588,35 @@ class FilesOutput:
                 self.rows[name] += tables[name].to_pylist()
 
     def commit(self) -> None:
-        from .tables import tables_from_rows, write_tables
+        from .tables import tables_from_rows, tables_run_id, write_table_files
 
         tables = tables_from_rows(*(self.rows[n] for n in TABLE_NAMES))
         self.n_claims = len(tables.claims)
-        write_tables(tables, self.out)
+        self.run = tables_run_id(tables)
+        write_table_files(tables, self.staging, self.run)
 
     def abort(self) -> None:
         pass
 
 
 class DatasetOutput:
-    """One Parquet file per batch (and year) per table, written under a staging folder."""
+    """One Parquet file per batch (and year) per table, written under a staging folder;
+    ``run``: the run id (known before the first batch, from the planned inputs)."""
 
     layout = "dataset"
 
-    def __init__(self, out: Path, staging: Path):
-        self.out = out
+    def __init__(self, staging: Path, run: str):
         self.staging = staging
+        self.run = run
         for n in TABLE_NAMES:
             (staging / n).mkdir(parents=True, exist_ok=True)
-        self.jsonl = open(staging / "claims.jsonl", "wb")  # UTF-8 bytes from the workers
+        self.jsonl = _HashingWriter(staging / "claims.jsonl")  # UTF-8 bytes from the workers
         self.n_files = {n: 0 for n in TABLE_NAMES}
         self.n_claims = 0
 
     def add_batch(self, batch: int, pieces: list[tuple[dict, bytes | None]]) -> None:
         """Write one batch: ``pieces`` are (tables, UTF-8 JSON lines or None) in input order."""
-        self._tally(*write_batch(self.staging, batch, [p[0] for p in pieces]))
+        self._tally(*write_batch(self.staging, batch, [p[0] for p in pieces], self.run))
         for piece_tables, lines in pieces:
             if lines is None:  # rows of the previous run: group them by document, in order
                 from .tables import claim_values_of_row
@@ -624,30 +637,56 @@ class DatasetOutput:
             self.n_files[name] += n
         self.n_claims += n_claims
 
+    @property
+    def digests(self) -> dict[str, bytes]:
+        """The files hashed as they were written (most of a dataset's bytes are claims.jsonl)."""
+        return {"claims.jsonl": self.jsonl.digest()}
+
     def commit(self) -> None:
         from .schema import TABLES
+        from .tables import arrow_metadata
 
         self.jsonl.close()
         for name, n in self.n_files.items():
             if n == 0:  # an empty table is one empty file, so that readers see its schema
-                _write_part(self.staging, name, 0, 0, TABLES[name].arrow_schema().empty_table())
-        names = list(TABLE_NAMES) + ["claims.jsonl"]
-        _swap_in(self.out, self.staging, names, remove=[f for f in SINGLE_FILES if f not in names])
+                empty = TABLES[name].arrow_schema().empty_table().replace_schema_metadata(arrow_metadata(self.run))
+                _write_part(self.staging, name, 0, 0, empty)
 
     def abort(self) -> None:
         self.jsonl.close()
 
 
-def write_batch(staging: Path, batch: int, pieces: list[dict]) -> tuple[dict[str, int], int]:
+class _HashingWriter:
+    """A binary file that keeps the SHA-256 of what was written to it."""
+
+    def __init__(self, path: Path):
+        self.file = open(path, "wb")
+        self.hash = hashlib.sha256()
+
+    def write(self, data: bytes) -> None:
+        self.file.write(data)
+        self.hash.update(data)
+
+    def digest(self) -> bytes:
+        return self.hash.digest()
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def write_batch(staging: Path, batch: int, pieces: list[dict], run: str) -> tuple[dict[str, int], int]:
     """Write one batch of a dataset under ``staging``: ``pieces`` are tables (name -> Arrow
     table) in input order. Each table is checked against its schema, sorted by its primary
-    key and written as one Parquet file per year of publication. Runs in the parent or, for a
-    batch that one worker extracted whole, in that worker. Returns the number of files
-    written per table and the number of claim rows."""
+    key and written as one Parquet file per year of publication, carrying the run id ``run``.
+    Runs in the parent or, for a batch that one worker extracted whole, in that worker.
+    Returns the number of files written per table and the number of claim rows."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     from .schema import TABLES
+    from .tables import arrow_metadata
+
+    metadata = arrow_metadata(run)
 
     tables = {}
     for name in TABLE_NAMES:
@@ -670,7 +709,7 @@ def write_batch(staging: Path, batch: int, pieces: list[dict]) -> tuple[dict[str
             groups = [(y, t.filter(pc.equal(row_years, pa.scalar(y, pa.int32())))) for y in sorted(set(years))]
         for y, part in groups:
             if part.num_rows:
-                _write_part(staging, name, y, batch, part)
+                _write_part(staging, name, y, batch, part.replace_schema_metadata(metadata))
                 files[name] += 1
     return files, tables["claims"].num_rows
 
@@ -680,7 +719,7 @@ def _write_part(staging: Path, name: str, year: int, batch: int, table) -> None:
 
     folder = staging / name / f"year={year}"
     folder.mkdir(exist_ok=True)
-    pq.write_table(table.replace_schema_metadata(None), folder / _part_name(batch), compression="zstd", write_statistics=True)
+    pq.write_table(table, folder / _part_name(batch), compression="zstd", write_statistics=True)
 
 
 def _year(published: str | None) -> int:
@@ -708,53 +747,6 @@ def _check(table, spec) -> None:
             if not pc.all(pc.or_kleene(ok, pc.is_null(arr))).as_py():
                 bad = sorted(set(arr.to_pylist()) - set(col.enum) - {None})
                 raise SchemaError(f"{spec.name}.{col.name}: values {bad} not in {list(col.enum)}")
-
-
-def _swap_in(out: Path, staging: Path, names: list[str], remove: list[str]) -> None:
-    """Move ``names`` from staging into ``out`` (old versions out of the way first); drop ``remove``."""
-    trash = Path(tempfile.mkdtemp(prefix=f".trash-{os.getpid()}-", dir=out))
-    try:
-        for name in names:
-            if (out / name).exists():
-                os.replace(out / name, trash / name)
-            os.replace(staging / name, out / name)
-        for name in remove:
-            if (out / name).exists():
-                os.replace(out / name, trash / name)
-    finally:
-        shutil.rmtree(trash, ignore_errors=True)
-
-
-def _remove_from(out: Path, names: list[str]) -> None:
-    for name in names:
-        p = out / name
-        if p.is_dir():
-            trash = Path(tempfile.mkdtemp(prefix=f".trash-{os.getpid()}-", dir=out))
-            os.replace(p, trash / name)
-            shutil.rmtree(trash, ignore_errors=True)
-        elif p.exists():
-            p.unlink()
-
-
-def _clean_stale(out: Path) -> None:
-    """Staging and trash folders left by runs that were killed."""
-    for p in list(out.glob(".staging-*")) + list(out.glob(".trash-*")):
-        try:
-            pid = int(p.name.split("-")[1])
-        except (IndexError, ValueError):
-            continue
-        if pid != os.getpid() and not _alive(pid):
-            shutil.rmtree(p, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 # --------------------------------------------------------------------------
@@ -811,127 +803,155 @@ def run_extract(
     progress: bool | None = None,
     timings: bool = False,
     fail_fast: bool = False,
+    follow_symlinks: bool = False,
 ) -> RunSummary:
     """Extract every input and write the tables into ``out`` (see the module doc).
 
     A document that cannot be read gets an error row and the batch goes on;
     with ``fail_fast`` the run stops at it instead (raising :class:`InputError`)
-    and writes nothing, so the previous tables stay as they were.
+    and writes nothing, so the previous tables stay as they were. Inputs that
+    give no readable document at all (none found, or every one failed) raise
+    :class:`NothingReadable` and write nothing either. An ``out`` that cannot be
+    used (see :mod:`pipeline.outfolder`) raises :class:`~pipeline.outfolder.OutputError`
+    before anything is read.
+
+    ``follow_symlinks`` reads files and folders that symlinks inside an input folder
+    lead to outside it (by default they get an error row).
 
     ``progress`` forces the progress bar on or off; by default it is shown when
     stderr is a terminal and not ``quiet``.
     """
+    from .outfolder import OutputFolder, check_not_input
     from .progress import RunProgress
 
     started = time.perf_counter()
     out = Path(out)
-    tasks = plan_tasks(inputs, manifest, year, max_bytes)
+    check_not_input(out, inputs)
+    tasks = plan_tasks(inputs, manifest, year, max_bytes, follow_symlinks, exclude=[out])
+    if not tasks:
+        from .ingest import FORMATS
+
+        where = ", ".join(printable(os.fspath(p)) for p in inputs)
+        raise NothingReadable(f"no input file under {where} (known extensions: {' '.join(sorted(FORMATS))}): nothing written")
     total_bytes = sum(t.n_bytes for t in tasks)
     if dataset is None:
         dataset = len(tasks) > AUTO_DATASET_DOCS or total_bytes > AUTO_DATASET_BYTES
     workers = workers or default_workers()
     batches = plan_batches(tasks, batch_size, batch_bytes) if dataset else [list(tasks)]
 
-    out.mkdir(parents=True, exist_ok=True)
-    _clean_stale(out)
-    previous = PreviousRun.load(out) if incremental else None
-    keys: dict[int, str | None] = {t.index: doc_key(t) for t in tasks} if incremental else {}
-    todo = {t.index for t in tasks if previous is None or not previous.unchanged(t, keys[t.index])}
+    with OutputFolder(out) as folder:
+        current = folder.current()
+        previous = PreviousRun.load(current) if incremental and current is not None else None
+        keys: dict[int, str | None] = {t.index: doc_key(t) for t in tasks} if incremental else {}
+        run = ""
+        if dataset:  # its files carry the run id from the first batch on
+            from .tables import run_id
 
-    n_todo_bytes = sum(t.n_bytes for t in tasks if t.index in todo)
-    chunk_bytes = max(MIN_CHUNK_BYTES, min(MAX_CHUNK_BYTES, n_todo_bytes // max(1, 4 * workers)))
-    # With enough batches to keep every worker busy, a local worker extracts a batch whole
-    # and writes its files itself: the parent only collects the JSON lines, instead of
-    # sorting and writing every batch on a core the workers need.
-    whole = dataset and engine == "local" and len(batches) >= 2 * workers
-    plan = [
-        [list(b)] if whole and all(t.index in todo for t in b) else plan_chunks(b, todo, chunk_bytes)
-        for b in batches
-    ]
-    n_chunks = sum(len(p) for p in plan)
+            run = run_id((t.doc_id, os_bytes(t.path), t.n_bytes) for t in tasks)
+        todo = {t.index for t in tasks if previous is None or not previous.unchanged(t, keys[t.index])}
 
-    summary = RunSummary(out, "dataset" if dataset else "files", engine, 1, n_docs=len(tasks))
-    staging = Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-", dir=out)) if dataset else None
-    output = DatasetOutput(out, staging) if dataset else FilesOutput(out)
-    eng = None
-    bar = None
-    try:
-        eng = make_engine(engine, workers, scheduler, n_chunks)
-        summary.engine, summary.workers = eng.name, eng.workers
-        bar = RunProgress(len(tasks), total_bytes, enabled=progress, quiet=quiet)
+        n_todo_bytes = sum(t.n_bytes for t in tasks if t.index in todo)
+        chunk_bytes = max(MIN_CHUNK_BYTES, min(MAX_CHUNK_BYTES, n_todo_bytes // max(1, 4 * workers)))
+        # With enough batches to keep every worker busy, a local worker extracts a batch whole
+        # and writes its files itself: the parent only collects the JSON lines, instead of
+        # sorting and writing every batch on a core the workers need.
+        whole = dataset and engine == "local" and len(batches) >= 2 * workers
+        plan = [
+            [list(b)] if whole and all(t.index in todo for t in b) else plan_chunks(b, todo, chunk_bytes)
+            for b in batches
+        ]
+        n_chunks = sum(len(p) for p in plan)
 
-        def written_by_worker(b: int) -> bool:
-            return whole and len(plan[b]) == 1 and len(plan[b][0]) == len(batches[b])
+        summary = RunSummary(out, "dataset" if dataset else "files", engine, 1, n_docs=len(tasks))
+        staging = folder.new_staging()
+        output = DatasetOutput(staging, run) if dataset else FilesOutput(staging)
+        eng = None
+        bar = None
+        try:
+            eng = make_engine(engine, workers, scheduler, n_chunks)
+            summary.engine, summary.workers = eng.name, eng.workers
+            bar = RunProgress(len(tasks), total_bytes, enabled=progress, quiet=quiet)
 
-        def chunk_stream() -> Iterator[Chunk]:
-            for b, chunks in enumerate(plan):
-                write_to = str(staging) if written_by_worker(b) else None
-                for c in chunks:
-                    yield Chunk(b, tuple(c), timings, dataset, write_to)
+            def written_by_worker(b: int) -> bool:
+                return whole and len(plan[b]) == 1 and len(plan[b][0]) == len(batches[b])
 
-        results = eng.map(chunk_stream())
-        state_entries: dict[str, list] = {}
-        for b, batch in enumerate(batches):
-            pieces: list[tuple[int, dict]] = []
-            for _ in plan[b]:
-                r = next(results)
-                pieces.append((r.first, r.tables, r.jsonl))
-                for d in r.docs:
+            def chunk_stream() -> Iterator[Chunk]:
+                for b, chunks in enumerate(plan):
+                    write_to = str(staging) if written_by_worker(b) else None
+                    for c in chunks:
+                        yield Chunk(b, tuple(c), timings, dataset, write_to, run)
+
+            results = eng.map(chunk_stream())
+            state_entries: dict[str, list] = {}
+            for b, batch in enumerate(batches):
+                pieces: list[tuple[int, dict]] = []
+                for _ in plan[b]:
+                    r = next(results)
+                    pieces.append((r.first, r.tables, r.jsonl))
+                    for d in r.docs:
+                        _count(summary, d, fail_fast)
+                        if incremental:
+                            state_entries[d.path] = [d.doc_id, keys.get(d.index), b]
+                    for k, v in r.timings.items():
+                        summary.timings[k] = summary.timings.get(k, 0.0) + v
+                    bar.advance(len(r.docs), sum(d.n_chars for d in r.docs), sum(d.n_bytes for d in r.docs))
+                for t in batch:
+                    if t.index in todo:
+                        continue
+                    old = previous.rows(t)
+                    lines = None  # made from the rows when needed
+                    if old is None:  # rows missing from the previous tables: extract after all
+                        r = process_chunk(Chunk(b, (t,), timings, dataset))
+                        old, d, lines = r.tables, r.docs[0], r.jsonl
+                    else:
+                        row = old["documents"].to_pylist()[0]
+                        d = DocSummary(t.index, t.path, row["doc_id"], row["n_bytes"], row["n_chars"], row["n_claims"], row["error"])
+                        summary.n_skipped += 1
+                    pieces.append((t.index, old, lines))
                     _count(summary, d, fail_fast)
                     if incremental:
-                        state_entries[d.path] = [d.doc_id, keys.get(d.index), b]
-                for k, v in r.timings.items():
-                    summary.timings[k] = summary.timings.get(k, 0.0) + v
-                bar.advance(len(r.docs), sum(d.n_chars for d in r.docs), sum(d.n_bytes for d in r.docs))
-            for t in batch:
-                if t.index in todo:
+                        state_entries[t.path] = [d.doc_id, keys.get(t.index), b]
+                    bar.advance(1, d.n_chars, t.n_bytes)
+                if written_by_worker(b):  # ``r``: the batch's one chunk, which the worker wrote
+                    output.add_written(r.files, sum(d.n_claims for d in r.docs), r.jsonl)
                     continue
-                old = previous.rows(t)
-                lines = None  # made from the rows when needed
-                if old is None:  # rows missing from the previous tables: extract after all
-                    r = process_chunk(Chunk(b, (t,), timings, dataset))
-                    old, d, lines = r.tables, r.docs[0], r.jsonl
-                else:
-                    row = old["documents"].to_pylist()[0]
-                    d = DocSummary(t.index, t.path, row["doc_id"], row["n_bytes"], row["n_chars"], row["n_claims"], row["error"])
-                    summary.n_skipped += 1
-                pieces.append((t.index, old, lines))
-                _count(summary, d, fail_fast)
-                if incremental:
-                    state_entries[t.path] = [d.doc_id, keys.get(t.index), b]
-                bar.advance(1, d.n_chars, t.n_bytes)
-            if written_by_worker(b):  # ``r``: the batch's one chunk, which the worker wrote
-                output.add_written(r.files, sum(d.n_claims for d in r.docs), r.jsonl)
-                continue
-            pieces.sort(key=lambda p: p[0])
-            output.add_batch(b, [p[1:] for p in pieces])
-        summary.n_extracted = len(tasks) - summary.n_skipped
-        if dataset:
-            if incremental:
-                _write_state(staging, "dataset", state_entries)
+                pieces.sort(key=lambda p: p[0])
+                output.add_batch(b, [p[1:] for p in pieces])
+            summary.n_extracted = len(tasks) - summary.n_skipped
+            if len(summary.failed) == len(tasks):
+                raise NothingReadable(
+                    f"no document could be read ({_failures(summary.failed)}): nothing written, "
+                    f"the previous tables in {out} are kept", summary.failed,
+                )
             output.commit()
             if incremental:
-                os.replace(staging / STATE_FILE, out / STATE_FILE)
-            else:
-                _remove_from(out, [STATE_FILE])
-        else:
-            output.commit()
-            _remove_from(out, list(TABLE_NAMES) + [STATE_FILE])
-            if incremental:
-                _write_state(out, "files", state_entries)
-        summary.n_claims = output.n_claims
-    except BaseException:
-        output.abort()
-        raise
-    finally:
-        if bar is not None:
-            bar.close()
-        if eng is not None:
-            eng.close()
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
+                _write_state(staging, summary.layout, state_entries)
+            folder.commit(staging, summary.layout, output.run, output.digests)
+            summary.n_claims = output.n_claims
+        except BaseException:
+            output.abort()
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+            if eng is not None:
+                eng.close()
+            folder.discard(staging)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+class NothingReadable(InputError):
+    """The inputs gave no readable document; nothing was written. ``failed``: (path, error)."""
+
+    def __init__(self, message: str, failed: Sequence[tuple[str, str]] = ()):
+        super().__init__(message)
+        self.failed = list(failed)
+
+
+def _failures(failed: Sequence[tuple[str, str]], shown: int = 3) -> str:
+    text = "; ".join(f"{path}: {error}" for path, error in failed[:shown])
+    return text + (f"; and {len(failed) - shown} more" if len(failed) > shown else "")
 
 
 def _count(summary: RunSummary, d: DocSummary, fail_fast: bool = False) -> None:
@@ -939,7 +959,5 @@ def _count(summary: RunSummary, d: DocSummary, fail_fast: bool = False) -> None:
     summary.n_bytes += d.n_bytes
     if d.error:
         if fail_fast:
-            from .model import InputError
-
-            raise InputError(f"{d.path}: {d.error} (--fail-fast: nothing written)")
-        summary.failed.append((d.path, d.error))
+            raise InputError(f"{printable(d.path)}: {d.error} (--fail-fast: nothing written)")
+        summary.failed.append((printable(d.path), d.error))

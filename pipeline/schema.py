@@ -52,8 +52,9 @@ DOCUMENTS = Table(
     "documents",
     "One row per input file, including the files that failed.",
     (
-        Col("doc_id", _S, False, "source file name without its extension"),
-        Col("path", _S, False, "input path as given"),
+        Col("doc_id", _S, False, "source file name without its extension; where two inputs share it, their path below the input folder (without the extension where that is unique)"),
+        Col("path", _S, False, "input path as given, printable: bytes that are not UTF-8 and control characters as \\xNN"),
+        Col("path_bytes", pa.binary(), False, "the input path's exact bytes (os.fsencode), for file names that are not UTF-8"),
         Col("format", _S, False, "txt, html or pdf"),
         Col("encoding", _S, True, "detected text encoding of the file (null for PDF or failures)"),
         Col("n_bytes", _I, False, "size of the file in bytes"),
@@ -152,7 +153,8 @@ def validate(df: pd.DataFrame, table: Table) -> None:
                 raise SchemaError(f"{table.name}.{col.name}: values {sorted(bad)} not in {list(col.enum)}")
 
 
-_FRICTIONLESS_TYPES = {pa.string(): "string", pa.int64(): "integer", pa.float64(): "number", pa.bool_(): "boolean"}
+_FRICTIONLESS_TYPES = {pa.string(): "string", pa.int64(): "integer", pa.float64(): "number", pa.bool_(): "boolean", pa.binary(): "string"}
+_FRICTIONLESS_FORMATS = {pa.binary(): "binary"}
 
 
 def to_table_schema(table: Table) -> dict:
@@ -160,6 +162,8 @@ def to_table_schema(table: Table) -> dict:
     fields = []
     for c in table.columns:
         f = {"name": c.name, "type": _FRICTIONLESS_TYPES[c.type], "description": c.doc}
+        if c.type in _FRICTIONLESS_FORMATS:
+            f["format"] = _FRICTIONLESS_FORMATS[c.type]
         constraints = {}
         if not c.nullable:
             constraints["required"] = True

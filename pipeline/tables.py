@@ -1,16 +1,19 @@
 """Tables: extractions → DataFrames that conform to :mod:`pipeline.schema`, and their files.
 
-Writes are deterministic (rows sorted by primary key, no timestamps or pandas
-metadata in the Parquet files) and atomic (each file is written beside its
-target under a temporary name, then renamed over it, only after every table
-has been written).
+Writes are deterministic: rows sorted by primary key, no timestamps or pandas
+metadata in the Parquet files; the one piece of metadata is the run id
+(:func:`run_id`, key ``bulletin.run_id``), which every table of a run carries so
+that a reader can tell tables of two runs apart. :func:`write_tables` writes
+into an output folder the way ``bulletin extract`` does (:mod:`pipeline.outfolder`):
+all the tables form one new generation, switched in at once, so a reader sees
+the whole previous run or the whole new one, never a mix, and nothing the tool
+did not write is replaced.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import operator
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
@@ -19,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import __version__
+from .ingest import os_bytes, printable
 from .model import Claim
 from .schema import CLAIMS, DOCUMENTS, PARAGRAPHS, REJECTIONS, Table, validate
 
@@ -121,7 +125,7 @@ def extraction_values(ex) -> tuple[list[tuple], list[tuple], list[tuple], list[t
     tables, as tuples in the order of each table's columns (:mod:`pipeline.schema`)."""
     d = ex.document
     doc = (
-        d.doc_id, d.path, d.format, d.encoding, d.n_bytes, len(d.text), d.sha256, d.meta.published, d.meta.title,
+        d.doc_id, printable(d.path), os_bytes(d.path), d.format, d.encoding, d.n_bytes, len(d.text), d.sha256, d.meta.published, d.meta.title,
         d.meta.url, d.meta.locality, len(ex.paragraphs), len(ex.claims), d.error, __version__,
         # HTML and PDF offsets point into extracted text, which no file holds: keep it
         d.text if d.format != "txt" and d.error is None else None,
@@ -157,12 +161,39 @@ def build_tables(extractions: Iterable) -> Tables:
     return tables_from_rows(docs, paras, claims, rejections)
 
 
-def _arrow(df: pd.DataFrame, table: Table) -> pa.Table:
-    return pa.Table.from_pandas(df, schema=table.arrow_schema(), preserve_index=False).replace_schema_metadata(None)
+RUN_ID_KEY = b"bulletin.run_id"
 
 
-def _write_parquet(df: pd.DataFrame, table: Table, path: Path) -> None:
-    pq.write_table(_arrow(df, table), path, compression="zstd", write_statistics=True)
+def run_id(docs: Iterable[tuple[str, bytes, int]]) -> str:
+    """The id every table of a run carries: a hash of the pipeline version and of each
+    document's (doc_id, path bytes, size in bytes), in any order (a sum of the documents'
+    hashes). A dataset's first files are written before most inputs are read, so the id
+    is made of what listing the inputs tells (reading them all once more to hash their
+    contents cost 2-3 % of a run); the generation folder, named by a hash of the files
+    themselves, is what tells two runs over the same inputs apart."""
+    total = 0
+    for doc_id, path, n_bytes in docs:
+        digest = hashlib.sha256(doc_id.encode("utf-8") + b"\0" + path + b"\0%d" % n_bytes).digest()
+        total += int.from_bytes(digest[:16], "big")
+    return hashlib.sha256(f"{__version__}\0{total % (1 << 128):032x}".encode()).hexdigest()[:16]
+
+
+def tables_run_id(tables: Tables) -> str:
+    d = tables.documents
+    return run_id(zip(d["doc_id"], d["path_bytes"], d["n_bytes"]))
+
+
+def arrow_metadata(run: str) -> dict[bytes, bytes]:
+    """The Parquet schema metadata of a table of run ``run``."""
+    return {RUN_ID_KEY: run.encode("ascii")}
+
+
+def _arrow(df: pd.DataFrame, table: Table, run: str) -> pa.Table:
+    return pa.Table.from_pandas(df, schema=table.arrow_schema(), preserve_index=False).replace_schema_metadata(arrow_metadata(run))
+
+
+def _write_parquet(df: pd.DataFrame, table: Table, path: Path, run: str) -> None:
+    pq.write_table(_arrow(df, table, run), path, compression="zstd", write_statistics=True)
 
 
 def claims_jsonl(claims: pd.DataFrame) -> str:
@@ -170,41 +201,44 @@ def claims_jsonl(claims: pd.DataFrame) -> str:
     return "".join(spec_line(r) for r in rows)
 
 
+def write_table_files(tables: Tables, folder: Path, run: str | None = None) -> list[Path]:
+    """Write the tables as single files (``TABLE_FILES``) into ``folder`` (a generation
+    being staged: no other reader sees it until it is switched in)."""
+    run = run or tables_run_id(tables)
+    written = []
+    for name, df, table in (
+        ("documents.parquet", tables.documents, DOCUMENTS),
+        ("paragraphs.parquet", tables.paragraphs, PARAGRAPHS),
+        ("claims.parquet", tables.claims, CLAIMS),
+        ("rejections.parquet", tables.rejections, REJECTIONS),
+    ):
+        _write_parquet(df, table, folder / name, run)
+        written.append(folder / name)
+    (folder / "claims.jsonl").write_text(claims_jsonl(tables.claims), encoding="utf-8")
+    written.append(folder / "claims.jsonl")
+    return written
+
+
 def write_tables(tables: Tables, out: Path) -> list[Path]:
-    """Write every table into ``out`` atomically; returns the final paths."""
+    """Write every table into the output folder ``out`` as one generation, switched in
+    at once (:mod:`pipeline.outfolder`); returns the tables' paths in ``out``."""
+    from .outfolder import OutputFolder
+
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    staged: list[tuple[Path, Path]] = []
-    try:
-        for name, df, table in (
-            ("documents.parquet", tables.documents, DOCUMENTS),
-            ("paragraphs.parquet", tables.paragraphs, PARAGRAPHS),
-            ("claims.parquet", tables.claims, CLAIMS),
-            ("rejections.parquet", tables.rejections, REJECTIONS),
-        ):
-            tmp = _temp_path(out, name)
-            staged.append((tmp, out / name))  # before writing: a failed write removes it too
-            _write_parquet(df, table, tmp)
-        tmp = _temp_path(out, "claims.jsonl")
-        staged.append((tmp, out / "claims.jsonl"))
-        tmp.write_text(claims_jsonl(tables.claims), encoding="utf-8")
-    except BaseException:
-        for tmp, _ in staged:
-            tmp.unlink(missing_ok=True)
-        raise
-    for tmp, final in staged:
-        os.replace(tmp, final)
-    return [final for _, final in staged]
-
-
-def _temp_path(folder: Path, name: str) -> Path:
-    fd, p = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
-    os.close(fd)
-    return Path(p)
+    run = tables_run_id(tables)
+    with OutputFolder(out) as folder:
+        staging = folder.new_staging()
+        try:
+            write_table_files(tables, staging, run)
+            folder.commit(staging, "files", run)
+        finally:
+            folder.discard(staging)
+    return [out / name for name in TABLE_FILES]
 
 
 def read_tables(folder: Path) -> Tables:
-    import pandas as pd
+    """The tables of an output folder, all of one run (:func:`pipeline.notebook.load`)."""
+    from .notebook import load
 
-    folder = Path(folder)
-    return Tables(*(pd.read_parquet(folder / f"{n}.parquet") for n in ("documents", "paragraphs", "claims", "rejections")))
+    out = load(folder, categorical=False)
+    return Tables(out.documents, out.paragraphs, out.claims, out.rejections)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import unicodedata
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline import ingest
-from pipeline.ingest import column_gap, decode_bytes, iter_inputs, read_document
+from pipeline.ingest import InputFile, column_gap, decode_bytes, doc_ids, iter_inputs, os_bytes, printable, read_document
 from pipeline.manifest import load_manifest
 from pipeline.model import DocumentMeta, InputError
 
@@ -573,3 +575,36 @@ def test_manifest_then_read_document(tmp_path):
     [file] = iter_inputs([tmp_path])
     doc = read_document(file, meta=m.meta_for(file))
     assert file == path and doc.meta.published == "2020-02-03" and doc.text == BULLETIN
+
+
+# --------------------------------------------------------------------------
+# Names: unique doc ids, printable paths that keep their bytes (see also test_reliability_outputs.py)
+
+
+_segment = st.text(alphabet="ab.x_中 ", min_size=1, max_size=4).filter(lambda s: s.strip(".") and s == s.strip())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(_segment, min_size=1, max_size=3).map("/".join), unique=True, max_size=12))
+def test_doc_ids_are_unique_and_the_file_name_wherever_that_is_unique(rels):
+    files = [InputFile(f"in/{r}.txt", f"{r}.txt") for r in rels]
+    ids = doc_ids(files)
+    assert len(set(ids)) == len(ids)
+    stems = Counter(r.rsplit("/", 1)[-1] for r in rels)
+    for r, doc_id in zip(rels, ids):
+        if stems[r.rsplit("/", 1)[-1]] == 1:
+            assert doc_id == r.rsplit("/", 1)[-1]
+        else:
+            assert doc_id in (r, f"{r}.txt")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(min_size=1, max_size=24).filter(lambda b: b"/" not in b and b"\0" not in b))
+def test_any_file_name_has_a_printable_form_and_keeps_its_bytes(raw):
+    name = os.fsdecode(raw)
+    assert os_bytes(name) == raw == os.fsencode(name)
+    shown = printable(name)
+    shown.encode("utf-8")  # valid text: a table cell, a JSON string, a line on stderr
+    assert not any(unicodedata.category(c) in ("Cc", "Zl", "Zp", "Cs") for c in shown)
+    if name.isprintable():
+        assert shown == name

@@ -106,7 +106,14 @@ def test_dataset_reads_as_one_table_everywhere(corpus, serial_out, tmp_path) -> 
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    """Every file under ``folder``, through the links into the current generation too."""
+    files = {}
+    for root, _, names in os.walk(folder, followlinks=True):
+        for n in names:
+            p = Path(root) / n
+            if p.is_file():
+                files[p.relative_to(folder).as_posix()] = p.read_bytes()
+    return dict(sorted(files.items()))
 
 
 def test_datasets_are_the_same_bytes_whoever_writes_the_batches(corpus, tmp_path) -> None:
@@ -179,6 +186,7 @@ def test_incremental_skips_unchanged_and_replaces_changed(small_corpus, tmp_path
 
 
 def test_incremental_redoes_everything_when_the_pipeline_changes(small_corpus, tmp_path, monkeypatch) -> None:
+    tmp_path = tmp_path / "out"  # (an output folder that contains the inputs is refused)
     run_extract([small_corpus], tmp_path, incremental=True, workers=1, progress=False)
     runner.code_fingerprint.cache_clear()
     monkeypatch.setattr(runner, "__version__", "9.9.9")
@@ -190,6 +198,7 @@ def test_incremental_redoes_everything_when_the_pipeline_changes(small_corpus, t
 
 
 def test_incremental_drops_removed_documents(small_corpus, tmp_path) -> None:
+    tmp_path = tmp_path / "out"
     run_extract([small_corpus], tmp_path, incremental=True, workers=1, progress=False)
     gone = next(small_corpus.glob("t02*.txt"))
     gone.unlink()
@@ -218,17 +227,23 @@ def test_a_failed_single_file_write_leaves_the_previous_tables(small_corpus, tmp
     before = _bytes(tmp_path)
     (small_corpus / "t01_sichuan_daily_20200407.txt").write_text("新增病例3例。", encoding="utf-8")
 
-    def fail(df, table, path):
+    def fail(df, table, path, run):
         if table.name == "claims":
             raise OSError("disk full")
-        return original(df, table, path)
+        return original(df, table, path, run)
 
     original = tables._write_parquet
     monkeypatch.setattr(tables, "_write_parquet", fail)
     with pytest.raises(OSError, match="disk full"):
         run_extract([small_corpus], tmp_path, workers=1, progress=False)
     assert _bytes(tmp_path) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(FILES)  # no temporary files left
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(FILES + (".bulletin",))
+    _assert_one_generation(tmp_path)  # no staging folder left
+
+
+def _assert_one_generation(out: Path) -> None:
+    home = sorted(p.name for p in (out / ".bulletin").iterdir())
+    assert len(home) == 3 and home[0] == "current" and home[1].startswith("gen-") and home[2] == "manifest.json", home
 
 
 def test_a_failed_dataset_run_leaves_the_previous_dataset(small_corpus, tmp_path, monkeypatch) -> None:
@@ -250,7 +265,7 @@ def test_a_failed_dataset_run_leaves_the_previous_dataset(small_corpus, tmp_path
     assert calls  # it failed halfway, after writing some batches
     after = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     assert after == before
-    assert not list(tmp_path.glob(".staging-*")) and not list(tmp_path.glob(".trash-*"))
+    _assert_one_generation(tmp_path)
 
 
 # --- the command ----------------------------------------------------------------------

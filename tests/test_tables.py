@@ -3,6 +3,7 @@ the JSON of the spec record, byte for byte."""
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -34,7 +35,7 @@ def test_row_tuples_follow_the_schema_columns(extraction) -> None:
     for table, rows in ((DOCUMENTS, docs), (PARAGRAPHS, paras), (CLAIMS, claims), (REJECTIONS, rejections)):
         assert rows and all(len(r) == len(table.columns) for r in rows), table.name
     assert dict(zip(DOCUMENTS.names, docs[0])) == {
-        "doc_id": d.doc_id, "path": d.path, "format": d.format, "encoding": d.encoding, "n_bytes": d.n_bytes,
+        "doc_id": d.doc_id, "path": d.path, "path_bytes": os.fsencode(d.path), "format": d.format, "encoding": d.encoding, "n_bytes": d.n_bytes,
         "n_chars": len(d.text), "sha256": d.sha256, "published": d.meta.published, "title": d.meta.title,
         "url": d.meta.url, "locality_hint": d.meta.locality, "n_paragraphs": len(extraction.paragraphs),
         "n_claims": len(extraction.claims), "error": d.error, "pipeline_version": __version__, "text": None,
