@@ -124,16 +124,33 @@ def _import_jieba():
 
 
 @lru_cache(maxsize=1)
-def tokenizer():
-    """A ``jieba.Tokenizer`` (default dictionary) whose dictionary loads on demand."""
+def _shards() -> tuple[int, dict[str, bytes]] | None:
+    """The cached dictionary (read once per process, shared by every tokenizer), or None."""
+    try:
+        return _load(_import_jieba())
+    except Exception:  # anything odd about the cache: jieba's own way
+        return None
+
+
+def new_tokenizer():
+    """A fresh ``jieba.Tokenizer`` (default dictionary) whose dictionary loads on demand.
+
+    Each has its own loaded shards: a stage that keeps a private tokenizer cannot
+    change another stage's segmentations."""
     jieba = _import_jieba()
     tok = jieba.Tokenizer()
-    try:
-        total, shards = _load(jieba)
-    except Exception:  # anything odd about the cache: jieba's own way
+    cached = _shards()
+    if cached is None:
         tok.initialize()
         return tok
+    total, shards = cached
     tok.FREQ = LazyFreq(shards)
     tok.total = total
     tok.initialized = True
     return tok
+
+
+@lru_cache(maxsize=1)
+def tokenizer():
+    """The shared ``jieba.Tokenizer`` of the exclusion stage (see :func:`new_tokenizer`)."""
+    return new_tokenizer()
