@@ -225,9 +225,8 @@ def heads_in(phrase: str, lex: Lexicon) -> tuple[tuple[int, int, Category | Open
     one-character head is a word of its own (劝导/站) or ends a word of three or more
     characters (装卸工) unless it is one of ``own_word`` (柳林县 is a place); a
     two-character word (重点, 人口) is not split, and a one-character word before an
-    unknown one (出/县/口) is part of an unknown word. A
-    dictionary word made of two kinds of people (干部群众) counts people taking part
-    when one of them does. A phrase that ends in an adjective (国家级) has no head."""
+    unknown one (出/县/口) is part of an unknown word. A phrase that ends in an
+    adjective (国家级) has no head."""
     words = _words(phrase)
     if not words or words[-1] in lex.heads.adjective_endings:
         return ()
@@ -243,9 +242,6 @@ def heads_in(phrase: str, lex: Lexicon) -> tuple[tuple[int, int, Category | Open
                 len(word) == 2 or len(word) == len(right) == 1 and right not in heads or len(word) > 1 and word[-1] in own_word
             ):
                 continue
-            first = heads.get(word[:len(word) - n]) if n < len(word) else None
-            if hit in _PEOPLE and first is Category.personnel:
-                hit = first
             out.append((end - n, end, hit))
             break
         end -= len(word)
@@ -419,11 +415,12 @@ def counted_noun(q: Quantity, text: str, lex: Lexicon, allowed=None, after: str 
 
 
 def _resolve_open(head: OpenHead, context: str, verb: Category | None, allowed) -> Category | None:
-    """An open head's category from its own words: the governing verb's when the class
-    can take it, else the modifier nearest the head."""
-    if verb is not None and verb in _categories_of(head):
+    """An open head's category from its own words: the modifier nearest the head (阳性人员
+    is a compound head), else the governing verb's when the class can take it."""
+    cat = _nearest_modifier(context, head, allowed)
+    if cat is None and head.governed and verb is not None and verb in _categories_of(head):
         return verb
-    return _nearest_modifier(context, head, allowed)
+    return cat
 
 
 _CLAUSE_START = regex.compile("(?r)[。；！？\n]")  # searched backwards: the last one
@@ -443,10 +440,15 @@ def _clause(text: str, pos: int, radius: int = 30) -> tuple[int, int]:
 
 def allowed_categories(unit_kind: str | None, unit: str | None = None, lex: Lexicon | None = None):
     """The categories a measure word of this kind can have (None: any). People counted
-    as such (人, 名, 位) are never an activity; people counted per occasion (人次) can be."""
+    as such (人, 名, 位) are never an activity; people counted per occasion (人次) can be;
+    samples (份, 管) stand for the people sampled."""
     allowed = _ALLOWED_BY_KIND.get(unit_kind or "")
-    if unit_kind == "people" and lex is not None and unit not in lex.words["event_people_units"]:
+    if lex is None:
+        return allowed
+    if unit_kind == "people" and unit not in lex.words["event_people_units"]:
         return _PEOPLE
+    if allowed is not None and unit in lex.words["sample_units"]:
+        return allowed | {Category.population}
     return allowed
 
 

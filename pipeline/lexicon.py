@@ -42,6 +42,7 @@ class OpenHead:
     name: str
     default: Category
     modifiers: Mapping[str, Category]  # modifier word -> category
+    governed: bool = True  # whether the verb that governs the number decides
 
 
 @dataclass(frozen=True, eq=False)
@@ -219,7 +220,7 @@ def _node_value(node, where: str):
     raise LexiconError(f"{where}:{node.start_mark.line + 1}: expected a word or a list of words")
 
 
-def _mapping(node, name: str, keys: set[str] | None = None) -> dict[str, yaml.Node]:
+def _mapping(node, name: str, keys: set[str] | None = None, optional: set[str] = frozenset()) -> dict[str, yaml.Node]:
     """A mapping node's entries (key -> value node); unknown, repeated or (of ``keys``)
     missing keys name file:line."""
     if not isinstance(node, yaml.MappingNode):
@@ -232,7 +233,7 @@ def _mapping(node, name: str, keys: set[str] | None = None) -> dict[str, yaml.No
         if k.value in out:
             raise LexiconError(f"{name}:{line}: repeated key {k.value!r}")
         out[k.value] = v
-    missing = sorted((keys or set()) - set(out))
+    missing = sorted((keys or set()) - set(out) - optional)
     if missing:
         raise LexiconError(f"{name}:{node.start_mark.line + 1}: missing {', '.join(missing)}")
     return out
@@ -283,10 +284,13 @@ def load_heads() -> HeadWords:
     seen: dict[str, int] = {}
     heads: dict[str, Category | OpenHead] = dict(_unique(_words_by_category(top["heads"], name), name, "head", seen))
     for cls_key, cls_node in _mapping(top["open_heads"], name).items():
-        entry = _mapping(cls_node, name, {"heads", "default", "modifiers"})
+        entry = _mapping(cls_node, name, {"heads", "default", "modifiers", "governed"}, optional={"governed"})
         default = _category(entry["default"], name)
         modifiers = _unique(_words_by_category(entry["modifiers"], name), name, f"{cls_key} modifier")
-        cls = OpenHead(cls_key, default, modifiers)
+        governed = entry.get("governed")
+        if governed is not None and governed.value not in ("true", "false"):
+            raise LexiconError(f"{name}:{governed.start_mark.line + 1}: governed must be true or false")
+        cls = OpenHead(cls_key, default, modifiers, governed is None or governed.value == "true")
         words = _node_value(entry["heads"], name)
         if not isinstance(words, list):
             raise LexiconError(f"{name}:{entry['heads'].start_mark.line + 1}: {cls_key}: heads must be a list")
