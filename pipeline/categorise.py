@@ -249,10 +249,31 @@ def heads_in(phrase: str, lex: Lexicon) -> tuple[tuple[int, int, Category | Open
     return tuple(out)
 
 
+@lru_cache(maxsize=16384)
+def _final_head(phrase: str, lex: Lexicon) -> tuple[int, int, Category | OpenHead] | None:
+    """The longest head of two or more characters that ends ``phrase``: the first of
+    :func:`heads_in` whatever the segmentation (a word always ends at the end), found
+    without segmenting. None when the longest head there has one character."""
+    heads = lex.heads.heads
+    end = len(phrase)
+    for n in range(min(_longest_head(lex), end), 1, -1):
+        hit = heads.get(phrase[end - n:end])
+        if hit is not None:
+            return end - n, end, hit
+    return None
+
+
+@lru_cache(maxsize=8)
+def _break_search(lex: Lexicon):
+    return regex.compile(_alternation(lex.heads.breaks)).search
+
+
 def noun_phrase(phrase: str, lex: Lexicon) -> str:
     """``phrase`` (read after a measure word) up to the first verb or function word
     standing as a word of its own after its first word (`村设村组登记点` → 村), unless
     it modifies a head right after it (劝导/站, 值守/人员) or is part of one (检查站)."""
+    if len(phrase) < 2 or not _break_search(lex)(phrase, 1):
+        return phrase  # no break word in it: no need to segment
     words = _words(phrase)
     if len(words) < 2:
         return phrase
@@ -275,6 +296,9 @@ def _categories_of(head: Category | OpenHead) -> frozenset[Category]:
 
 def head_of(phrase: str, lex: Lexicon, allowed=None) -> tuple[int, int, Category | OpenHead] | None:
     """The rightmost head in ``phrase`` that the measure word allows (see :func:`heads_in`)."""
+    hit = _final_head(phrase, lex)
+    if hit is not None and (allowed is None or _categories_of(hit[2]) & allowed):
+        return hit  # (most items: 口罩, 检查卡点, 外来人员) no need to segment
     for hit in heads_in(phrase, lex):
         if allowed is None or _categories_of(hit[2]) & allowed:
             return hit
