@@ -171,6 +171,11 @@ def _before_span(text: str, pos: int, lex: Lexicon) -> tuple[int, int, int]:
         k = max(text.rfind("(", max(0, i - 6), i), text.rfind("（", max(0, i - 6), i))
         if k != -1 and not any(c.isdigit() for c in text[k:i]):
             i = k
+    # `设置“党员先锋岗”15个`: the quoted name is the noun
+    elif i > 1 and text[i - 1] in "”\"’」』":
+        m = _QUOTED_BEFORE.search(text, max(0, i - 12), i)
+        if m and m.end() == i:
+            i -= 1
     end = i
     lo = max(0, end - MAX_ITEM)
     while i > lo and text[i - 1] not in _STOP_CHARS and not text[i - 1].isdigit():
@@ -368,6 +373,7 @@ def governing_verb(text: str, noun: CountedNoun, q: Quantity, lex: Lexicon, allo
     return None
 
 
+_QUOTED_BEFORE = regex.compile(r"(?r)[“\"‘「『][^”\"’」』，。；、\d]{1,10}[”\"’」』]")
 _SECOND_UNIT = regex.compile(r"[（(][^（()）\d]{1,3}[）)]")  # `319台(套)收割机`: a second measure word
 _QUOTED = regex.compile(r"[“\"‘「『]([^”\"’」』，。；、\d]{1,10})[”\"’」』]")  # `5个“流动哨”`
 
