@@ -6,9 +6,11 @@ a rate (`每个乡镇10万元` → 每个乡镇; `38个行政村各1个` → 行
 
 The category is that of the head of the counted noun phrase (Chinese compounds
 are head-final: `废旧口罩收集点` counts 收集点, a place), found by segmenting the
-short phrase with jieba; then of the verb that governs the number (设置 → the
-thing set up, 排查 → the people checked, 出动 → the people deployed); then of
-the modifiers (heads.yaml); keywords and the measure word decide what is left.
+short phrase with jieba; for an open head (人员, 点) that of its modifier (阳性人员)
+or of the verb that governs the number (排查 → the people checked, 出动 → the
+people deployed; 设置 names no category: the thing set up, its object, does);
+heads, verbs and modifiers are in heads.yaml. Keywords (categories.yaml) and the
+measure word decide what has no head.
 """
 from __future__ import annotations
 
@@ -22,6 +24,9 @@ from .model import Category, Quantity, record
 
 _STOP_CHARS = "，。；：！？、,;:!?\n（）()【】“”\"《》—…· "
 MAX_ITEM = 14
+_SECOND_UNIT = regex.compile(r"[（(][^（()）\d]{1,3}[）)]")  # `319台(套)收割机`: a second measure word
+_QUOTED = regex.compile(r"[“\"‘「『]([^”\"’」』，。；、\d]{1,10})[”\"’」』]")  # `5个“流动哨”`
+_QUOTED_BEFORE = regex.compile(r"(?r)[“\"‘「『][^”\"’」』，。；、\d]{1,10}[”\"’」』]")  # `设置“党员先锋岗”15个`
 
 
 @lru_cache(maxsize=8)
@@ -293,7 +298,9 @@ def noun_phrase(phrase: str, lex: Lexicon) -> str:
     return phrase
 
 
+@lru_cache(maxsize=256)
 def _categories_of(head: Category | OpenHead) -> frozenset[Category]:
+    """The categories a head can give: its own, or an open class's default and modifiers'."""
     if isinstance(head, OpenHead):
         return frozenset((head.default, *head.modifiers.values()))
     return frozenset((head,))
@@ -371,11 +378,6 @@ def governing_verb(text: str, noun: CountedNoun, q: Quantity, lex: Lexicon, allo
         if allowed is None or cat in allowed:
             return cat
     return None
-
-
-_QUOTED_BEFORE = regex.compile(r"(?r)[“\"‘「『][^”\"’」』，。；、\d]{1,10}[”\"’」』]")
-_SECOND_UNIT = regex.compile(r"[（(][^（()）\d]{1,3}[）)]")  # `319台(套)收割机`: a second measure word
-_QUOTED = regex.compile(r"[“\"‘「『]([^”\"’」』，。；、\d]{1,10})[”\"’」』]")  # `5个“流动哨”`
 
 
 def _phrase_after(text: str, q: Quantity, after: str, lex: Lexicon, allowed) -> str:
