@@ -26,6 +26,7 @@ _STOP_CHARS = "，。；：！？、,;:!?\n（）()【】“”\"《》—…· 
 MAX_ITEM = 14
 _SECOND_UNIT = regex.compile(r"[（(][^（()）\d]{1,3}[）)]")  # `319台(套)收割机`: a second measure word
 _QUOTED = regex.compile(r"[“\"‘「『]([^”\"’」』，。；、\d]{1,10})[”\"’」』]")  # `5个“流动哨”`
+_LIST_SEPARATORS = frozenset("、和及与")
 _QUOTED_BEFORE = regex.compile(r"(?r)[“\"‘「『][^”\"’」』，。；、\d]{1,10}[”\"’」』]")  # `设置“党员先锋岗”15个`
 
 
@@ -155,7 +156,12 @@ def _starts_word(text: str, m) -> bool:
     """A one-character stop word that begins a dictionary word (对象, 在编, 共产党员) is
     part of the noun, not its end."""
     k = m.start()
-    return m.end() - k == 1 and k + 2 <= len(text) and bool(_tokenizer().FREQ.get(text[k:k + 2]))
+    return m.end() - k == 1 and k + 2 <= len(text) and _is_word(text[k:k + 2])
+
+
+@lru_cache(maxsize=4096)
+def _is_word(word: str) -> bool:
+    return bool(_tokenizer().FREQ.get(word))
 
 
 def _before_span(text: str, pos: int, lex: Lexicon) -> tuple[int, int, int]:
@@ -218,14 +224,40 @@ def _tokenizer():
 
 
 @lru_cache(maxsize=8)
+def _head_ends(lex: Lexicon) -> frozenset[str]:
+    """The last characters of the head words."""
+    return frozenset(w[-1] for w in lex.heads.heads)
+
+
+@lru_cache(maxsize=8)
 def _longest_head(lex: Lexicon) -> int:
     return max(map(len, lex.heads.heads), default=1)
 
 
+_ALL_HAN = regex.compile(r"\p{Han}+")
+
+
 @lru_cache(maxsize=16384)
 def _words(phrase: str) -> tuple[str, ...]:
-    """jieba's words of a short phrase (no HMM: unknown words stay single characters)."""
-    return tuple(_tokenizer().cut(phrase, HMM=False))
+    """jieba's words of a short phrase (no HMM: unknown words stay single characters).
+
+    A phrase of Han characters only is one block for ``cut``: its words are read off
+    jieba's own DAG and best route (``get_DAG``, ``calc``) without the block split
+    and generators around them, which cost as much as the segmentation."""
+    if len(phrase) < 2:
+        return (phrase,) if phrase else ()
+    tok = _tokenizer()
+    if not _ALL_HAN.fullmatch(phrase):
+        return tuple(tok.cut(phrase, HMM=False))
+    route: dict[int, tuple[float, int]] = {}
+    tok.calc(phrase, tok.get_DAG(phrase), route)
+    words = []
+    i, n = 0, len(phrase)
+    while i < n:
+        j = route[i][1] + 1
+        words.append(phrase[i:j])
+        i = j
+    return tuple(words)
 
 
 @lru_cache(maxsize=16384)
@@ -311,6 +343,8 @@ def head_of(phrase: str, lex: Lexicon, allowed=None) -> tuple[int, int, Category
     hit = _final_head(phrase, lex)
     if hit is not None and (allowed is None or _categories_of(hit[2]) & allowed):
         return hit  # (most items: 口罩, 检查卡点, 外来人员) no need to segment
+    if _head_ends(lex).isdisjoint(phrase):
+        return None  # no character of it can end a head
     for hit in heads_in(phrase, lex):
         if allowed is None or _categories_of(hit[2]) & allowed:
             return hit
@@ -408,7 +442,7 @@ def _belongs_before(text: str, lo: int, item_start: int, end: int, num_start: in
     """Whether the words before the number are its noun: not when a list separator
     stands between them (`3个卡口、1个劝导劝返`) or they start with the measure word
     of an earlier number (`消杀组2组12人`)."""
-    if any(c in "、和及与" for c in text[end:num_start]):
+    if not _LIST_SEPARATORS.isdisjoint(text[end:num_start]):
         return False
     if lo == item_start and lo and text[lo - 1].isdigit():
         units = lex.units
