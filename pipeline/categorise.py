@@ -338,15 +338,15 @@ def _categories_of(head: Category | OpenHead) -> frozenset[Category]:
     return frozenset((head,))
 
 
-def head_of(phrase: str, lex: Lexicon, allowed=None) -> tuple[int, int, Category | OpenHead] | None:
-    """The rightmost head in ``phrase`` that the measure word allows (see :func:`heads_in`)."""
+def head_of(phrase: str, lex: Lexicon, allowed=None, unit: str | None = None) -> tuple[int, int, Category | OpenHead] | None:
+    """The rightmost head in ``phrase`` that the measure word ``unit`` allows (see :func:`heads_in`)."""
     hit = _final_head(phrase, lex)
-    if hit is not None and (allowed is None or _categories_of(hit[2]) & allowed):
+    if hit is not None and _head_allows(hit[2], allowed, unit) != frozenset():
         return hit  # (most items: 口罩, 检查卡点, 外来人员) no need to segment
     if _head_ends(lex).isdisjoint(phrase):
         return None  # no character of it can end a head
     for hit in heads_in(phrase, lex):
-        if allowed is None or _categories_of(hit[2]) & allowed:
+        if _head_allows(hit[2], allowed, unit) != frozenset():
             return hit
     return None
 
@@ -396,7 +396,7 @@ def governing_verb(text: str, noun: CountedNoun, q: Quantity, lex: Lexicon, allo
     and the number (`外来人员登记300人`), else the last one in the clause before the
     noun (`出动消杀组2组12人`), else one right after the number (`由91人组成`)."""
     before, after = _verb_patterns(lex)
-    verbs = lex.heads.verbs_before
+    verbs, heads = lex.heads.verbs_before, lex.heads.heads
     lo = max(0, noun.np_start - 20)
     m = _CLAUSE_BACK.search(text, lo, noun.np_start) if lo < noun.np_start else None
     lo = m.end() if m else lo
@@ -404,7 +404,7 @@ def governing_verb(text: str, noun: CountedNoun, q: Quantity, lex: Lexicon, allo
         if a < b:
             for v in reversed(before.findall(text, a, b)):
                 cat = verbs[v]
-                if allowed is None or cat in allowed:
+                if allowed is None or cat in allowed or _counts_itself(heads.get(v), cat, q.unit):
                     return cat
     m = after.match(text, q.end)
     if m:
@@ -412,6 +412,12 @@ def governing_verb(text: str, noun: CountedNoun, q: Quantity, lex: Lexicon, allo
         if allowed is None or cat in allowed:
             return cat
     return None
+
+
+def _counts_itself(head: Category | OpenHead | None, cat: Category, unit: str | None) -> bool:
+    """A verb that is also a head of an open class counted with this measure word gives
+    that class's category whatever the measure word (`核酸检测采样12万份`: samples)."""
+    return isinstance(head, OpenHead) and unit in head.units and cat in _categories_of(head)
 
 
 def _phrase_after(text: str, q: Quantity, after: str, lex: Lexicon, allowed) -> str:
@@ -431,7 +437,7 @@ def _phrase_after(text: str, q: Quantity, after: str, lex: Lexicon, allowed) -> 
         after += m.group(1)
         pos = m.end()
     phrase = noun_phrase(after, lex)
-    if phrase == after and text.startswith("的", pos) and head_of(phrase, lex, allowed) is None:
+    if phrase == after and text.startswith("的", pos) and head_of(phrase, lex, allowed, q.unit) is None:
         tail = item_after(text, pos + 1, lex)
         if tail:
             phrase = noun_phrase(f"{after}的{tail}" if after else tail, lex)
@@ -463,13 +469,13 @@ def counted_noun(q: Quantity, text: str, lex: Lexicon, allowed=None, after: str 
     if unit is not None and unit.kind == "percent":  # a share is about the whole it divides, not its own noun
         return CountedNoun(find_item(q, text, lex, after), None, "", q.start, q.start)
     phrase = _phrase_after(text, q, after, lex, allowed) if after or text[q.end:q.end + 1] in "（(的“\"‘「『" else ""
-    hit = head_of(phrase, lex, allowed)
+    hit = head_of(phrase, lex, allowed, q.unit)
     if hit is not None:
         start, end, head = hit
         return CountedNoun(phrase[:end], head, phrase[:start], q.start, q.start)
     lo, item_start, end = _before_span(text, q.start, lex)
     if _belongs_before(text, lo, item_start, end, q.start, lex):
-        hit = head_of(text[item_start:end], lex, allowed)
+        hit = head_of(text[item_start:end], lex, allowed, q.unit)
         if hit is not None:
             start, head_end, head = hit
             return CountedNoun(text[item_start:item_start + head_end], head, text[lo:item_start + start], item_start, end)
@@ -506,16 +512,19 @@ def _clause(text: str, pos: int, radius: int = 30) -> tuple[int, int]:
 
 def allowed_categories(unit_kind: str | None, unit: str | None = None, lex: Lexicon | None = None):
     """The categories a measure word of this kind can have (None: any). People counted
-    as such (人, 名, 位) are never an activity; people counted per occasion (人次) can be;
-    samples (份, 管) stand for the people sampled."""
+    as such (人, 名, 位) are never an activity; people counted per occasion (人次) can be."""
     allowed = _ALLOWED_BY_KIND.get(unit_kind or "")
-    if lex is None:
-        return allowed
-    if unit_kind == "people" and unit not in lex.words["event_people_units"]:
+    if lex is not None and unit_kind == "people" and unit not in lex.words["event_people_units"]:
         return _PEOPLE
-    if allowed is not None and unit in lex.words["sample_units"]:
-        return allowed | {Category.population}
     return allowed
+
+
+def _head_allows(head: Category | OpenHead, allowed, unit: str | None) -> frozenset[Category] | None:
+    """The categories ``head`` can give with this measure word (None: any): an open class
+    may take its own with the measure words it lists (样本…份)."""
+    if allowed is None or isinstance(head, OpenHead) and unit in head.units:
+        return None
+    return _categories_of(head) & allowed
 
 
 def categorise(
@@ -542,11 +551,11 @@ def categorise(
         return head
     verb = governing_verb(text, noun, q, lex, allowed)
     if head is not None:
-        cat = _resolve_open(head, noun.context, verb, allowed)
+        kinds = _head_allows(head, allowed, q.unit)
+        cat = _resolve_open(head, noun.context, verb, kinds)
         if cat is None:
-            kinds = _categories_of(head)
-            cat = _nearest_keyword(q, text, lex, kinds if allowed is None else kinds & allowed)
-        if cat is None and (allowed is None or head.default in allowed):
+            cat = _nearest_keyword(q, text, lex, _categories_of(head) if kinds is None else kinds)
+        if cat is None and (kinds is None or head.default in kinds):
             cat = head.default
         if cat is not None:
             return cat

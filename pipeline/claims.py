@@ -161,7 +161,8 @@ def draft_claims(
         noun = counted_noun(q, text, lex, allowed_categories(kind, q.unit, lex), after)
         item = noun.item
         per = find_per(q, text, prev_item, lex)
-        total = breakdown_total(q, text, sentence_drafts, lex, after)
+        # a part after 其中 counts its total's thing unless a noun of its own follows it
+        total = breakdown_total(q, text, sentence_drafts, lex, noun.item if noun.head is not None and noun.np_start == q.start else "")
         cat = categorise(q, item, text, lex, kind, total.category if total else None, noun)
         date = sentence_date(sentence_dating, s0, s1, at=q.start)
         draft = Draft(q.start, q.end, cat, item, q.value, q.value_hi, None, q.unit, q.unit_raw, q.bound, per, date, q.rule, _para_index(para_starts, q.start))

@@ -43,6 +43,7 @@ class OpenHead:
     default: Category
     modifiers: Mapping[str, Category]  # modifier word -> category
     governed: bool = True  # whether the verb that governs the number decides
+    units: frozenset[str] = frozenset()  # measure words with which it may take its categories anyway
 
 
 @dataclass(frozen=True, eq=False)
@@ -284,13 +285,14 @@ def load_heads() -> HeadWords:
     seen: dict[str, int] = {}
     heads: dict[str, Category | OpenHead] = dict(_unique(_words_by_category(top["heads"], name), name, "head", seen))
     for cls_key, cls_node in _mapping(top["open_heads"], name).items():
-        entry = _mapping(cls_node, name, {"heads", "default", "modifiers", "governed"}, optional={"governed"})
+        entry = _mapping(cls_node, name, {"heads", "default", "modifiers", "governed", "units"}, optional={"governed", "units"})
         default = _category(entry["default"], name)
         modifiers = _unique(_words_by_category(entry["modifiers"], name), name, f"{cls_key} modifier")
         governed = entry.get("governed")
         if governed is not None and governed.value not in ("true", "false"):
             raise LexiconError(f"{name}:{governed.start_mark.line + 1}: governed must be true or false")
-        cls = OpenHead(cls_key, default, modifiers, governed is None or governed.value == "true")
+        units = frozenset(_word_list(entry, "units", name)) if "units" in entry else frozenset()
+        cls = OpenHead(cls_key, default, modifiers, governed is None or governed.value == "true", units)
         words = _node_value(entry["heads"], name)
         if not isinstance(words, list):
             raise LexiconError(f"{name}:{entry['heads'].start_mark.line + 1}: {cls_key}: heads must be a list")

@@ -203,7 +203,7 @@ def test_every_exclusion_pattern_compiles() -> None:
 def test_word_lists_the_code_reads_exist() -> None:
     words = load_lexicon().words
     for key in ("people_nouns", "item_stops_after", "item_verbs_after", "item_stops_before", "count_yi_before", "rate_markers",
-                "per_openers", "per_each", "per_stops", "event_people_units", "sample_units"):
+                "per_openers", "per_each", "per_stops", "event_people_units"):
         assert words.get(key), key
 
 
