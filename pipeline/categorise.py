@@ -25,9 +25,10 @@ from .model import Category, Quantity, record
 _STOP_CHARS = "，。；：！？、,;:!?\n（）()【】“”\"《》—…· "
 MAX_ITEM = 14
 _SECOND_UNIT = regex.compile(r"[（(][^（()）\d]{1,3}[）)]")  # `319台(套)收割机`: a second measure word
-_QUOTED = regex.compile(r"[“\"‘「『]([^”\"’」』，。；、\d]{1,10})[”\"’」』]")  # `5个“流动哨”`
+# a quoted name or a title: `5个“流动哨”`, `设置“党员先锋岗”15个`, `《致全体村民的一封信》4500份`
+_QUOTED = regex.compile(r"[“\"‘「『]([^”\"’」』，。；、\d]{1,10})[”\"’」』]|《([^》，。；\d]{1,20})》")
+_QUOTED_BEFORE = regex.compile(r"(?r)[“\"‘「『][^”\"’」』，。；、\d]{1,10}[”\"’」』]|《[^》，。；\d]{1,20}》")
 _LIST_SEPARATORS = frozenset("、和及与")
-_QUOTED_BEFORE = regex.compile(r"(?r)[“\"‘「『][^”\"’」』，。；、\d]{1,10}[”\"’」』]")  # `设置“党员先锋岗”15个`
 
 
 @lru_cache(maxsize=8)
@@ -183,8 +184,8 @@ def _before_span(text: str, pos: int, lex: Lexicon) -> tuple[int, int, int]:
         if k != -1 and not any(c.isdigit() for c in text[k:i]):
             i = k
     # `设置“党员先锋岗”15个`: the quoted name is the noun
-    elif i > 1 and text[i - 1] in "”\"’」』":
-        m = _QUOTED_BEFORE.search(text, max(0, i - 12), i)
+    elif i > 1 and text[i - 1] in "”\"’」』》":
+        m = _QUOTED_BEFORE.search(text, max(0, i - 22), i)
         if m and m.end() == i:
             i -= 1
     end = i
@@ -434,7 +435,7 @@ def _phrase_after(text: str, q: Quantity, after: str, lex: Lexicon, allowed) -> 
     pos += len(after)
     m = _QUOTED.match(text, pos)
     if m:
-        after += m.group(1)
+        after += m.group(1) or m.group(2)
         pos = m.end()
     phrase = noun_phrase(after, lex)
     if phrase == after and text.startswith("的", pos) and head_of(phrase, lex, allowed, q.unit) is None:
@@ -468,7 +469,7 @@ def counted_noun(q: Quantity, text: str, lex: Lexicon, allowed=None, after: str 
     unit = lex.units.get(q.unit or "")
     if unit is not None and unit.kind == "percent":  # a share is about the whole it divides, not its own noun
         return CountedNoun(find_item(q, text, lex, after), None, "", q.start, q.start)
-    phrase = _phrase_after(text, q, after, lex, allowed) if after or text[q.end:q.end + 1] in "（(的“\"‘「『" else ""
+    phrase = _phrase_after(text, q, after, lex, allowed) if after or text[q.end:q.end + 1] in "（(的“\"‘「『《" else ""
     hit = head_of(phrase, lex, allowed, q.unit)
     if hit is not None:
         start, end, head = hit
