@@ -293,9 +293,7 @@ def load_heads() -> HeadWords:
             raise LexiconError(f"{name}:{governed.start_mark.line + 1}: governed must be true or false")
         units = frozenset(_word_list(entry, "units", name)) if "units" in entry else frozenset()
         cls = OpenHead(cls_key, default, modifiers, governed is None or governed.value == "true", units)
-        words = _node_value(entry["heads"], name)
-        if not isinstance(words, list):
-            raise LexiconError(f"{name}:{entry['heads'].start_mark.line + 1}: {cls_key}: heads must be a list")
+        _word_list(entry, "heads", name)
         for n in entry["heads"].value:
             if n.value in seen:
                 raise LexiconError(f"{name}:{n.start_mark.line + 1}: head {n.value!r} listed twice (first at line {seen[n.value]})")
@@ -321,9 +319,10 @@ def load_heads() -> HeadWords:
 
 
 def _word_list(mapping: dict[str, yaml.Node], key: str, name: str) -> list[str]:
+    """``key: [word, …]``: a list of non-empty strings, or a LexiconError naming file:line."""
     node = mapping[key]
     words = _node_value(node, name)
-    if not isinstance(words, list) or not all(words):
+    if not isinstance(words, list) or not all(isinstance(w, str) and w for w in words):
         raise LexiconError(f"{name}:{node.start_mark.line + 1}: {key} must be a list of words")
     return words
 

@@ -308,6 +308,8 @@ def test_invalid_yaml_entry_names_file_and_line(data_copy, name: str, find: str,
         ("    default: facility", "    default: facilities", "unknown category 'facilities'"),
         ("own_word:", "own_word: [卡点]", "own_word '卡点' is not a one-character head"),
         ("adjective_endings:", "adjective_ending: [级]", "unknown key 'adjective_ending'"),
+        ("adjective_endings:", "adjective_endings: [级, [性]]", "adjective_endings must be a list of words"),
+        ("    heads: [点,", "    heads: 点", "heads must be a list of words"),
         ("    default: facility", "    defaults: facility", "unknown key 'defaults'"),
     ],
 )
