@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import regex
 
-from .categorise import best_keyword, categorise, find_item, find_per, item_after
+from .categorise import allowed_categories, best_keyword, categorise, counted_noun, find_per, heads_in, item_after
 from .dates import quantity_dates, sentence_date
 from .exclude import quoted_spans, reject_reason, rule_hits
 from .lexicon import Lexicon
@@ -157,11 +157,13 @@ def draft_claims(
             # the dates sentence_date would pick from, gathered once per sentence, not per quantity
             sentence_dating = [d for d in dating if s0 <= d.start and d.end <= s1]
         after = item_after(text, q.end, lex)  # the noun after it: both need it
-        item = find_item(q, text, lex, after)
-        per = find_per(q, text, prev_item, lex)
-        total = breakdown_total(q, text, sentence_drafts, lex, after)
         kind = lex.units[q.unit_raw].kind if q.unit_raw in lex.units else None
-        cat = categorise(q, item, text, lex, kind, total.category if total else None)
+        noun = counted_noun(q, text, lex, allowed_categories(kind, q.unit, lex), after)
+        item = noun.item
+        per = find_per(q, text, prev_item, lex)
+        # a part after 其中 counts its total's thing unless a noun of its own follows it
+        total = breakdown_total(q, text, sentence_drafts, lex, noun.item if noun.head is not None and noun.np_start == q.start else "")
+        cat = categorise(q, item, text, lex, kind, total.category if total else None, noun)
         date = sentence_date(sentence_dating, s0, s1, at=q.start)
         draft = Draft(q.start, q.end, cat, item, q.value, q.value_hi, None, q.unit, q.unit_raw, q.bound, per, date, q.rule, _para_index(para_starts, q.start))
         drafts.append(draft)
@@ -243,7 +245,7 @@ def _chained(a: Draft, b: Draft, text: str) -> bool:
 
 
 def _item_names_category(item: str, lex: Lexicon) -> bool:
-    return best_keyword(item, lex) is not None
+    return bool(heads_in(item, lex))
 
 
 def finish_claims(doc_id: str, raw: str, view: View, paras: list[Paragraph], drafts: list[Draft], places: list[LocalityPath]) -> list[Claim]:

@@ -55,6 +55,7 @@ def test_every_data_file_has_a_loader() -> None:
         "categories.yaml": lambda: lexicon.load_categories(lexicon.load_units()),
         "not_claims.yaml": lexicon.load_exclusions,
         "words.yaml": lexicon.load_words,
+        "heads.yaml": lexicon.load_heads,
         "chars.tsv": char_map,
         "dates.yaml": dates_stage.load_lexicon,
         "lunar_days.tsv": dates_stage.load_lexicon,
@@ -202,7 +203,7 @@ def test_every_exclusion_pattern_compiles() -> None:
 def test_word_lists_the_code_reads_exist() -> None:
     words = load_lexicon().words
     for key in ("people_nouns", "item_stops_after", "item_verbs_after", "item_stops_before", "count_yi_before", "rate_markers",
-                "per_openers", "per_each", "per_stops"):
+                "per_openers", "per_each", "per_stops", "event_people_units"):
         assert words.get(key), key
 
 
@@ -296,6 +297,45 @@ def test_invalid_yaml_entry_names_file_and_line(data_copy, name: str, find: str,
     msg = str(info.value)
     assert msg.startswith(name), msg
     assert re.search(rf"^{re.escape(name)}:{lineno}\b|line {lineno}\b", msg), msg
+
+
+@pytest.mark.parametrize(
+    ("find", "bad", "why"),
+    [
+        ("  masks: [", "  maskz: [口罩]", "unknown category 'maskz'"),
+        ("  masks: [", "  masks: [口罩, 卡点]", "head '卡点' listed twice"),
+        ("  masks: [", "  masks: 口罩", "masks: expected a list of words"),
+        ("    default: facility", "    default: facilities", "unknown category 'facilities'"),
+        ("own_word:", "own_word: [卡点]", "own_word '卡点' is not a one-character head"),
+        ("adjective_endings:", "adjective_ending: [级]", "unknown key 'adjective_ending'"),
+        ("adjective_endings:", "adjective_endings: [级, [性]]", "adjective_endings must be a list of words"),
+        ("    heads: [点,", "    heads: 点", "heads must be a list of words"),
+        ("    default: facility", "    defaults: facility", "unknown key 'defaults'"),
+    ],
+)
+def test_malformed_heads_yaml_names_file_and_line(data_copy, find: str, bad: str, why: str) -> None:
+    lineno = _break_line(data_copy / "heads.yaml", find, bad)
+    with pytest.raises(LexiconError, match=rf"^heads\.yaml:{lineno}: .*{re.escape(why)}"):
+        _load_all()
+
+
+def test_a_missing_key_of_heads_yaml_names_its_mapping(data_copy) -> None:
+    lines = (data_copy / "heads.yaml").read_text(encoding="utf-8").split("\n")
+    k = lines.index("    default: facility")
+    del lines[k]
+    (data_copy / "heads.yaml").write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(LexiconError, match=rf"^heads\.yaml:{k}: missing default$"):  # the mapping starts a line above
+        _load_all()
+
+
+def test_heads_are_unique_and_open_classes_resolve() -> None:
+    heads = load_lexicon().heads
+    for word, head in heads.heads.items():
+        assert word.strip() == word and word, word
+        if isinstance(head, lexicon.OpenHead):
+            assert head.default in Category and head.modifiers, head.name
+    assert set(heads.verbs_before.values()) <= set(Category) - {Category.date}
+    assert heads.breaks >= set(heads.verbs_before) | set(heads.verbs_after)
 
 
 def test_lexicon_error_is_a_pipeline_error() -> None:
