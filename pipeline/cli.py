@@ -60,6 +60,8 @@ def extract(inputs, out, manifest, year, max_mb, workers, engine, scheduler, inc
         raise click.ClickException(str(exc)) from exc
     for path, error in summary.failed:
         click.echo(f"error: {path}: {error}", err=True)
+    for note in summary.notes():
+        click.echo(f"warning: {note}", err=True)
     click.echo(summary.line(), err=True)
     if summary.failed:
         sys.exit(EXIT_FAILED_DOCS)
@@ -87,7 +89,7 @@ def claims_cmd(file, year, published) -> None:
 @click.option("--errors", is_flag=True, help="List misses, spurious claims and wrong fields.")
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
 def eval_cmd(gold, pred, errors, as_json) -> None:
-    """Score predicted claims against gold claims by spec/CLAIMS.md's rules."""
+    """Score predicted claims against gold claims by the rules of docs/CLAIMS.md."""
     pred_path = pred / "claims.jsonl" if pred.is_dir() else pred
     result = score(load_claims_jsonl(list(gold)), load_claims_jsonl([pred_path]), docs=gold_doc_ids(list(gold)))
     if as_json:

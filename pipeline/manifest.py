@@ -36,6 +36,8 @@ class Manifest:
     folder: Path
     by_path: dict[str, DocumentMeta] = field(default_factory=dict)
     by_name: dict[str, tuple[DocumentMeta, ...]] = field(default_factory=dict)
+    # key -> (line, path as written): to name the rows that match no input
+    rows: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     def meta_for(self, file: Path | str) -> DocumentMeta:
         """The row for ``file``: by its path relative to the manifest's folder, else by
@@ -55,6 +57,23 @@ class Manifest:
     def __len__(self) -> int:
         return len(self.by_path)
 
+    def unmatched(self, files) -> list[str]:
+        """The rows that none of ``files`` matches (by the rules of :meth:`meta_for`), as
+        ``"line N: path"`` in file order: a misspelt path or a file missing from the inputs,
+        whose metadata would otherwise be dropped without a word."""
+        keys_by_name: dict[str, list[str]] = {}
+        for key in self.by_path:
+            keys_by_name.setdefault(key.rsplit("/", 1)[-1], []).append(key)
+        left = dict(self.rows)
+        for file in files:
+            file = os.fspath(file)
+            key = _key(_relative(file, self._abs_folder))
+            if key not in self.by_path:
+                same_name = keys_by_name.get(os.path.basename(file), ())
+                key = same_name[0] if len(same_name) == 1 else None
+            left.pop(key, None)
+        return [f"line {line}: {written}" for line, written in sorted(left.values())]
+
 
 def load_manifest(path: Path) -> Manifest:
     """Read a manifest CSV (see module doc); raises InputError on any problem."""
@@ -69,6 +88,7 @@ def load_manifest(path: Path) -> Manifest:
     by_path: dict[str, DocumentMeta] = {}
     first_line: dict[str, int] = {}
     by_name: dict[str, list[DocumentMeta]] = {}
+    written: dict[str, tuple[int, str]] = {}
     for line, cells in rows:
         if not any(c.strip() for c in cells):
             continue  # blank lines, e.g. a trailing one
@@ -77,9 +97,9 @@ def load_manifest(path: Path) -> Manifest:
         key = _key(_relative(_resolve(file, abs_folder), abs_folder))
         if key in by_path:
             raise InputError(f"{where}: duplicate path {file!r} (first on line {first_line[key]})")
-        by_path[key], first_line[key] = meta, line
+        by_path[key], first_line[key], written[key] = meta, line, (line, file)
         by_name.setdefault(key.rsplit("/", 1)[-1], []).append(meta)
-    return Manifest(folder, by_path, {k: tuple(v) for k, v in by_name.items()})
+    return Manifest(folder, by_path, {k: tuple(v) for k, v in by_name.items()}, written)
 
 
 def _csv_rows(path: Path):
