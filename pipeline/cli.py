@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -17,10 +18,27 @@ from .tables import build_tables, claims_jsonl
 EXIT_FAILED_DOCS = 2
 
 
+class _StderrNotes(logging.Handler):
+    """The pipeline's notes (such as the first run's gazetteer build) on stderr, as
+    ``note: …``; click resolves stderr at each call, so a test runner's capture works."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"note: {self.format(record)}", err=True)
+
+
+def _show_notes() -> None:
+    logger = logging.getLogger("pipeline")
+    if not any(isinstance(h, _StderrNotes) for h in logger.handlers):
+        logger.addHandler(_StderrNotes())
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.INFO)
+
+
 @click.group()
 @click.version_option(__version__)
 def cli() -> None:
     """Turn Chinese government COVID-19 bulletins into tables of quantitative claims."""
+    _show_notes()
 
 
 @cli.command()

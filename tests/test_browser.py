@@ -19,7 +19,7 @@ from pipeline.tables import build_tables, write_tables
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = os.environ.get("BULLETIN_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = os.environ.get("BULLETIN_CHROMIUM") or shutil.which("chromium") or "chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -28,7 +28,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 def browser():
     sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright's Python client is not installed (test extra)")
     if not Path(CHROMIUM).is_file():
-        pytest.skip(f"Chromium not found at {CHROMIUM}: `make test` installs Debian's chromium with apt-get")
+        pytest.skip(f"Chromium not found ({CHROMIUM!r} on PATH or $BULLETIN_CHROMIUM): `make test` installs Debian's chromium with apt-get")
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b

@@ -318,6 +318,8 @@ def test_notebook_runs(seeds_out, monkeypatch):
     assert _outputs(nb, "image/png"), "the notebook draws its plot"
     table = nb.cells[6].outputs[0]["data"]["text/plain"]
     assert "checkpoint" in table and "personnel" in table
+    over_time = nb.cells[-1].outputs[0]["data"]["text/plain"]  # grouped by week of the typed effective_date
+    assert "sentence" in over_time and "2020-01-" in over_time
 
 
 def test_notebook_without_townships(seeds_out, tmp_path, monkeypatch):

@@ -8,13 +8,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from conftest import shared_dir
 from pipeline import api, runner, tables
 from pipeline.runner import run_extract
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 BULLETINS = ROOT / "tests" / "bulletins"
-DEV_DOCS = Path("/work/shared/dev/docs")  # the dev corpus, where this machine has it
+DEV_DOCS = shared_dir() / "dev" / "docs"  # the dev corpus, where the shared folder is beside the checkout
 FILES = tables.TABLE_FILES
 
 

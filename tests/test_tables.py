@@ -67,7 +67,7 @@ def _num(v):
 
 
 def spec_record(row: dict) -> dict:
-    """The reference form of a claims.jsonl record: spec/CLAIMS.md's record format (plus
+    """The reference form of a claims.jsonl record: the record format of docs/CLAIMS.md (plus
     the place path and rule), built as a dict."""
     is_date = row["category"] == "date"
     value = row["iso"] if is_date else _num(row["value"])
