@@ -164,7 +164,11 @@ def test_report_folder_mode(seeds_out, tmp_path):
         page = parse(p)
         assert_self_contained(page)
         total += len(page.with_attr("data-claim-id"))
+        ids = {a.get("id") for _, a in page.tags}
+        assert {"claimq", "csv"} <= ids  # a document page searches and exports its own claims
     assert total == len(claims)
+    # the index carries no claims' data: it searches documents only
+    assert not {"claimq", "csv"} & {a.get("id") for _, a in index.tags} and "docq" in {a.get("id") for _, a in index.tags}
 
 
 def test_report_localities_and_dataset_folder(seeds_out, tmp_path):
