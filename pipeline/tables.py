@@ -90,10 +90,27 @@ def claim_values(c: Claim, published: dt.date | None = None) -> tuple:
     pyarrow converts tuples to a struct array about twice as fast. (``_value_`` is the
     enum member's plain attribute; ``.value`` goes through a Python-level descriptor.)"""
     p = c.place
+    iso, date = c.iso, c.date
+    # effective_date() written out: this runs for every claim, and most have neither date
+    if iso is None:
+        iso_day = iso_precision = None
+        if date is not None:
+            date_day, date_precision = eff_day, eff_precision = typed_iso(date)
+            eff_source = "sentence"
+        else:
+            date_day = date_precision = None
+            if published is not None:
+                eff_day, eff_precision, eff_source = published, "day", "published"
+            else:
+                eff_day = eff_precision = eff_source = None
+    else:
+        iso_day, iso_precision = typed_iso(iso)
+        date_day, date_precision = typed_iso(date)
+        eff_day = eff_precision = eff_source = None
     return (
         c.doc_id, c.para_id, c.claim_id, c.start, c.end, c.quote, c.category._value_, c.item, c.value, c.value_hi,
-        c.iso, *typed_iso(c.iso), c.unit, c.unit_raw, c.bound._value_, c.per, p.locality, p.province, p.city, p.county,
-        p.township, p.village, c.date, *typed_iso(c.date), *effective_date(c, published), c.rule,
+        iso, iso_day, iso_precision, c.unit, c.unit_raw, c.bound._value_, c.per, p.locality, p.province, p.city,
+        p.county, p.township, p.village, date, date_day, date_precision, eff_day, eff_precision, eff_source, c.rule,
     )
 
 
