@@ -5,7 +5,7 @@ Stage order, for one document::
     ingest.read_document     file bytes   -> Document (raw text, encoding, metadata)
     repair.repair            raw text     -> View (repaired text + raw offset map)
     segment.paragraphs       View         -> Paragraphs (kind, article)
-    dates.find_dates         View         -> DateMentions
+    dates.find_dates_and_year View        -> DateMentions (+ where the year of those without one came from)
     claims.select_quantities View, dates  -> Quantities (+ rejected numbers, with reasons)
     claims.draft_claims      quantities   -> drafts (item, category, per, sentence date)
     locality.attribute       drafts       -> LocalityPaths
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -42,11 +43,23 @@ class Extraction:
     paragraphs: list[Paragraph] = field(default_factory=list)
     claims: list[Claim] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
+    # Where the year of the dates that give none came from (documents.year_source):
+    # manifest, page, text, option or default; None when no date needed one.
+    year_source: str | None = None
 
 
 def _date_context(meta: DocumentMeta) -> dates_stage.DateContext:
     published = dt.date.fromisoformat(meta.published) if meta.published else None
     return dates_stage.DateContext(published=published, default_year=meta.default_year)
+
+
+def year_source(used: str | None, meta: DocumentMeta) -> str | None:
+    """documents.year_source from the dates stage's answer: a publication date is named by
+    where it came from (the manifest, or the page itself when the page gives it)."""
+    if used != "published":
+        return used
+    # DocumentMeta.published_source ("manifest" or "page") where ingest records it
+    return getattr(meta, "published_source", None) or "manifest"
 
 
 class _Clock:
@@ -78,7 +91,7 @@ def extract_document(doc: Document, lex: Lexicon | None = None, timings: dict[st
     tick("repair")
     paras = split_paragraphs(doc.doc_id, view)
     tick("segment")
-    dates = dates_stage.find_dates(view.text, _date_context(doc.meta))
+    dates, year_from = dates_stage.find_dates_and_year(view.text, _date_context(doc.meta))
     tick("dates")
     quantities, rejected = claims_stage.select_quantities(view, doc.text, paras, dates, lex)
     tick("select_quantities")
@@ -89,7 +102,7 @@ def extract_document(doc: Document, lex: Lexicon | None = None, timings: dict[st
     found = claims_stage.finish_claims(doc.doc_id, doc.text, view, paras, drafts, places)
     rejections = [_rejection(doc.text, *view.raw_span(r.start, r.end), r.reason) for r in rejected]
     tick("finish_claims")
-    return Extraction(doc, paras, found, rejections)
+    return Extraction(doc, paras, found, rejections, year_source(year_from, doc.meta))
 
 
 def _rejection(raw: str, start: int, end: int, reason: str) -> Rejection:
@@ -158,5 +171,16 @@ def iter_extractions(
     """
     man = load_manifest(Path(manifest)) if manifest else None
     lex = load_lexicon()
+    paths: list[str] = []
     for doc in read_documents([Path(p) for p in inputs], man, year, max_bytes):
+        paths.append(doc.path)
         yield extract_document(doc, lex)
+    if man is not None:
+        from .runner import unmatched_manifest_rows
+
+        for line in unmatched_manifest_rows(manifest, man, paths):
+            warnings.warn(line, ManifestWarning, stacklevel=2)
+
+
+class ManifestWarning(UserWarning):
+    """A manifest row matches none of the inputs (the warning names the row)."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -17,10 +18,27 @@ from .tables import build_tables, claims_jsonl
 EXIT_FAILED_DOCS = 2
 
 
+class _StderrNotes(logging.Handler):
+    """The pipeline's notes (such as the first run's gazetteer build) on stderr, as
+    ``note: …``; click resolves stderr at each call, so a test runner's capture works."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"note: {self.format(record)}", err=True)
+
+
+def _show_notes() -> None:
+    logger = logging.getLogger("pipeline")
+    if not any(isinstance(h, _StderrNotes) for h in logger.handlers):
+        logger.addHandler(_StderrNotes())
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.INFO)
+
+
 @click.group()
 @click.version_option(__version__)
 def cli() -> None:
     """Turn Chinese government COVID-19 bulletins into tables of quantitative claims."""
+    _show_notes()
 
 
 @cli.command()
@@ -71,6 +89,8 @@ def extract(inputs, out, manifest, year, max_mb, workers, engine, scheduler, inc
         raise click.ClickException(str(exc)) from exc
     for path, error in summary.failed:
         click.echo(f"error: {path}: {error}", err=True)
+    for note in summary.notes():
+        click.echo(f"warning: {note}", err=True)
     click.echo(summary.line(), err=True)
     if summary.failed:
         sys.exit(EXIT_FAILED_DOCS)
@@ -98,7 +118,7 @@ def claims_cmd(file, year, published) -> None:
 @click.option("--errors", is_flag=True, help="List misses, spurious claims and wrong fields.")
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
 def eval_cmd(gold, pred, errors, as_json) -> None:
-    """Score predicted claims against gold claims by spec/CLAIMS.md's rules."""
+    """Score predicted claims against gold claims by the rules of docs/CLAIMS.md."""
     pred_path = pred / "claims.jsonl" if pred.is_dir() else pred
     result = score(load_claims_jsonl(list(gold)), load_claims_jsonl([pred_path]), docs=gold_doc_ids(list(gold)))
     if as_json:

@@ -34,11 +34,13 @@ import importlib.metadata
 import importlib.resources
 import importlib.util
 import json
+import logging
 import os
 import pickle
 import re
 import tarfile
 import tempfile
+import time
 from array import array
 from dataclasses import dataclass
 from functools import lru_cache
@@ -50,6 +52,8 @@ import yaml
 
 from .lexicon import parse_yaml
 from .model import LexiconError, LocalityPath
+
+log = logging.getLogger(__name__)
 
 INDEX_VERSION = "10"
 LEVELS = ("province", "city", "county", "township", "village")
@@ -582,7 +586,11 @@ def build(use_cache: bool = True) -> Gazetteer:
                 return Gazetteer(pickle.load(fh))
         except Exception:  # a truncated or stale cache: rebuild
             pass
+    # Several silent seconds on a first run look like a hang: say what is happening.
+    log.info("building the gazetteer index (once per machine and version of the data, 5-15 s; cached in %s)", path.parent)
+    started = time.perf_counter()
     state = _build_state()
+    log.info("gazetteer index built in %.1f s", time.perf_counter() - started)
     if use_cache:
         try:
             _save(state, path)

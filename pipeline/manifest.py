@@ -44,6 +44,8 @@ class Manifest:
     folder: Path
     by_path: dict[str, DocumentMeta] = field(default_factory=dict)
     by_name: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # key -> (line, path as written): to name the rows that match no input
+    rows: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     def meta_for(self, file: Path | str) -> DocumentMeta:
         """The row for ``file`` alone (see :meth:`metas_for`)."""
@@ -58,23 +60,27 @@ class Manifest:
         under the manifest's folder, no other row there and no other unmatched input has
         that name, no input matched the row by path, and the row's own path names no
         existing file (a row is the metadata of the file it names)."""
-        keys = [_key(_relative(f, self._abs_folder)) for f in files]
-        metas = [self.by_path.get(k) for k in keys]
-        if all(m is not None for m in metas):
-            return metas
-        matched = {k for k, m in zip(keys, metas) if m is not None}
-        unmatched = Counter(os.path.basename(f) for f, m in zip(files, metas) if m is None)
-        for i, f in enumerate(files):
-            if metas[i] is None:
-                name = os.path.basename(f)
-                metas[i] = (self._by_name(name, matched) if unmatched[name] == 1 else None) or DocumentMeta()
-        return metas
+        return [self.by_path[k] if k is not None else DocumentMeta() for k in self.row_keys(files)]
 
-    def _by_name(self, name: str, matched: set[str]) -> DocumentMeta | None:
+    def row_keys(self, files: Sequence[str]) -> list[str | None]:
+        """The key of the row each file matches (see :meth:`metas_for`), or None."""
+        keys: list[str | None] = [_key(_relative(f, self._abs_folder)) for f in files]
+        keys = [k if k in self.by_path else None for k in keys]
+        if all(k is not None for k in keys):
+            return keys
+        matched = {k for k in keys if k is not None}
+        unmatched = Counter(os.path.basename(f) for f, k in zip(files, keys) if k is None)
+        for i, f in enumerate(files):
+            if keys[i] is None:
+                name = os.path.basename(f)
+                keys[i] = self._key_by_name(name, matched) if unmatched[name] == 1 else None
+        return keys
+
+    def _key_by_name(self, name: str, matched: set[str]) -> str | None:
         keys = self.by_name.get(name, ())
         if len(keys) != 1 or keys[0] in matched or os.path.lexists(os.path.join(self._abs_folder, keys[0])):
             return None
-        return self.by_path[keys[0]]
+        return keys[0]
 
     @cached_property
     def _abs_folder(self) -> str:
@@ -83,6 +89,15 @@ class Manifest:
 
     def __len__(self) -> int:
         return len(self.by_path)
+
+    def unmatched(self, files) -> list[str]:
+        """The rows that none of ``files`` matches (by the rules of :meth:`metas_for`), as
+        ``"line N: path"`` in file order: a misspelt path or a file missing from the inputs,
+        whose metadata would otherwise be dropped without a word."""
+        left = dict(self.rows)
+        for key in self.row_keys([os.fspath(f) for f in files]):
+            left.pop(key, None)
+        return [f"line {line}: {written}" for line, written in sorted(left.values())]
 
 
 def load_manifest(path: Path) -> Manifest:
@@ -98,6 +113,7 @@ def load_manifest(path: Path) -> Manifest:
     by_path: dict[str, DocumentMeta] = {}
     first_line: dict[str, int] = {}
     by_name: dict[str, list[str]] = {}
+    written: dict[str, tuple[int, str]] = {}
     for line, cells in rows:
         if not any(c.strip() for c in cells):
             continue  # blank lines, e.g. a trailing one
@@ -106,10 +122,10 @@ def load_manifest(path: Path) -> Manifest:
         key = _key(_relative(_resolve(file, abs_folder), abs_folder))
         if key in by_path:
             raise InputError(f"{where}: duplicate path {file!r} (first on line {first_line[key]})")
-        by_path[key], first_line[key] = meta, line
+        by_path[key], first_line[key], written[key] = meta, line, (line, file)
         if not os.path.isabs(key):  # under the manifest's folder: the name fallback may use it
             by_name.setdefault(key.rsplit("/", 1)[-1], []).append(key)
-    return Manifest(folder, by_path, {k: tuple(v) for k, v in by_name.items()})
+    return Manifest(folder, by_path, {k: tuple(v) for k, v in by_name.items()}, written)
 
 
 def _csv_rows(path: Path):

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from .model import Bound, Category, ParagraphKind, PipelineError
 from .outfolder import current_generation, is_own_link
@@ -101,6 +102,16 @@ def _read_source(src: Path | None, name: str) -> pd.DataFrame:
     df = df[known + extra]
     if src.is_dir() and set(table.primary_key) <= set(df.columns):
         df = df.sort_values(list(table.primary_key), kind="stable").reset_index(drop=True)
+    return with_datetimes(df, name)
+
+
+def with_datetimes(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    """The typed date columns (date32 in the Parquet files: ``iso_day``, ``date_day``,
+    ``effective_date``) as pandas datetimes, which ``.dt``, ``resample`` and ``pd.Grouper``
+    take; pandas would otherwise leave them as objects holding ``datetime.date``."""
+    for col in TABLES[name].columns:
+        if col.type == pa.date32() and col.name in df.columns:
+            df[col.name] = pd.to_datetime(df[col.name])
     return df
 
 
@@ -196,8 +207,10 @@ def _sql_string(s: str) -> str:
 def connect(path: str | Path = "outputs", con=None):
     """A DuckDB connection with one view per table of the folder (documents, paragraphs,
     claims, rejections), each over its Parquet file or dataset folder, all from the run
-    that is current when it connects (connect again after a new run)."""
-    import duckdb
+    that is current when it connects (connect again after a new run). Needs the ``sql`` extra."""
+    from .extras import require
+
+    duckdb = require("duckdb", "sql", "SQL over the tables (pipeline.sql, pipeline.notebook.connect)")
 
     path = Path(path)
     con = con or duckdb.connect()

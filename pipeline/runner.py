@@ -146,6 +146,7 @@ class DocSummary:
     n_chars: int
     n_claims: int
     error: str | None
+    year_source: str | None = None  # documents.year_source
 
 
 @dataclass
@@ -204,7 +205,7 @@ def process_chunk(chunk: Chunk) -> ChunkResult:
             lines.append(_jsonl(parts[2]))
         if timings is not None:
             timings["table_rows"] = timings.get("table_rows", 0.0) + time.perf_counter() - t1
-        docs.append(DocSummary(task.index, task.path, doc.doc_id, doc.n_bytes, len(doc.text), len(ex.claims), doc.error))
+        docs.append(DocSummary(task.index, task.path, doc.doc_id, doc.n_bytes, len(doc.text), len(ex.claims), doc.error, ex.year_source))
     t2 = time.perf_counter()
     tables = {name: _arrow_rows(rows[name], name) for name in TABLE_NAMES}
     jsonl = "".join(lines).encode("utf-8")
@@ -316,7 +317,10 @@ class DaskEngine:
     name = "dask"
 
     def __init__(self, scheduler: str | None, workers: int):
-        from distributed import Client, LocalCluster
+        from .extras import require
+
+        distributed = require("distributed", "dask", "--engine dask")
+        Client, LocalCluster = distributed.Client, distributed.LocalCluster
 
         self.cluster = None
         if scheduler:
@@ -388,9 +392,10 @@ def _size(path: str) -> int:
 
 def plan_tasks(
     inputs: Sequence[Path | str], manifest: Path | str | None, year: int | None, max_bytes: int,
-    follow_symlinks: bool = False, exclude: Sequence[Path | str] = (),
+    follow_symlinks: bool = False, exclude: Sequence[Path | str] = (), warnings: list[str] | None = None,
 ) -> list[DocTask]:
     """One task per input file, in input order, with its doc_id and what the manifest says of it.
+    ``warnings``, when given, receives one line per manifest row that matches no input.
 
     Only the tasks outlive this function: the input paths and the manifest's lookup
     tables (about 800 bytes a file together) are freed before the run starts, which
@@ -399,10 +404,18 @@ def plan_tasks(
     from .manifest import load_manifest
 
     man = load_manifest(Path(manifest)) if manifest else None
-    return [
+    tasks = [
         DocTask(i, f.path, meta, max_bytes, _size(f.path) if f.error is None else 0, doc_id=doc_id, error=f.error)
         for i, (f, doc_id, meta) in enumerate(input_files(inputs, man, year, follow_symlinks, exclude))
     ]
+    if man is not None and warnings is not None:
+        warnings += unmatched_manifest_rows(manifest, man, (t.path for t in tasks))
+    return tasks
+
+
+def unmatched_manifest_rows(path: Path | str, man, files) -> list[str]:
+    """A warning line for each row of the manifest at ``path`` that none of ``files`` matches."""
+    return [f"manifest {path}, {row}: matches no input file (its metadata is not used)" for row in man.unmatched(files)]
 
 
 def plan_batches(tasks: Sequence[DocTask], batch_size: int, batch_bytes: int) -> list[list[DocTask]]:
@@ -769,6 +782,21 @@ class RunSummary:
     seconds: float = 0.0
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path, error)
     timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # manifest rows that match no input
+    n_year_default: int = 0  # documents whose dates without a year were put in the assumed year
+
+    def notes(self) -> list[str]:
+        """What the user should know besides the summary line: one warning a line."""
+        from .dates import OUTBREAK_YEAR
+
+        notes = list(self.warnings)
+        if self.n_year_default:
+            notes.append(
+                f"{self.n_year_default} of {self.n_docs} documents have dates without a year and nothing to take it from "
+                f"(no publication date, no year in the text, no --year): {OUTBREAK_YEAR} was assumed "
+                "(documents.year_source = 'default'); give a manifest with publication dates, or --year"
+            )
+        return notes
 
     @property
     def chars_per_second(self) -> float:
@@ -827,7 +855,8 @@ def run_extract(
     started = time.perf_counter()
     out = Path(out)
     check_not_input(out, inputs)
-    tasks = plan_tasks(inputs, manifest, year, max_bytes, follow_symlinks, exclude=[out])
+    warnings: list[str] = []
+    tasks = plan_tasks(inputs, manifest, year, max_bytes, follow_symlinks, exclude=[out], warnings=warnings)
     if not tasks:
         from .ingest import FORMATS
 
@@ -862,7 +891,7 @@ def run_extract(
         ]
         n_chunks = sum(len(p) for p in plan)
 
-        summary = RunSummary(out, "dataset" if dataset else "files", engine, 1, n_docs=len(tasks))
+        summary = RunSummary(out, "dataset" if dataset else "files", engine, 1, n_docs=len(tasks), warnings=warnings)
         staging = folder.new_staging()
         output = DatasetOutput(staging, run) if dataset else FilesOutput(staging)
         eng = None
@@ -905,7 +934,7 @@ def run_extract(
                         old, d, lines = r.tables, r.docs[0], r.jsonl
                     else:
                         row = old["documents"].to_pylist()[0]
-                        d = DocSummary(t.index, t.path, row["doc_id"], row["n_bytes"], row["n_chars"], row["n_claims"], row["error"])
+                        d = DocSummary(t.index, t.path, row["doc_id"], row["n_bytes"], row["n_chars"], row["n_claims"], row["error"], row["year_source"])
                         summary.n_skipped += 1
                     pieces.append((t.index, old, lines))
                     _count(summary, d, fail_fast)
@@ -957,6 +986,8 @@ def _failures(failed: Sequence[tuple[str, str]], shown: int = 3) -> str:
 def _count(summary: RunSummary, d: DocSummary, fail_fast: bool = False) -> None:
     summary.n_chars += d.n_chars
     summary.n_bytes += d.n_bytes
+    if d.year_source == "default":
+        summary.n_year_default += 1
     if d.error:
         if fail_fast:
             raise InputError(f"{printable(d.path)}: {d.error} (--fail-fast: nothing written)")

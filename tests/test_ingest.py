@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline import ingest
+from pipeline import api, ingest
 from pipeline.ingest import InputFile, column_gap, decode_bytes, doc_ids, iter_inputs, os_bytes, printable, read_document
 from pipeline.manifest import load_manifest
 from pipeline.model import DocumentMeta, InputError
@@ -510,6 +510,25 @@ def test_manifest_matches_relative_path_then_file_name(tmp_path):
     assert m.meta_for(tmp_path / "data" / "b.html") == DocumentMeta(published="2020-02-04")
     assert m.meta_for(tmp_path / "data" / "c.txt") == DocumentMeta()
     assert len(m) == 2
+
+
+def test_manifest_rows_that_match_no_input_are_named(tmp_path):
+    m = load_manifest(write(tmp_path, "data/manifest.csv", MANIFEST.encode("utf-8-sig")))
+    assert m.unmatched([tmp_path / "data" / "a" / "一号.txt", tmp_path / "data" / "b.html"]) == []
+    assert m.unmatched([tmp_path / "elsewhere" / "一号.txt"]) == ["line 3: b.html"]  # a/一号.txt matched by name
+    assert m.unmatched([]) == ["line 2: a/一号.txt", "line 3: b.html"]
+
+
+def test_a_run_warns_of_manifest_rows_that_match_no_input(tmp_path):
+    from pipeline.runner import run_extract
+
+    write(tmp_path, "data/a/一号.txt", "2月3日，全镇设置卡点4个。".encode())
+    manifest = write(tmp_path, "data/manifest.csv", MANIFEST.encode())
+    s = run_extract([tmp_path / "data" / "a"], tmp_path / "out", manifest=manifest, workers=1, progress=False)
+    assert s.warnings == [f"manifest {manifest}, line 3: b.html: matches no input file (its metadata is not used)"]
+    assert s.notes() == s.warnings  # the publication date gave every date its year
+    with pytest.warns(api.ManifestWarning, match="line 3: b.html"):
+        api.run([tmp_path / "data" / "a"], manifest=manifest)
 
 
 def test_manifest_relative_to_cwd(tmp_path, monkeypatch):

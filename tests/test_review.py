@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from pipeline import api, load, sql
 from pipeline.cli import cli
 from pipeline.ingest import read_document
+from pipeline.notebook import read_table
 from pipeline.repair import repair
 from pipeline.report import locate, prepare, write_report
 from pipeline.tables import build_tables, write_tables
@@ -163,14 +164,18 @@ def test_report_folder_mode(seeds_out, tmp_path):
         page = parse(p)
         assert_self_contained(page)
         total += len(page.with_attr("data-claim-id"))
+        ids = {a.get("id") for _, a in page.tags}
+        assert {"claimq", "csv"} <= ids  # a document page searches and exports its own claims
     assert total == len(claims)
+    # the index carries no claims' data: it searches documents only
+    assert not {"claimq", "csv"} & {a.get("id") for _, a in index.tags} and "docq" in {a.get("id") for _, a in index.tags}
 
 
 def test_report_localities_and_dataset_folder(seeds_out, tmp_path):
     """Filled locality columns feed the place filter and summary; a claims/ dataset folder is read too."""
     run = tmp_path / "run"
     shutil.copytree(seeds_out, run)
-    claims = pd.read_parquet(run / "claims.parquet")
+    claims = read_table(run, "claims")  # typed dates as datetimes: a partition of nulls keeps their type
     claims["province"], claims["city"], claims["county"] = "山西省", "吕梁市", "柳林县"
     claims["township"] = ["高家沟乡" if i % 2 else None for i in range(len(claims))]
     claims["village"] = None
@@ -318,6 +323,8 @@ def test_notebook_runs(seeds_out, monkeypatch):
     assert _outputs(nb, "image/png"), "the notebook draws its plot"
     table = nb.cells[6].outputs[0]["data"]["text/plain"]
     assert "checkpoint" in table and "personnel" in table
+    over_time = nb.cells[-1].outputs[0]["data"]["text/plain"]  # grouped by week of the typed effective_date
+    assert "sentence" in over_time and "2020-01-" in over_time
 
 
 def test_notebook_without_townships(seeds_out, tmp_path, monkeypatch):
