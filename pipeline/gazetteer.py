@@ -20,7 +20,7 @@ township's):
 
 Townships and villages are indexed with their suffix only: short village
 names are common words.  Which of several same-named units a mention
-means is decided in :mod:`pipeline.locality` from the rest of the
+means is decided in :mod:`pipeline.places` from the rest of the
 document.
 
 The index is built once (a few seconds) and cached as compact arrays in

@@ -1,124 +1,53 @@
-"""Place mentions and the locality of each claim.
+"""The locality of each claim: which of the places a document names it is about.
 
 Reads: the repaired text of a document, its paragraphs (view offsets,
-kind, article), the view spans of its claims, the gazetteer
-(:mod:`pipeline.gazetteer`) and ``pipeline/data/localities.yaml``.
+kind, article), the view spans of its claims, its resolved place mentions
+(:func:`pipeline.places.find`), the gazetteer (:mod:`pipeline.gazetteer`)
+and the role cue words of ``pipeline/data/localities.yaml``.
 Writes: one :class:`~pipeline.model.LocalityPath` per claim.
 
-Three steps:
-
-1. :func:`find_places` finds every name of a unit (longest, non-overlapping,
-   with boundary rules), the markers of national figures (全国, 我国,
-   ministries) and units the text names under a known one that the
-   gazetteer lacks (孝义市柱濮新区, 西安市108坊社区).
-2. :func:`resolve_places` keeps one unit per mention, the one the rest of
-   the document supports (a village name found in many counties resolves
-   to the one under the county or city the document names), and merges
-   chains (孝感市陡岗镇袁湖村) into one mention of the innermost unit.
-3. :func:`attribute` gives each claim the place it is about: a place its
-   clause or sentence sends people or goods to (驰援/出征/援…), else the
-   nearest place before it in its clause, then after it in its clause,
-   then before and after it in its sentence, then earlier in its paragraph
-   and article, else the document's dominant place.  Places people come
-   from (从武汉返乡), neighbours (与灵石县相交), places only visited,
-   institutions named after a place (武汉大学) and the places of a
-   breakdown (丰台区6例、大兴区1例) hold for their own clause or number
-   only.  Anaphors (全县, 该乡, 本市) stand for the latest unit of their
-   level; a list of places (仙桃、天门和潜江) for their smallest common unit.
+:func:`attribute` gives each claim the place it is about: a place its
+clause or sentence sends people or goods to (驰援/出征/援…), else the
+nearest place before it in its clause, then after it in its clause,
+then before and after it in its sentence, then earlier in its paragraph
+and article, else the document's dominant place.  Places people come
+from (从武汉返乡), neighbours (与灵石县相交), places only visited,
+institutions named after a place (武汉大学) and the places of a
+breakdown (丰台区6例、大兴区1例) hold for their own clause or number
+only.  Anaphors (全县, 该乡, 本市) stand for the latest unit of their
+level; a list of places (仙桃、天门和潜江) for their smallest common unit.
 """
 from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Sequence
 
 from . import gazetteer as gz_mod
-from .gazetteer import KIND_FULL, KIND_SHORT, KIND_VARIANT, KIND_WEAK, LEVELS, NATION, NATION_PLACE, Place
-from .model import LocalityPath, Paragraph, ParagraphKind, record
+from . import places as places_mod
+from .gazetteer import NATION, NATION_PLACE, Place
+from .model import LocalityPath, Paragraph, ParagraphKind
+from .places import PlaceMention, alt, by_length, hint_place, locality_name
 
-__all__ = ["Place", "PlaceMention", "find_places", "resolve_places", "attribute", "locality_name"]
-
-# kinds of mention, best first
-FULL, NATIONAL, VARIANT, PENDING, LOCAL, SHORT, WEAK = (
-    "full", "national", "variant", "pending", "local", "short", "weak",
-)
-_KIND_OF = {KIND_FULL: FULL, KIND_VARIANT: VARIANT, KIND_SHORT: SHORT, KIND_WEAK: WEAK}
-_RANK = {FULL: 0, NATIONAL: 0, VARIANT: 1, PENDING: 1, LOCAL: 2, SHORT: 2, WEAK: 3}
+__all__ = ["attribute"]
 
 _SENT_END = frozenset("。！？!?【】\n")
 _CLAUSE_END = _SENT_END | frozenset("，,；;：:（）()#")
 _SEGMENT_END = _SENT_END | frozenset("；;")
 _NUM_START = re.compile(r"\s*[0-9０-９]")
-_BRACKET_GAP = re.compile(r"[（(][\u4e00-\u9fff]{1,3}[）)]")
 _NOT_COREF = re.compile(r"[年月日时号天]\s*$")
 _HAS_NUMBER = re.compile(r"[0-9０-９一二三四五六七八九十百千万两]")
 _TO_OPEN_BRACKET = re.compile(r"\s*[（(]")  # compiled once: used for every claim
 _SPACE = re.compile(r"\s")
 
 
-@record
-class PlaceMention:
-    """A stretch of text that names a unit (view offsets, end exclusive).
-    ``places`` are its candidates; after :func:`resolve_places`, exactly one."""
-
-    start: int
-    end: int
-    surface: str
-    places: tuple[Place, ...]
-    kind: str = FULL  # full | variant | short | weak | national | local | pending
-
-
-def locality_name(mention: PlaceMention, place: Place | None = None) -> str:
-    """The unit as the text names it, with its suffix: the surface where it
-    carries one (藁城县, 宝丰街, 花乡), else the gazetteer's name (湖北 -> 湖北省,
-    广州 -> 广州市)."""
-    place = place or mention.places[0]
-    if place.level == NATION:
-        return gz_mod.NATION_NAME
-    s = mention.surface
-    if s == place.name or mention.kind == LOCAL:
-        return place.name
-    if mention.kind in (VARIANT, PENDING):
-        return s
-    tails = _vocab().admin_tails
-    if s.endswith(tails) and any(s.endswith(t) and len(s) - len(t) >= 2 for t in tails):
-        return s
-    return place.name
-
-
-# --------------------------------------------------------------------------
-# vocabulary (pipeline/data/localities.yaml)
-
-
-def _by_length(words) -> list[str]:
-    return sorted(words, key=len, reverse=True)
-
-
-def _alt(words) -> str:
-    return "|".join(re.escape(w) for w in _by_length(words))
-
-
 @dataclass(frozen=True)
-class _Vocab:
-    not_places: re.Pattern | None
-    national: re.Pattern
-    features: tuple[str, ...]
-    not_after_village: tuple[str, ...]  # 村民, 村级: the village name is part of a word
-    # a unit the gazetteer lacks, named right after a known one: 柱濮新区, 108坊社区
-    unlisted: re.Pattern
-    unlisted_stops: frozenset[str]  # characters never inside its name
-    village_suffixes: tuple[str, ...]
-    local_short_suffixes: tuple[str, ...]  # 驿马乡 -> 驿马
-    # a township or village the gazetteer lacks under the unit before it
-    lacking_suffixes: tuple[str, ...]
-    admin_tails: tuple[str, ...]  # every administrative suffix, of every level
+class _Cues:
+    """What ``localities.yaml`` says about the role of a place where it stands."""
+
     institution: re.Pattern
-    extend: dict[str, tuple[str, ...]]
-    any_extend: tuple[str, ...]  # every suffix of extend
-    breakers: dict[str, str]
-    surnames: frozenset[str]
     anaphor: re.Pattern
     anaphor_words: dict[str, str]  # 村里 -> 村
     anaphor_level: dict[str, str]  # 县 -> county
@@ -136,50 +65,34 @@ class _Vocab:
 
 
 @lru_cache(maxsize=1)
-def _vocab() -> _Vocab:
+def _vocab() -> _Cues:
     raw = gz_mod.load_data().raw
     roles = {k: tuple(v or ()) for k, v in raw["roles"].items()}
     levels = dict(raw["anaphor_levels"], 新区="township")
     abbr = raw["province_abbreviations"]
-    return _Vocab(
-        not_places=re.compile(_alt(raw["not_places"])) if raw["not_places"] else None,
-        national=re.compile(_alt(raw["national_markers"])),
-        features=tuple(raw["feature_suffixes"]),
-        not_after_village=tuple(raw["not_after_village"]),
-        unlisted=re.compile(
-            r"(?:[（(][\u4e00-\u9fff]{1,3}[）)])?([\u4e00-\u9fff0-9]{2,6}?)(" + _alt(raw["unlisted_suffixes"]) + ")"
-        ),
-        unlisted_stops=frozenset(raw["unlisted_stops"]),
-        village_suffixes=tuple(raw["suffixes"]["village"]),
-        local_short_suffixes=tuple(raw["local_short_suffixes"]),
-        lacking_suffixes=tuple(dict.fromkeys(raw["unlisted_suffixes"] + raw["local_short_suffixes"])),
-        admin_tails=tuple(sorted({t for level in raw["suffixes"].values() for t in level} | set(raw["tail_endings"]))),
-        institution=re.compile(r"[\u4e00-\u9fff]{0,6}?(?:" + _alt(raw["institution_suffixes"]) + ")"),
-        extend={k: tuple(v) for k, v in raw["extend_suffixes"].items()},
-        any_extend=tuple(sorted({s for v in raw["extend_suffixes"].values() for s in v})),
-        breakers={k: "".join(v) for k, v in raw["extend_breakers"].items()},
-        surnames=frozenset(raw["surnames"]),
+    return _Cues(
+        institution=re.compile(r"[\u4e00-\u9fff]{0,6}?(?:" + alt(raw["institution_suffixes"]) + ")"),
         # (?:words)|(?:prefixes)(?:levels), spelt out in the order the regex would try
         # them: an alternation of plain words is searched much faster
         anaphor=re.compile(
-            _alt(raw["anaphor_words"]) + "|" + "|".join(
-                re.escape(p + w) for p in _by_length(raw["anaphor_prefixes"]) for w in _by_length(raw["anaphor_levels"])
+            alt(raw["anaphor_words"]) + "|" + "|".join(
+                re.escape(p + w) for p in by_length(raw["anaphor_prefixes"]) for w in by_length(raw["anaphor_levels"])
             )
         ),
         anaphor_words=dict(raw["anaphor_words"]),
         anaphor_level=levels,
-        anaphor_levels_longest_first=tuple(_by_length(levels)),
+        anaphor_levels_longest_first=tuple(by_length(levels)),
         abbreviations=abbr,
         abbreviation=re.compile(
-            "(?:" + _alt(roles["send_verbs"]) + ")(" + "|".join(map(re.escape, abbr)) + ")"
-            "(?=" + _alt(roles["abbreviation_after"]) + ")"
+            "(?:" + alt(roles["send_verbs"]) + ")(" + "|".join(map(re.escape, abbr)) + ")"
+            "(?=" + alt(roles["abbreviation_after"]) + ")"
         ),
-        send=re.compile(_alt(roles["send_verbs"])),
-        send_verbs_longest_first=tuple(_by_length(roles["send_verbs"])),
+        send=re.compile(alt(roles["send_verbs"])),
+        send_verbs_longest_first=tuple(by_length(roles["send_verbs"])),
         person=re.compile(
-            "(?:" + _alt(roles["person_roles"]) + r")[\u4e00-\u9fff]{2,3}?(?:" + _alt(roles["person_after"]) + ")"
+            "(?:" + alt(roles["person_roles"]) + r")[\u4e00-\u9fff]{2,3}?(?:" + alt(roles["person_after"]) + ")"
         ),
-        list_sep=re.compile(r"\s*(?:" + _alt(roles["list_separators"]) + r")\s*"),
+        list_sep=re.compile(r"\s*(?:" + alt(roles["list_separators"]) + r")\s*"),
         roles=roles,
         # Found before every place that _role gives a role (a sending verb or a
         # neighbour's 与 anywhere in the 8 characters, an origin, neighbour or
@@ -194,345 +107,7 @@ def _vocab() -> _Vocab:
 
 
 # --------------------------------------------------------------------------
-# 1. finding mentions
-
-
-def find_places(text: str) -> list[PlaceMention]:
-    """Every place mention in ``text``: longest, non-overlapping matches.
-
-    Candidates keep every unit a name may stand for.  A short form takes
-    the suffix written after it (藁城 + 县).  Dropped: matches inside a word
-    of ``not_places`` (黄浦江, 公安部), short forms followed by a feature
-    word (江汉路), villages followed by 民/级/组 (…村民), and short forms
-    that are the end of a recurring person's name (钟海南).  Added: a
-    township or village the document names in full, by its name without
-    the suffix (驿马乡 … 驿马人), and units named right after a known unit
-    but missing from the gazetteer (孝义市柱濮新区), as pending units whose
-    parent :func:`resolve_places` fixes."""
-    gz = gz_mod.load()
-    v = _vocab()
-    # not_places matches do not overlap: only the last one starting at or before
-    # a key can hold it
-    blocked_starts: list[int] = []
-    blocked_ends: list[int] = []
-    for m in v.not_places.finditer(text) if v.not_places else ():
-        blocked_starts.append(m.start())
-        blocked_ends.append(m.end())
-    found: list[_Found] = []
-    key_places, features, not_after_village = gz.key_places, v.features, v.not_after_village
-    for s, e, key_id in gz.iter_keys(text):
-        b = bisect_right(blocked_starts, s) - 1
-        if b >= 0 and e <= blocked_ends[b]:
-            continue
-        places, kind = key_places(key_id)
-        if kind >= KIND_SHORT and text.startswith(features, e):
-            continue
-        if text[e - 1] == "村" and text.startswith(not_after_village, e):
-            continue
-        mkind = _KIND_OF[kind]
-        if kind >= KIND_SHORT:
-            longer = _take_suffix(text, e, places, v)
-            if longer != e:
-                e, mkind = longer, VARIANT
-        found.append((s, mkind == WEAK, s - e, _RANK[mkind], len(found), e, places, mkind))
-    for m in v.national.finditer(text):
-        s, e = m.span()
-        found.append((s, False, s - e, _RANK[NATIONAL], len(found), e, (NATION_PLACE,), NATIONAL))
-    kept = [PlaceMention(s, e, text[s:e], places, kind) for s, _, _, _, _, e, places, kind in _longest(found)]
-    mentions = _drop_person_names(text, kept, v)
-    mentions = _add_local_short_forms(text, mentions, v)
-    return _add_unlisted(text, mentions, v)
-
-
-def _take_suffix(text: str, end: int, places: tuple[Place, ...], v: _Vocab) -> int:
-    """A short form takes the suffix written after it (藁城 + 县 -> 藁城县)."""
-    if not text.startswith(v.any_extend, end):
-        return end
-    for place in places:
-        for suf in v.extend.get(place.level, ()):
-            if text.startswith(suf, end):
-                nxt = text[end + len(suf) : end + len(suf) + 1]
-                if not (nxt and nxt in v.breakers.get(suf, "")):
-                    return end + len(suf)
-    return end
-
-
-# a match before the choice of the longest: (start, is weak, -length, rank of
-# its kind, order found, end, places, kind), a tuple that sorts as _longest wants
-_Found = tuple[int, bool, int, int, int, int, tuple[Place, ...], str]
-
-
-def _longest(found: list[_Found]) -> list[_Found]:
-    """Leftmost, then longest; at one start a name that needs no support wins
-    over a longer one that does (上海 | 街头, not 上海街 for 上海街道)."""
-    found.sort()
-    out: list[_Found] = []
-    last = -1
-    for m in found:
-        if m[0] >= last:
-            out.append(m)
-            last = m[5]
-    return out
-
-
-def _drop_person_names(text: str, mentions: list[PlaceMention], v: _Vocab) -> list[PlaceMention]:
-    """钟海南, 刘惠民: a surname, then a two-character short name, recurring."""
-
-    def is_name(m: PlaceMention, prev_end: int) -> bool:
-        s = m.start
-        return (
-            m.kind in (SHORT, WEAK)
-            and len(m.surface) == 2
-            and s > 0
-            and text[s - 1] in v.surnames
-            and prev_end != s  # the surname is not the end of another mention
-            and text.count(text[s - 1 : m.end]) >= 2
-        )
-
-    # mentions do not overlap, so only the one before can hold the character before
-    ends = [-1] + [m.end for m in mentions]
-    return [m for m, prev_end in zip(mentions, ends) if not is_name(m, prev_end)]
-
-
-def _covered(mentions: list[PlaceMention], s: int, e: int) -> bool:
-    return any(m.start < e and s < m.end for m in mentions)
-
-
-def _add_local_short_forms(text: str, mentions: list[PlaceMention], v: _Vocab) -> list[PlaceMention]:
-    """A township or village named in full is also found without its suffix."""
-    bases: dict[str, PlaceMention] = {}
-    for m in mentions:
-        if m.kind == FULL and m.places[0].level in ("township", "village"):
-            for suf in v.local_short_suffixes:
-                if m.surface.endswith(suf) and len(m.surface) - len(suf) >= 2:
-                    bases.setdefault(m.surface[: -len(suf)], m)
-                    break
-    if not bases:
-        return mentions
-    extra: list[PlaceMention] = []
-    for hit in re.finditer(_alt(bases), text):
-        s, e = hit.span()
-        if not _covered(mentions, s, e) and not _covered(extra, s, e):
-            extra.append(PlaceMention(s, e, hit.group(), bases[hit.group()].places, LOCAL))
-    return sorted(mentions + extra, key=lambda m: m.start)
-
-
-def _unlisted(name: str, v: _Vocab) -> PlaceMention:
-    level = "village" if name.endswith(v.village_suffixes) else "township"
-    return PlaceMention(0, 0, name, (Place(name, level, (name,)),), PENDING)
-
-
-def _add_unlisted(text: str, mentions: list[PlaceMention], v: _Vocab) -> list[PlaceMention]:
-    """Units named right after a known unit that the gazetteer lacks, and
-    their later mentions."""
-    extra: list[PlaceMention] = []
-    unlisted, stops = v.unlisted, v.unlisted_stops
-    for m in mentions:
-        hit = unlisted.match(text, m.end) if m.kind != NATIONAL else None
-        if not hit or any(ch in stops for ch in hit.group(1)):
-            continue
-        s, e = hit.start(1), hit.end()
-        if not _covered(mentions, s, e) and not _covered(extra, s, e):
-            extra.append(replace(_unlisted(text[s:e], v), start=s, end=e))
-    if extra:
-        for hit in re.finditer(_alt({m.surface for m in extra}), text):
-            s, e = hit.span()
-            if not _covered(mentions, s, e) and not _covered(extra, s, e):
-                extra.append(replace(_unlisted(hit.group(), v), start=s, end=e))
-    return sorted(mentions + extra, key=lambda m: m.start)
-
-
-# --------------------------------------------------------------------------
-# 2. resolving candidates
-
-
-def _shared(a: Place, b: Place) -> int:
-    n = 0
-    for x, y in zip(a.path, b.path):
-        if x != y:
-            break
-        n += 1
-    return n
-
-
-def _hint_place(hint: str | None) -> Place | None:
-    """The unit a metadata hint names (``柳林县``, ``北京市丰台区``, ``全国``)."""
-    if not hint or not hint.strip():
-        return None
-    if hint.strip() == gz_mod.NATION_NAME:
-        return NATION_PLACE
-    resolved = [m for m in resolve_places(find_places(hint), None, hint) if m.places[0].level != NATION]
-    return max((m.places[0] for m in resolved), key=lambda p: len(p.path), default=None)
-
-
-class _Support:
-    """How much the document's resolved mentions (and the hint) share with a
-    candidate: a count of anchors under every path prefix."""
-
-    def __init__(self, hint: Place | None):
-        self.under: dict[tuple[str, ...], int] = {}
-        self.hint = hint if hint is not None and hint.level != NATION else None
-
-    def add(self, place: Place) -> None:
-        if place.level != NATION:
-            path, under = place.path, self.under
-            for k in range(1, len(path) + 1):
-                prefix = path[:k]
-                under[prefix] = under.get(prefix, 0) + 1
-
-    def score(self, c: Place) -> tuple[int, int]:
-        """(weighted sum of shared depth, deepest level shared with an anchor)."""
-        score = best = 0
-        for k in range(1, len(c.path) + 1):
-            n = self.under.get(c.path[:k], 0)
-            if n:
-                score += n * (2 * k - 1)
-                best = k
-        if self.hint is not None:
-            h = _shared(self.hint, c)
-            score += 4 * h * h
-            best = max(best, h)
-        return score, best
-
-
-def _adjacent(text: str | None, a: PlaceMention, b: PlaceMention) -> bool:
-    """``b`` directly follows ``a`` (nothing, or a short bracket, between)."""
-    if a.end == b.start:
-        return True
-    return text is not None and bool(_BRACKET_GAP.fullmatch(text, a.end, b.start))
-
-
-def resolve_places(
-    mentions: Sequence[PlaceMention], hint: str | None = None, text: str | None = None
-) -> list[PlaceMention]:
-    """Keep one unit per mention, the one the document supports.
-
-    The unit just before a mention decides first (孝感市 | 陡岗镇 | 袁湖村),
-    and a unit named right after the unit it lies in supports both (临县 |
-    城庄镇).  Otherwise a candidate's support is what the other resolved
-    mentions and the metadata ``hint`` share with it, the deeper the more.
-    Townships, villages, county short forms and two-character county names
-    (开县) are kept only where the document names a unit of the same
-    prefecture; a tie between such candidates drops the mention.  A name
-    glued to a unit it does not lie in (奉贤区|丽水湾小区) is dropped; a unit
-    missing from the gazetteer hangs under the unit before it.  Chains of
-    nested mentions become one mention of the innermost unit.  ``text``
-    (the document) lets brackets count as adjacency (花乡（地区）巴庄子村)."""
-    ms = sorted(mentions, key=lambda m: m.start)
-    lacking_suffixes = _vocab().lacking_suffixes
-    chosen: list[Place | None] = [None] * len(ms)
-    prev = [i - 1 if i and _adjacent(text, ms[i - 1], ms[i]) else None for i in range(len(ms))]
-
-    # unambiguous provinces, prefectures and counties; national markers
-    for i, m in enumerate(ms):
-        if m.kind == NATIONAL:
-            chosen[i] = NATION_PLACE
-        elif m.kind in (FULL, VARIANT, SHORT) and len(m.places) == 1 and m.places[0].level in LEVELS[:3]:
-            if m.places[0].level != "county" or (m.kind == FULL and len(m.surface) > 2):
-                chosen[i] = m.places[0]
-    # a unit named right after the unit it lies in
-    for i, j in enumerate(prev):
-        if j is None or NATION_PLACE in ms[j].places or ms[i].kind in (NATIONAL, PENDING):
-            continue
-        pairs = [(a, b) for a in ms[j].places for b in ms[i].places if a != b and a.contains(b)]
-        if len(pairs) == 1:
-            chosen[j] = chosen[j] or pairs[0][0]
-            chosen[i] = chosen[i] or pairs[0][1]
-    # the rest by support, twice so that later anchors help earlier mentions (the
-    # second pass starts from what the first added: the support of every choice)
-    support = _Support(_hint_place(hint))
-    for p in chosen:
-        if p is not None:
-            support.add(p)
-    for _ in range(2):
-        for i, m in enumerate(ms):
-            if chosen[i] is None and m.kind not in (NATIONAL, PENDING, LOCAL):
-                parent = chosen[prev[i]] if prev[i] is not None else None
-                chosen[i] = _choose(m, support, parent)
-                if chosen[i] is not None:
-                    support.add(chosen[i])
-    # short forms follow their full form
-    for i, m in enumerate(ms):
-        if m.kind == LOCAL:
-            chosen[i] = next(
-                (chosen[j] for j in range(len(ms)) if chosen[j] and ms[j].kind == FULL and ms[j].places == m.places),
-                None,
-            )
-    # units the gazetteer lacks hang under the unit before them
-    for i, m in enumerate(ms):
-        parent = chosen[prev[i]] if prev[i] is not None else None
-        municipal = parent is not None and parent.level == "province" and len(parent.path) == 2
-        if parent is None or parent.pid < 0 or not (municipal or parent.level in ("city", "county", "township")):
-            continue
-        if m.kind == PENDING or (
-            chosen[i] is None
-            and m.places[0].level in ("township", "village")
-            and m.surface.endswith(lacking_suffixes)
-        ):
-            level = "village" if parent.level == "township" else m.places[0].level
-            chosen[i] = parent.child(m.surface, level)
-    for i, m in enumerate(ms):
-        if m.kind == PENDING and chosen[i] is None:
-            chosen[i] = next(
-                (chosen[j] for j in range(len(ms)) if chosen[j] and ms[j].kind == PENDING and ms[j].surface == m.surface),
-                None,
-            )
-    # a name glued to a unit it does not lie in is part of another name
-    for i, j in enumerate(prev):
-        a, b = (chosen[j] if j is not None else None), chosen[i]
-        if a is None or b is None or NATION in (a.level, b.level) or ms[j].end != ms[i].start:
-            continue
-        if not a.contains(b) and not b.contains(a):
-            chosen[i] = None
-    out: list[PlaceMention] = []
-    for i, m in enumerate(ms):
-        place = chosen[i]
-        if place is None:
-            continue
-        last = out[-1] if out else None
-        if last is not None and _adjacent(text, last, m) and place.level != NATION:
-            outer = last.places[0]
-            if outer.level != NATION and outer != place and outer.contains(place):
-                out[-1] = PlaceMention(last.start, m.end, m.surface, (place,), m.kind)
-                continue
-        out.append(PlaceMention(m.start, m.end, m.surface, (place,), m.kind))
-    return out
-
-
-def _choose(m: PlaceMention, support: _Support, parent: Place | None) -> Place | None:
-    cands = [p for p in m.places if p.level != NATION]
-    if not cands:
-        return None
-    if parent is not None and parent.level != NATION:
-        inside = [c for c in cands if c != parent and parent.contains(c)]
-        if inside:
-            return min(inside, key=lambda c: len(c.path))
-        if cands[0].level in ("township", "village"):
-            return None  # named under a unit that has no such child
-
-    def needs_support(c: Place) -> bool:
-        if m.kind in (WEAK, LOCAL) or c.level in ("township", "village"):
-            return True
-        # a county by its short form, or a two-character full name (开县, 和县)
-        return c.level == "county" and (m.surface != c.name or len(c.name) <= 2)
-
-    scored = []
-    for c in cands:
-        score, best = support.score(c)
-        if needs_support(c) and best < 2:
-            continue  # nothing else in the document is in the same prefecture
-        scored.append((score, c))
-    if not scored:
-        return None
-    scored.sort(key=lambda t: (-t[0], LEVELS.index(t[1].level)))
-    if len(scored) > 1 and scored[0][0] == scored[1][0] and scored[0][1].level == scored[1][1].level:
-        if needs_support(scored[0][1]):
-            return None  # as many reasons for one as for the other
-    return scored[0][1]
-
-
-# --------------------------------------------------------------------------
-# 3. attributing claims
+# attributing claims
 
 # roles of a place in its sentence
 CONTEXT = "context"  # the place the text is about here
@@ -601,13 +176,18 @@ def attribute(
     paragraphs: Sequence[Paragraph],
     spans: Sequence[tuple[int, int]],
     hint: str | None = None,
+    mentions: Sequence[PlaceMention] | None = None,
 ) -> list[LocalityPath]:
     """The place each claim (a span in view offsets) is about, one LocalityPath
     per span, in order.  ``hint`` is what the metadata says the document is
-    about; it resolves ambiguous names and is the fallback place."""
+    about; it is the fallback place.  ``mentions`` are the document's resolved
+    place mentions (:func:`pipeline.places.find` with the same hint; found
+    here when not given)."""
     if not spans:
         return []
-    doc = _prepare(text, paragraphs, hint)
+    if mentions is None:
+        mentions = places_mod.find(text, hint)
+    doc = _prepare(text, paragraphs, hint, mentions)
     found: dict[int, tuple[Place, str] | None] = {}
     said: dict[tuple[int, str], tuple[Place, str] | None] = {}
     for k in sorted(range(len(spans)), key=lambda k: spans[k]):
@@ -631,12 +211,12 @@ def attribute(
     return out
 
 
-def _prepare(text: str, paragraphs: Sequence[Paragraph], hint: str | None) -> _Doc:
+def _prepare(text: str, paragraphs: Sequence[Paragraph], hint: str | None, mentions: Sequence[PlaceMention]) -> _Doc:
     v = _vocab()
     paras = sorted(paragraphs, key=lambda p: p.vstart) or [
         Paragraph("", 0, 0, ParagraphKind.body, 0, len(text), 0, len(text), text)
     ]
-    refs = [_Ref(m.start, m.end, m.places[0], locality_name(m)) for m in resolve_places(find_places(text), hint, text)]
+    refs = [_Ref(m.start, m.end, m.places[0], locality_name(m)) for m in mentions]
     for hit in v.abbreviation.finditer(text):  # 援鄂医疗队
         s, e = hit.span(1)
         if not any(r.start < e and s < r.end for r in refs):
@@ -654,9 +234,9 @@ def _prepare(text: str, paragraphs: Sequence[Paragraph], hint: str | None) -> _D
         text, paras, [p.vstart for p in paras], refs, [r.start for r in refs], None,
         clause_stops, sentence_stops,
     )
-    hint_place = _hint_place(hint)
-    if hint_place is not None:
-        doc.dominant = (hint_place, gz_mod.NATION_NAME if hint_place.level == NATION else hint_place.name)
+    hinted = hint_place(hint)
+    if hinted is not None:
+        doc.dominant = (hinted, gz_mod.NATION_NAME if hinted.level == NATION else hinted.name)
     else:
         doc.dominant = _dominant(refs)
     _add_anaphors(doc, v)
@@ -667,7 +247,7 @@ def _prepare(text: str, paragraphs: Sequence[Paragraph], hint: str | None) -> _D
     return doc
 
 
-def _set_role(text: str, r: _Ref, v: _Vocab) -> None:
+def _set_role(text: str, r: _Ref, v: _Cues) -> None:
     """The role of a place, from the 8 characters before it and the 10 after it."""
     s, e = r.start, r.end
     lo = s - 8 if s > 8 else 0
@@ -684,7 +264,7 @@ def _set_role(text: str, r: _Ref, v: _Vocab) -> None:
         r.scoped = True
 
 
-def _role(before: str, after: str, v: _Vocab) -> str | None:
+def _role(before: str, after: str, v: _Cues) -> str | None:
     """The role the words ``before`` and ``after`` a place give it (None: the plain one)."""
     R = v.roles
     sending = _sent_to(before, v)
@@ -701,7 +281,7 @@ def _role(before: str, after: str, v: _Vocab) -> str | None:
     return None
 
 
-def _sent_to(before: str, v: _Vocab) -> bool | None:
+def _sent_to(before: str, v: _Cues) -> bool | None:
     """Is the place right after a sending verb?  None: no; False: sent to;
     True: an intended or funded sending (为驰援…, 报名请战驰援…)."""
     R = v.roles
@@ -720,7 +300,7 @@ def _sent_to(before: str, v: _Vocab) -> bool | None:
     return None
 
 
-def _merge_lists(text: str, refs: list[_Ref], v: _Vocab) -> list[_Ref]:
+def _merge_lists(text: str, refs: list[_Ref], v: _Cues) -> list[_Ref]:
     """仙桃、天门和潜江 / 河北、陕西…等27个 / 武汉等七个城市: a list stands for
     the smallest unit holding all its places (a lone place before 等, for
     the unit above it)."""
@@ -810,7 +390,7 @@ def _dominant(refs: list[_Ref]) -> tuple[Place, str] | None:
     return holder[best], _name_for(refs, holder[best])
 
 
-def _add_anaphors(doc: _Doc, v: _Vocab) -> None:
+def _add_anaphors(doc: _Doc, v: _Cues) -> None:
     """全县, 该乡, 本市, 我们村, 新区: the latest unit of that level before them."""
     new: list[_Ref] = []
     for hit in v.anaphor.finditer(doc.text):
@@ -834,7 +414,7 @@ def _add_anaphors(doc: _Doc, v: _Vocab) -> None:
         doc.starts = [r.start for r in doc.refs]
 
 
-def _is_level(place: Place, name: str, level_word: str, v: _Vocab) -> bool:
+def _is_level(place: Place, name: str, level_word: str, v: _Cues) -> bool:
     """Is ``place`` (named ``name``) a unit an anaphor on ``level_word`` can mean?"""
     if level_word == "新区":
         return place.pid < 0 and name.endswith("新区")
@@ -849,7 +429,7 @@ def _is_level(place: Place, name: str, level_word: str, v: _Vocab) -> bool:
     return place.level == v.anaphor_level[level_word]
 
 
-def _latest_of(doc: _Doc, pos: int, level_word: str, v: _Vocab) -> tuple[Place, str] | None:
+def _latest_of(doc: _Doc, pos: int, level_word: str, v: _Cues) -> tuple[Place, str] | None:
     gz = gz_mod.load()
     for r in reversed(doc.refs[: bisect_left(doc.starts, pos)]):
         if r.role in (ORIGIN, NEIGHBOR, BLOCKED) or r.place.level == NATION:
@@ -867,7 +447,7 @@ def _latest_of(doc: _Doc, pos: int, level_word: str, v: _Vocab) -> tuple[Place, 
     return None
 
 
-def _find_sends(doc: _Doc, v: _Vocab) -> list[_Send]:
+def _find_sends(doc: _Doc, v: _Cues) -> list[_Send]:
     """Every sending verb with the place it sends to: the place right after
     it, or a place after 在 earlier in its clause (在湖北省的武汉等七个城市…开展支援)."""
     text = doc.text

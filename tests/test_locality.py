@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import gazetteer, locality
+from pipeline import gazetteer, locality, places
 from pipeline.model import LocalityPath, Paragraph, ParagraphKind
 
 CASES = Path(__file__).parent / "cases" / "locality.tsv"
@@ -110,25 +110,25 @@ def test_smallest_common_unit(gz):
 
 def test_find_places_longest_match_and_chain():
     text = "孝感市陡岗镇袁湖村党支部书记"
-    found = locality.find_places(text)
+    found = places.find_places(text)
     assert [m.surface for m in found] == ["孝感市", "陡岗镇", "袁湖村"]
-    resolved = locality.resolve_places(found, None, text)
+    resolved = places.resolve_places(found, None, text)
     assert len(resolved) == 1 and resolved[0].places[0].path[-3:] == ("孝南区", "陡岗镇", "袁湖村")
 
 
 def test_ambiguous_village_resolves_inside_the_county_named():
     text = "临汾市安泽县召开会议。和平村设卡口4个。"
-    found = locality.find_places(text)
+    found = places.find_places(text)
     village = next(m for m in found if m.surface == "和平村")
     assert len(village.places) > 100  # a common name nationally
-    resolved = locality.resolve_places(found, None, text)
+    resolved = places.resolve_places(found, None, text)
     assert next(m for m in resolved if m.surface == "和平村").places[0].path[2] == "安泽县"
 
 
 def test_hint_resolves_ambiguity():
     text = "和平村设卡口4个。"
-    assert locality.resolve_places(locality.find_places(text), None, text) == []
-    resolved = locality.resolve_places(locality.find_places(text), "安泽县", text)
+    assert places.resolve_places(places.find_places(text), None, text) == []
+    resolved = places.resolve_places(places.find_places(text), "安泽县", text)
     assert resolved[0].places[0].path[2] == "安泽县"
 
 
@@ -142,12 +142,12 @@ def test_hint_resolves_ambiguity():
     ],
 )
 def test_words_that_look_like_places(text, absent):
-    found = locality.resolve_places(locality.find_places(text), None, text)
+    found = places.resolve_places(places.find_places(text), None, text)
     assert absent not in [m.surface for m in found]
 
 
 def test_national_marker():
-    found = locality.find_places("国家卫生健康委通报，我国累计报告病例")
+    found = places.find_places("国家卫生健康委通报，我国累计报告病例")
     assert [m.places[0].level for m in found] == ["nation", "nation"]
 
 

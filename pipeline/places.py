@@ -1,0 +1,476 @@
+"""Place mentions: where a text names an administrative unit, and which unit.
+
+Reads: the repaired text of a document, the gazetteer
+(:mod:`pipeline.gazetteer`) and ``pipeline/data/localities.yaml``.
+Writes: :class:`PlaceMention` records (view offsets), one unit each once
+resolved.
+
+Two steps (:func:`find` runs both):
+
+1. :func:`find_places` finds every name of a unit (longest, non-overlapping,
+   with boundary rules), the markers of national figures (全国, 我国,
+   ministries) and units the text names under a known one that the
+   gazetteer lacks (孝义市柱濮新区, 西安市108坊社区).
+2. :func:`resolve_places` keeps one unit per mention, the one the rest of
+   the document supports (a village name found in many counties resolves
+   to the one under the county or city the document names), and merges
+   chains (孝感市陡岗镇袁湖村) into one mention of the innermost unit.
+
+Which place each claim is about is :mod:`pipeline.locality`'s job.
+"""
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from typing import Sequence
+
+from . import gazetteer as gz_mod
+from .gazetteer import KIND_FULL, KIND_SHORT, KIND_VARIANT, KIND_WEAK, LEVELS, NATION, NATION_PLACE, Place
+from .model import record
+
+__all__ = ["Place", "PlaceMention", "find", "find_places", "resolve_places", "hint_place", "locality_name", "vocab"]
+
+# kinds of mention, best first
+FULL, NATIONAL, VARIANT, PENDING, LOCAL, SHORT, WEAK = (
+    "full", "national", "variant", "pending", "local", "short", "weak",
+)
+_KIND_OF = {KIND_FULL: FULL, KIND_VARIANT: VARIANT, KIND_SHORT: SHORT, KIND_WEAK: WEAK}
+_RANK = {FULL: 0, NATIONAL: 0, VARIANT: 1, PENDING: 1, LOCAL: 2, SHORT: 2, WEAK: 3}
+
+_BRACKET_GAP = re.compile(r"[（(][\u4e00-\u9fff]{1,3}[）)]")
+
+
+
+
+@record
+class PlaceMention:
+    """A stretch of text that names a unit (view offsets, end exclusive).
+    ``places`` are its candidates; after :func:`resolve_places`, exactly one."""
+
+    start: int
+    end: int
+    surface: str
+    places: tuple[Place, ...]
+    kind: str = FULL  # full | variant | short | weak | national | local | pending
+
+
+def locality_name(mention: PlaceMention, place: Place | None = None) -> str:
+    """The unit as the text names it, with its suffix: the surface where it
+    carries one (藁城县, 宝丰街, 花乡), else the gazetteer's name (湖北 -> 湖北省,
+    广州 -> 广州市)."""
+    place = place or mention.places[0]
+    if place.level == NATION:
+        return gz_mod.NATION_NAME
+    s = mention.surface
+    if s == place.name or mention.kind == LOCAL:
+        return place.name
+    if mention.kind in (VARIANT, PENDING):
+        return s
+    tails = vocab().admin_tails
+    if s.endswith(tails) and any(s.endswith(t) and len(s) - len(t) >= 2 for t in tails):
+        return s
+    return place.name
+
+
+# --------------------------------------------------------------------------
+# vocabulary (pipeline/data/localities.yaml)
+
+
+def by_length(words) -> list[str]:
+    return sorted(words, key=len, reverse=True)
+
+
+def alt(words) -> str:
+    return "|".join(re.escape(w) for w in by_length(words))
+
+
+@dataclass(frozen=True)
+class Vocab:
+    """What ``localities.yaml`` says about finding and resolving place names."""
+
+    not_places: re.Pattern | None
+    national: re.Pattern
+    features: tuple[str, ...]
+    not_after_village: tuple[str, ...]  # 村民, 村级: the village name is part of a word
+    # a unit the gazetteer lacks, named right after a known one: 柱濮新区, 108坊社区
+    unlisted: re.Pattern
+    unlisted_stops: frozenset[str]  # characters never inside its name
+    village_suffixes: tuple[str, ...]
+    local_short_suffixes: tuple[str, ...]  # 驿马乡 -> 驿马
+    # a township or village the gazetteer lacks under the unit before it
+    lacking_suffixes: tuple[str, ...]
+    admin_tails: tuple[str, ...]  # every administrative suffix, of every level
+    extend: dict[str, tuple[str, ...]]
+    any_extend: tuple[str, ...]  # every suffix of extend
+    breakers: dict[str, str]
+    surnames: frozenset[str]
+
+
+@lru_cache(maxsize=1)
+def vocab() -> Vocab:
+    raw = gz_mod.load_data().raw
+    return Vocab(
+        not_places=re.compile(alt(raw["not_places"])) if raw["not_places"] else None,
+        national=re.compile(alt(raw["national_markers"])),
+        features=tuple(raw["feature_suffixes"]),
+        not_after_village=tuple(raw["not_after_village"]),
+        unlisted=re.compile(
+            r"(?:[（(][\u4e00-\u9fff]{1,3}[）)])?([\u4e00-\u9fff0-9]{2,6}?)(" + alt(raw["unlisted_suffixes"]) + ")"
+        ),
+        unlisted_stops=frozenset(raw["unlisted_stops"]),
+        village_suffixes=tuple(raw["suffixes"]["village"]),
+        local_short_suffixes=tuple(raw["local_short_suffixes"]),
+        lacking_suffixes=tuple(dict.fromkeys(raw["unlisted_suffixes"] + raw["local_short_suffixes"])),
+        admin_tails=tuple(sorted({t for level in raw["suffixes"].values() for t in level} | set(raw["tail_endings"]))),
+        extend={k: tuple(v) for k, v in raw["extend_suffixes"].items()},
+        any_extend=tuple(sorted({s for v in raw["extend_suffixes"].values() for s in v})),
+        breakers={k: "".join(v) for k, v in raw["extend_breakers"].items()},
+        surnames=frozenset(raw["surnames"]),
+    )
+
+
+# --------------------------------------------------------------------------
+# 1. finding mentions
+
+
+def find(text: str, hint: str | None = None) -> list[PlaceMention]:
+    """The resolved place mentions of ``text`` (a document's repaired text), one
+    unit each, in text order; ``hint`` is what the metadata says the document
+    is about."""
+    return resolve_places(find_places(text), hint, text)
+
+
+def find_places(text: str) -> list[PlaceMention]:
+    """Every place mention in ``text``: longest, non-overlapping matches.
+
+    Candidates keep every unit a name may stand for.  A short form takes
+    the suffix written after it (藁城 + 县).  Dropped: matches inside a word
+    of ``not_places`` (黄浦江, 公安部), short forms followed by a feature
+    word (江汉路), villages followed by 民/级/组 (…村民), and short forms
+    that are the end of a recurring person's name (钟海南).  Added: a
+    township or village the document names in full, by its name without
+    the suffix (驿马乡 … 驿马人), and units named right after a known unit
+    but missing from the gazetteer (孝义市柱濮新区), as pending units whose
+    parent :func:`resolve_places` fixes."""
+    gz = gz_mod.load()
+    v = vocab()
+    # not_places matches do not overlap: only the last one starting at or before
+    # a key can hold it
+    blocked_starts: list[int] = []
+    blocked_ends: list[int] = []
+    for m in v.not_places.finditer(text) if v.not_places else ():
+        blocked_starts.append(m.start())
+        blocked_ends.append(m.end())
+    found: list[_Found] = []
+    key_places, features, not_after_village = gz.key_places, v.features, v.not_after_village
+    for s, e, key_id in gz.iter_keys(text):
+        b = bisect_right(blocked_starts, s) - 1
+        if b >= 0 and e <= blocked_ends[b]:
+            continue
+        places, kind = key_places(key_id)
+        if kind >= KIND_SHORT and text.startswith(features, e):
+            continue
+        if text[e - 1] == "村" and text.startswith(not_after_village, e):
+            continue
+        mkind = _KIND_OF[kind]
+        if kind >= KIND_SHORT:
+            longer = _take_suffix(text, e, places, v)
+            if longer != e:
+                e, mkind = longer, VARIANT
+        found.append((s, mkind == WEAK, s - e, _RANK[mkind], len(found), e, places, mkind))
+    for m in v.national.finditer(text):
+        s, e = m.span()
+        found.append((s, False, s - e, _RANK[NATIONAL], len(found), e, (NATION_PLACE,), NATIONAL))
+    kept = [PlaceMention(s, e, text[s:e], places, kind) for s, _, _, _, _, e, places, kind in _longest(found)]
+    mentions = _drop_person_names(text, kept, v)
+    mentions = _add_local_short_forms(text, mentions, v)
+    return _add_unlisted(text, mentions, v)
+
+
+def _take_suffix(text: str, end: int, places: tuple[Place, ...], v: Vocab) -> int:
+    """A short form takes the suffix written after it (藁城 + 县 -> 藁城县)."""
+    if not text.startswith(v.any_extend, end):
+        return end
+    for place in places:
+        for suf in v.extend.get(place.level, ()):
+            if text.startswith(suf, end):
+                nxt = text[end + len(suf) : end + len(suf) + 1]
+                if not (nxt and nxt in v.breakers.get(suf, "")):
+                    return end + len(suf)
+    return end
+
+
+# a match before the choice of the longest: (start, is weak, -length, rank of
+# its kind, order found, end, places, kind), a tuple that sorts as _longest wants
+_Found = tuple[int, bool, int, int, int, int, tuple[Place, ...], str]
+
+
+def _longest(found: list[_Found]) -> list[_Found]:
+    """Leftmost, then longest; at one start a name that needs no support wins
+    over a longer one that does (上海 | 街头, not 上海街 for 上海街道)."""
+    found.sort()
+    out: list[_Found] = []
+    last = -1
+    for m in found:
+        if m[0] >= last:
+            out.append(m)
+            last = m[5]
+    return out
+
+
+def _drop_person_names(text: str, mentions: list[PlaceMention], v: Vocab) -> list[PlaceMention]:
+    """钟海南, 刘惠民: a surname, then a two-character short name, recurring."""
+
+    def is_name(m: PlaceMention, prev_end: int) -> bool:
+        s = m.start
+        return (
+            m.kind in (SHORT, WEAK)
+            and len(m.surface) == 2
+            and s > 0
+            and text[s - 1] in v.surnames
+            and prev_end != s  # the surname is not the end of another mention
+            and text.count(text[s - 1 : m.end]) >= 2
+        )
+
+    # mentions do not overlap, so only the one before can hold the character before
+    ends = [-1] + [m.end for m in mentions]
+    return [m for m, prev_end in zip(mentions, ends) if not is_name(m, prev_end)]
+
+
+def _covered(mentions: list[PlaceMention], s: int, e: int) -> bool:
+    return any(m.start < e and s < m.end for m in mentions)
+
+
+def _add_local_short_forms(text: str, mentions: list[PlaceMention], v: Vocab) -> list[PlaceMention]:
+    """A township or village named in full is also found without its suffix."""
+    bases: dict[str, PlaceMention] = {}
+    for m in mentions:
+        if m.kind == FULL and m.places[0].level in ("township", "village"):
+            for suf in v.local_short_suffixes:
+                if m.surface.endswith(suf) and len(m.surface) - len(suf) >= 2:
+                    bases.setdefault(m.surface[: -len(suf)], m)
+                    break
+    if not bases:
+        return mentions
+    extra: list[PlaceMention] = []
+    for hit in re.finditer(alt(bases), text):
+        s, e = hit.span()
+        if not _covered(mentions, s, e) and not _covered(extra, s, e):
+            extra.append(PlaceMention(s, e, hit.group(), bases[hit.group()].places, LOCAL))
+    return sorted(mentions + extra, key=lambda m: m.start)
+
+
+def _unlisted(name: str, v: Vocab) -> PlaceMention:
+    level = "village" if name.endswith(v.village_suffixes) else "township"
+    return PlaceMention(0, 0, name, (Place(name, level, (name,)),), PENDING)
+
+
+def _add_unlisted(text: str, mentions: list[PlaceMention], v: Vocab) -> list[PlaceMention]:
+    """Units named right after a known unit that the gazetteer lacks, and
+    their later mentions."""
+    extra: list[PlaceMention] = []
+    unlisted, stops = v.unlisted, v.unlisted_stops
+    for m in mentions:
+        hit = unlisted.match(text, m.end) if m.kind != NATIONAL else None
+        if not hit or any(ch in stops for ch in hit.group(1)):
+            continue
+        s, e = hit.start(1), hit.end()
+        if not _covered(mentions, s, e) and not _covered(extra, s, e):
+            extra.append(replace(_unlisted(text[s:e], v), start=s, end=e))
+    if extra:
+        for hit in re.finditer(alt({m.surface for m in extra}), text):
+            s, e = hit.span()
+            if not _covered(mentions, s, e) and not _covered(extra, s, e):
+                extra.append(replace(_unlisted(hit.group(), v), start=s, end=e))
+    return sorted(mentions + extra, key=lambda m: m.start)
+
+
+# --------------------------------------------------------------------------
+# 2. resolving candidates
+
+
+def _shared(a: Place, b: Place) -> int:
+    n = 0
+    for x, y in zip(a.path, b.path):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def hint_place(hint: str | None) -> Place | None:
+    """The unit a metadata hint names (``柳林县``, ``北京市丰台区``, ``全国``)."""
+    if not hint or not hint.strip():
+        return None
+    if hint.strip() == gz_mod.NATION_NAME:
+        return NATION_PLACE
+    resolved = [m for m in resolve_places(find_places(hint), None, hint) if m.places[0].level != NATION]
+    return max((m.places[0] for m in resolved), key=lambda p: len(p.path), default=None)
+
+
+class _Support:
+    """How much the document's resolved mentions (and the hint) share with a
+    candidate: a count of anchors under every path prefix."""
+
+    def __init__(self, hint: Place | None):
+        self.under: dict[tuple[str, ...], int] = {}
+        self.hint = hint if hint is not None and hint.level != NATION else None
+
+    def add(self, place: Place) -> None:
+        if place.level != NATION:
+            path, under = place.path, self.under
+            for k in range(1, len(path) + 1):
+                prefix = path[:k]
+                under[prefix] = under.get(prefix, 0) + 1
+
+    def score(self, c: Place) -> tuple[int, int]:
+        """(weighted sum of shared depth, deepest level shared with an anchor)."""
+        score = best = 0
+        for k in range(1, len(c.path) + 1):
+            n = self.under.get(c.path[:k], 0)
+            if n:
+                score += n * (2 * k - 1)
+                best = k
+        if self.hint is not None:
+            h = _shared(self.hint, c)
+            score += 4 * h * h
+            best = max(best, h)
+        return score, best
+
+
+def _adjacent(text: str | None, a: PlaceMention, b: PlaceMention) -> bool:
+    """``b`` directly follows ``a`` (nothing, or a short bracket, between)."""
+    if a.end == b.start:
+        return True
+    return text is not None and bool(_BRACKET_GAP.fullmatch(text, a.end, b.start))
+
+
+def resolve_places(
+    mentions: Sequence[PlaceMention], hint: str | None = None, text: str | None = None
+) -> list[PlaceMention]:
+    """Keep one unit per mention, the one the document supports.
+
+    The unit just before a mention decides first (孝感市 | 陡岗镇 | 袁湖村),
+    and a unit named right after the unit it lies in supports both (临县 |
+    城庄镇).  Otherwise a candidate's support is what the other resolved
+    mentions and the metadata ``hint`` share with it, the deeper the more.
+    Townships, villages, county short forms and two-character county names
+    (开县) are kept only where the document names a unit of the same
+    prefecture; a tie between such candidates drops the mention.  A name
+    glued to a unit it does not lie in (奉贤区|丽水湾小区) is dropped; a unit
+    missing from the gazetteer hangs under the unit before it.  Chains of
+    nested mentions become one mention of the innermost unit.  ``text``
+    (the document) lets brackets count as adjacency (花乡（地区）巴庄子村)."""
+    ms = sorted(mentions, key=lambda m: m.start)
+    lacking_suffixes = vocab().lacking_suffixes
+    chosen: list[Place | None] = [None] * len(ms)
+    prev = [i - 1 if i and _adjacent(text, ms[i - 1], ms[i]) else None for i in range(len(ms))]
+
+    # unambiguous provinces, prefectures and counties; national markers
+    for i, m in enumerate(ms):
+        if m.kind == NATIONAL:
+            chosen[i] = NATION_PLACE
+        elif m.kind in (FULL, VARIANT, SHORT) and len(m.places) == 1 and m.places[0].level in LEVELS[:3]:
+            if m.places[0].level != "county" or (m.kind == FULL and len(m.surface) > 2):
+                chosen[i] = m.places[0]
+    # a unit named right after the unit it lies in
+    for i, j in enumerate(prev):
+        if j is None or NATION_PLACE in ms[j].places or ms[i].kind in (NATIONAL, PENDING):
+            continue
+        pairs = [(a, b) for a in ms[j].places for b in ms[i].places if a != b and a.contains(b)]
+        if len(pairs) == 1:
+            chosen[j] = chosen[j] or pairs[0][0]
+            chosen[i] = chosen[i] or pairs[0][1]
+    # the rest by support, twice so that later anchors help earlier mentions (the
+    # second pass starts from what the first added: the support of every choice)
+    support = _Support(hint_place(hint))
+    for p in chosen:
+        if p is not None:
+            support.add(p)
+    for _ in range(2):
+        for i, m in enumerate(ms):
+            if chosen[i] is None and m.kind not in (NATIONAL, PENDING, LOCAL):
+                parent = chosen[prev[i]] if prev[i] is not None else None
+                chosen[i] = _choose(m, support, parent)
+                if chosen[i] is not None:
+                    support.add(chosen[i])
+    # short forms follow their full form
+    for i, m in enumerate(ms):
+        if m.kind == LOCAL:
+            chosen[i] = next(
+                (chosen[j] for j in range(len(ms)) if chosen[j] and ms[j].kind == FULL and ms[j].places == m.places),
+                None,
+            )
+    # units the gazetteer lacks hang under the unit before them
+    for i, m in enumerate(ms):
+        parent = chosen[prev[i]] if prev[i] is not None else None
+        municipal = parent is not None and parent.level == "province" and len(parent.path) == 2
+        if parent is None or parent.pid < 0 or not (municipal or parent.level in ("city", "county", "township")):
+            continue
+        if m.kind == PENDING or (
+            chosen[i] is None
+            and m.places[0].level in ("township", "village")
+            and m.surface.endswith(lacking_suffixes)
+        ):
+            level = "village" if parent.level == "township" else m.places[0].level
+            chosen[i] = parent.child(m.surface, level)
+    for i, m in enumerate(ms):
+        if m.kind == PENDING and chosen[i] is None:
+            chosen[i] = next(
+                (chosen[j] for j in range(len(ms)) if chosen[j] and ms[j].kind == PENDING and ms[j].surface == m.surface),
+                None,
+            )
+    # a name glued to a unit it does not lie in is part of another name
+    for i, j in enumerate(prev):
+        a, b = (chosen[j] if j is not None else None), chosen[i]
+        if a is None or b is None or NATION in (a.level, b.level) or ms[j].end != ms[i].start:
+            continue
+        if not a.contains(b) and not b.contains(a):
+            chosen[i] = None
+    out: list[PlaceMention] = []
+    for i, m in enumerate(ms):
+        place = chosen[i]
+        if place is None:
+            continue
+        last = out[-1] if out else None
+        if last is not None and _adjacent(text, last, m) and place.level != NATION:
+            outer = last.places[0]
+            if outer.level != NATION and outer != place and outer.contains(place):
+                out[-1] = PlaceMention(last.start, m.end, m.surface, (place,), m.kind)
+                continue
+        out.append(PlaceMention(m.start, m.end, m.surface, (place,), m.kind))
+    return out
+
+
+def _choose(m: PlaceMention, support: _Support, parent: Place | None) -> Place | None:
+    cands = [p for p in m.places if p.level != NATION]
+    if not cands:
+        return None
+    if parent is not None and parent.level != NATION:
+        inside = [c for c in cands if c != parent and parent.contains(c)]
+        if inside:
+            return min(inside, key=lambda c: len(c.path))
+        if cands[0].level in ("township", "village"):
+            return None  # named under a unit that has no such child
+
+    def needs_support(c: Place) -> bool:
+        if m.kind in (WEAK, LOCAL) or c.level in ("township", "village"):
+            return True
+        # a county by its short form, or a two-character full name (开县, 和县)
+        return c.level == "county" and (m.surface != c.name or len(c.name) <= 2)
+
+    scored = []
+    for c in cands:
+        score, best = support.score(c)
+        if needs_support(c) and best < 2:
+            continue  # nothing else in the document is in the same prefecture
+        scored.append((score, c))
+    if not scored:
+        return None
+    scored.sort(key=lambda t: (-t[0], LEVELS.index(t[1].level)))
+    if len(scored) > 1 and scored[0][0] == scored[1][0] and scored[0][1].level == scored[1][1].level:
+        if needs_support(scored[0][1]):
+            return None  # as many reasons for one as for the other
+    return scored[0][1]
