@@ -143,6 +143,20 @@ class _Send:
 
 
 @dataclass
+class _Back:
+    """What a walk back from the end of a paragraph through the earlier
+    paragraphs of its article finds (see :func:`_walk_back`)."""
+
+    unit: tuple[Place, str] | None = None  # a paragraph naming places of three branches
+    ref: _Ref | None = None  # else the nearest plain place
+    refined: _Ref | None = None  # an institution's place on the way there that lies inside it
+    first_weak: _Ref | None = None  # where no plain place is found: the nearest institution's place
+
+
+_NOTHING = _Back()
+
+
+@dataclass
 class _Doc:
     text: str
     paragraphs: list[Paragraph]
@@ -157,6 +171,11 @@ class _Doc:
     send_starts: list[int] = field(default_factory=list)
     # only scoped places use segments, and few documents have one: None when none has
     segment_stops: list[int] | None = None
+    # What follows keeps the work per claim from growing with the document
+    # (set by _index_refs and _index_sends): no claim scans a list of refs or sends.
+    refs_ix: _RefIndex | None = None
+    sends_ix: _SendIndex | None = None
+    deepest: dict[tuple[int, int, Place, str], tuple[Place, str]] = field(default_factory=dict)
 
     def para_index(self, pos: int) -> int:
         i = bisect_right(self.para_starts, pos) - 1
@@ -166,9 +185,44 @@ class _Doc:
         """Refs that start in [lo, hi)."""
         return self.refs[bisect_left(self.starts, lo) : bisect_left(self.starts, hi)]
 
-    def sends_between(self, lo: int, hi: int) -> list[_Send]:
-        """Sending verbs that start in [lo, hi)."""
-        return self.sends[bisect_left(self.send_starts, lo) : bisect_left(self.send_starts, hi)]
+
+@dataclass
+class _RefIndex:
+    """For every ref (by index): the nearest ref at or before it (``prev_*``)
+    or at or after it (``next_*``) that a claim may take from its clause
+    (``clause``) or from its sentence or paragraph (``wide``); of the latter,
+    the plain ones and the institutions' (``weak``).  Refs scoped to a
+    segment are listed apart (their use depends on the claim).  Refs never
+    overlap (mentions, abbreviations and anaphors are each kept only where
+    no other is), which the lookups rely on."""
+
+    prev_clause: list[int]
+    next_clause: list[int]
+    prev_wide: list[int]
+    next_wide: list[int]
+    prev_plain: list[int]
+    prev_weak: list[int]
+    scoped_clause: list[int]
+    scoped_wide: list[int]
+    # per paragraph: what the walk back from its end finds; per ref: the nearest
+    # institution's place since the last plain place of its paragraph (early in
+    # a paragraph: since the place the walk back from the paragraph before
+    # finds) that lies inside that place, or -1
+    back: list[_Back]
+    refine_at: list[int]
+    names: dict[Place, str]  # each place's name as its first ref writes it
+    article_first: list[int]  # per paragraph: the first paragraph of its article
+
+
+@dataclass
+class _SendIndex:
+    """For every send (by index): the nearest real sending (with a destination,
+    not blocked) at or after and at or before it, and the nearest verb that
+    continues the last sending (出征的3名队员) at or after it."""
+
+    next_good: list[int]
+    prev_good: list[int]
+    next_continuer: list[int]
 
 
 def attribute(
@@ -217,12 +271,16 @@ def _prepare(text: str, paragraphs: Sequence[Paragraph], hint: str | None, menti
         Paragraph("", 0, 0, ParagraphKind.body, 0, len(text), 0, len(text), text)
     ]
     refs = [_Ref(m.start, m.end, m.places[0], locality_name(m)) for m in mentions]
+    ends = [r.end for r in refs]  # mentions do not overlap: their ends are in order too
+    extra = []
     for hit in v.abbreviation.finditer(text):  # 援鄂医疗队
         s, e = hit.span(1)
-        if not any(r.start < e and s < r.end for r in refs):
+        k = bisect_left(ends, s + 1)  # the first mention that ends after s
+        if k == len(refs) or refs[k].start >= e:
             place = gz_mod.load().lookup(v.abbreviations[hit.group(1)])[0]
-            refs.append(_Ref(s, e, place, place.name))
-    refs.sort(key=lambda r: r.start)
+            extra.append(_Ref(s, e, place, place.name))
+    if extra:
+        refs = sorted(refs + extra, key=lambda r: r.start)
     for r in refs:
         _set_role(text, r, v)
     refs = _merge_lists(text, refs, v)
@@ -240,8 +298,10 @@ def _prepare(text: str, paragraphs: Sequence[Paragraph], hint: str | None, menti
     else:
         doc.dominant = _dominant(refs)
     _add_anaphors(doc, v)
+    doc.refs_ix = _index_refs(doc)
     doc.sends = _find_sends(doc, v)
     doc.send_starts = [x.start for x in doc.sends]
+    doc.sends_ix = _index_sends(doc.sends, v.roles["send_continuers"])
     if any(r.scoped for r in doc.refs):
         doc.segment_stops = [i for i in clause_stops if text[i] in _SEGMENT_END]
     return doc
@@ -305,6 +365,7 @@ def _merge_lists(text: str, refs: list[_Ref], v: _Cues) -> list[_Ref]:
     the smallest unit holding all its places (a lone place before 等, for
     the unit above it)."""
     gz = gz_mod.load()
+    names: dict[Place, str] | None = None
     out: list[_Ref] = []
     i = 0
     while i < len(refs):
@@ -325,7 +386,11 @@ def _merge_lists(text: str, refs: list[_Ref], v: _Cues) -> list[_Ref]:
                 unit = gz.parent(places[0])
             else:
                 unit = gz.common_unit(places)
-            name = gz_mod.NATION_NAME if unit.level == NATION else _name_for(refs, unit)
+            if unit.level == NATION:
+                name = gz_mod.NATION_NAME
+            else:
+                names = names if names is not None else _first_names(refs)
+                name = names.get(unit, unit.name)
             out.append(_Ref(members[0].start, members[-1].end, unit, name, refs[i].role))
         else:
             out.extend(members)
@@ -333,8 +398,12 @@ def _merge_lists(text: str, refs: list[_Ref], v: _Cues) -> list[_Ref]:
     return out
 
 
-def _name_for(refs: list[_Ref], place: Place) -> str:
-    return next((r.name for r in refs if r.place == place), place.name)
+def _first_names(refs: list[_Ref]) -> dict[Place, str]:
+    """Each place's name as its first ref writes it (a list or a walk back names a unit so)."""
+    names: dict[Place, str] = {}
+    for r in refs:
+        names.setdefault(r.place, r.name)
+    return names
 
 
 def _in_brackets(text: str, s: int, e: int) -> bool:
@@ -387,21 +456,23 @@ def _dominant(refs: list[_Ref]) -> tuple[Place, str] | None:
     best = max((p for p, w in weight.items() if 2 * w >= total), key=len, default=())
     if not best:
         return NATION_PLACE, gz_mod.NATION_NAME
-    return holder[best], _name_for(refs, holder[best])
+    return holder[best], _first_names(refs).get(holder[best], holder[best].name)
 
 
 def _add_anaphors(doc: _Doc, v: _Cues) -> None:
     """全县, 该乡, 本市, 我们村, 新区: the latest unit of that level before them."""
     new: list[_Ref] = []
+    latest: dict[str, tuple[int, tuple[Place, str] | None]] = {}
     for hit in v.anaphor.finditer(doc.text):
         s, e = hit.span()
-        if any(r.start < e and s < r.end for r in doc.refs_between(s - 12, e)):
+        k = bisect_left(doc.starts, e) - 1  # refs do not overlap: the last one starting before e decides
+        if k >= 0 and doc.refs[k].end > s:
             continue
         word = hit.group()
         level_word = v.anaphor_words.get(word) or next(
             (k for k in v.anaphor_levels_longest_first if word.endswith(k)), None
         )
-        got = _latest_of(doc, s, level_word, v) if level_word else None
+        got = _latest_of(doc, s, level_word, v, latest) if level_word else None
         if got is None:
             continue
         ref = _Ref(s, e, got[0], got[1])
@@ -429,15 +500,32 @@ def _is_level(place: Place, name: str, level_word: str, v: _Cues) -> bool:
     return place.level == v.anaphor_level[level_word]
 
 
-def _latest_of(doc: _Doc, pos: int, level_word: str, v: _Cues) -> tuple[Place, str] | None:
+def _latest_of(
+    doc: _Doc, pos: int, level_word: str, v: _Cues, latest: dict[str, tuple[int, tuple[Place, str] | None]]
+) -> tuple[Place, str] | None:
+    """The unit of ``level_word`` the latest place before ``pos`` lies in, else
+    the dominant place's.  Anaphors come in text order, and ``latest`` keeps
+    per level word how far the refs have been read and what they gave: the
+    walk back from ``pos`` stops there, so no ref is read twice for one word."""
     gz = gz_mod.load()
-    for r in reversed(doc.refs[: bisect_left(doc.starts, pos)]):
+    upto = bisect_left(doc.starts, pos)
+    done, got = latest.get(level_word, (0, None))
+    for k in range(upto - 1, done - 1, -1):
+        r = doc.refs[k]
         if r.role in (ORIGIN, NEIGHBOR, BLOCKED) or r.place.level == NATION:
             continue
+        hit = None
         for anc in reversed(gz.ancestors(r.place)):
             name = r.name if anc == r.place else anc.name
             if _is_level(anc, name, level_word, v):
-                return anc, name
+                hit = anc, name
+                break
+        if hit is not None:
+            got = hit
+            break
+    latest[level_word] = (max(done, upto), got)
+    if got is not None:
+        return got
     if doc.dominant is not None and level_word != "新区" and doc.dominant[0].level != NATION:
         place, pname = doc.dominant
         for anc in reversed(gz.ancestors(place)):
@@ -453,6 +541,7 @@ def _find_sends(doc: _Doc, v: _Cues) -> list[_Send]:
     text = doc.text
     R = v.roles
     out = []
+    after_zai: list[int] | None = None  # refs right after 在 that the text is about
     for hit in v.send.finditer(text):
         s, e = hit.span()
         if any(b in text[max(0, s - 2) : e + 2] for b in R["send_breakers"]):
@@ -462,7 +551,11 @@ def _find_sends(doc: _Doc, v: _Cues) -> list[_Send]:
         if dest is None and hit.group() in R["send_in_place"]:
             i = bisect_left(doc.clause_stops, s) - 1
             lo = doc.clause_stops[i] + 1 if i >= 0 else 0  # the start of its clause
-            dest = next((r for r in doc.refs_between(lo, s) if text[r.start - 1 : r.start] == "在" and r.role == CONTEXT), None)
+            if after_zai is None:
+                after_zai = [k for k, r in enumerate(doc.refs) if text[r.start - 1 : r.start] == "在" and r.role == CONTEXT]
+            t = bisect_left(after_zai, bisect_left(doc.starts, lo))
+            if t < len(after_zai) and after_zai[t] < bisect_left(doc.starts, s):
+                dest = doc.refs[after_zai[t]]
         if dest is not None and dest.role == ORIGIN:
             dest = None
         blocked = any(w in text[max(0, s - 6) : s] for w in R["send_blockers"])
@@ -492,16 +585,158 @@ def _char_class(chars: frozenset[str]) -> re.Pattern[str]:
     return re.compile("[" + "".join(re.escape(c) for c in sorted(chars)) + "]")
 
 
-def _usable(r: _Ref, reach: str, s: int, segment: tuple[int, int] | None) -> bool:
-    """May ``r`` give its place to a claim starting at ``s`` from this far
-    away (``reach``: clause, sentence or paragraph)?"""
-    if r.role in (ORIGIN, NEIGHBOR, BLOCKED, ATTACHED):
-        return False
-    if r.scoped and not (segment[0] <= r.start and r.end <= s):
-        return False
-    if reach == "clause":
-        return not (r.role == TRANSIENT and r.weak)
-    return r.role != TRANSIENT
+_NEVER = (ORIGIN, NEIGHBOR, BLOCKED, ATTACHED)  # roles no claim takes a place from
+
+
+def _index_refs(doc: _Doc) -> _RefIndex:
+    """The lookups of :class:`_RefIndex`, in a few passes over the refs and paragraphs."""
+    refs = doc.refs
+    n = len(refs)
+    prev_clause, prev_wide, prev_plain, prev_weak = [-1] * n, [-1] * n, [-1] * n, [-1] * n
+    clause_ok, wide_ok = [False] * n, [False] * n
+    scoped_clause: list[int] = []
+    scoped_wide: list[int] = []
+    last_clause = last_wide = last_plain = last_weak = -1
+    for k, r in enumerate(refs):
+        if r.role not in _NEVER:
+            clause = not (r.role == TRANSIENT and r.weak)
+            wide = r.role != TRANSIENT
+            if r.scoped:
+                if clause:
+                    scoped_clause.append(k)
+                if wide:
+                    scoped_wide.append(k)
+            else:
+                clause_ok[k], wide_ok[k] = clause, wide
+                if clause:
+                    last_clause = k
+                if wide:
+                    last_wide = k
+                    if r.weak:
+                        last_weak = k
+                    else:
+                        last_plain = k
+        prev_clause[k], prev_wide[k], prev_plain[k], prev_weak[k] = last_clause, last_wide, last_plain, last_weak
+    next_clause, next_wide = [n] * n, [n] * n
+    nxt_clause = nxt_wide = n
+    for k in range(n - 1, -1, -1):
+        if clause_ok[k]:
+            nxt_clause = k
+        if wide_ok[k]:
+            nxt_wide = k
+        next_clause[k], next_wide[k] = nxt_clause, nxt_wide
+    names = _first_names(refs)
+    back, refine_at, article_first = _index_paragraphs(doc, wide_ok, names)
+    return _RefIndex(
+        prev_clause, next_clause, prev_wide, next_wide, prev_plain, prev_weak, scoped_clause, scoped_wide,
+        back, refine_at, names, article_first,
+    )
+
+
+def _inside(outer: _Ref, w: _Ref) -> bool:
+    """Does the institution's place ``w`` refine the plain place ``outer``?"""
+    return w.place != outer.place and outer.place.contains(w.place)
+
+
+def _index_paragraphs(
+    doc: _Doc, wide_ok: list[bool], names: dict[Place, str]
+) -> tuple[list[_Back], list[int], list[int]]:
+    """Per paragraph, what the walk back from its end through its article finds
+    (each paragraph read once, from what the paragraph before found); per ref,
+    the refinement a walk back from just after it takes (see _RefIndex)."""
+    gz = gz_mod.load()
+    refs, starts, paras = doc.refs, doc.starts, doc.paragraphs
+    back: list[_Back] = []
+    refine_at = [-1] * len(refs)
+    article_first: list[int] = []
+    for p, para in enumerate(paras):
+        same_article = p > 0 and paras[p - 1].article_id == para.article_id
+        article_first.append(article_first[p - 1] if same_article else p)
+        before = back[p - 1] if same_article else _NOTHING
+        lo, hi = bisect_left(starts, para.vstart), bisect_left(starts, para.vend)
+        # claims in this paragraph: the plain place the walk back reaches so far
+        outer, best = before.ref, -1
+        for k in range(lo, hi):
+            if wide_ok[k]:
+                r = refs[k]
+                if not r.weak:
+                    outer, best = r, -1
+                elif outer is not None and _inside(outer, r):
+                    best = k
+            refine_at[k] = best
+        if para.kind in _SKIP_KINDS:  # an earlier paragraph of these kinds is passed over
+            back.append(before)
+            continue
+        cands = [refs[k] for k in range(lo, hi) if wide_ok[k] and refs[k].end <= para.vend]
+        distinct = list({r.place: None for r in cands})
+        if len(distinct) >= 3 and not _one_branch(distinct):
+            unit = gz.common_unit(distinct)
+            back.append(_Back(unit=(unit, gz_mod.NATION_NAME if unit.level == NATION else names.get(unit, unit.name))))
+            continue
+        weak: list[_Ref] = []
+        found = None
+        for r in reversed(cands):
+            if not r.weak:
+                found = r
+                break
+            weak.append(r)
+        if found is not None:
+            back.append(_Back(ref=found, refined=next((w for w in weak if _inside(found, w)), None)))
+        elif before.unit is not None:
+            back.append(before)
+        elif before.ref is not None:
+            refined = next((w for w in weak if _inside(before.ref, w)), before.refined)
+            back.append(_Back(ref=before.ref, refined=refined))
+        else:
+            back.append(_Back(first_weak=weak[0] if weak else before.first_weak))
+    return back, refine_at, article_first
+
+
+def _index_sends(sends: list[_Send], continuers: tuple[str, ...]) -> _SendIndex:
+    m = len(sends)
+    next_good, prev_good, next_continuer = [m] * m, [-1] * m, [m] * m
+    last = -1
+    for t, x in enumerate(sends):
+        if x.dest is not None and not x.blocked:
+            last = t
+        prev_good[t] = last
+    nxt_good = nxt_cont = m
+    for t in range(m - 1, -1, -1):
+        x = sends[t]
+        if x.dest is not None and not x.blocked:
+            nxt_good = t
+        elif x.dest is None and not x.blocked and x.verb in continuers:
+            nxt_cont = t
+        next_good[t], next_continuer[t] = nxt_good, nxt_cont
+    return _SendIndex(next_good, prev_good, next_continuer)
+
+
+def _nearest_before(
+    doc: _Doc, prev: list[int], scoped: list[int], lo: int, i: int, s: int, segment: tuple[int, int] | None
+) -> _Ref | None:
+    """The nearest ref among ``refs[lo:i]`` that ends by ``s`` and that a claim
+    starting at ``s`` may take: the nearest of the class ``prev`` indexes,
+    or of its ``scoped`` refs one inside the claim's segment."""
+    refs = doc.refs
+    k = prev[i - 1] if i > 0 else -1
+    while k >= lo and refs[k].end > s:  # refs do not overlap: at most the last one runs past s
+        k = prev[k - 1] if k > 0 else -1
+    if scoped:
+        t = bisect_left(scoped, i) - 1
+        while t >= 0 and scoped[t] > k and scoped[t] >= lo:
+            r = refs[scoped[t]]
+            if r.start < segment[0]:
+                break
+            if r.end <= s:
+                return r
+            t -= 1
+    return refs[k] if k >= lo else None
+
+
+def _first_from(nxt: list[int], j: int, hi: int) -> int:
+    """The first index at or after ``j`` and before ``hi`` that ``nxt`` leads to, or -1."""
+    k = nxt[j] if j < len(nxt) else len(nxt)
+    return k if k < hi else -1
 
 
 def _attribute_one(
@@ -513,13 +748,15 @@ def _attribute_one(
     lo, hi = (doc.paragraphs[pi].vstart, doc.paragraphs[pi].vend) if pi >= 0 else (0, len(text))
     c0, c1 = _bounds(doc.clause_stops, lo, hi, s, e)
     s0, s1 = _bounds(doc.sentence_stops, lo, hi, s, e)
-    # (None where the document has no scoped place: _usable reads it for those only)
+    # (None where the document has no scoped place: only those read it)
     segment = _bounds(doc.segment_stops, lo, hi, s, e) if doc.segment_stops is not None else None
+    ix, sends, send_starts = doc.refs_ix, doc.sends, doc.send_starts
 
     # 1. what its clause sends somewhere: 三名医务人员出征湖北(，支援黄冈)
-    for send in doc.sends_between(e, c1) if doc.sends else ():
-        if send.dest is not None and not send.blocked:
-            return _deepest_dest(doc, send.dest, s0, s1)
+    if sends:
+        g = _first_from(doc.sends_ix.next_good, bisect_left(send_starts, e), bisect_left(send_starts, c1))
+        if g >= 0:
+            return _deepest_dest(doc, sends[g].dest, s0, s1)
     # 2. a place written right before the number, or in brackets right after it
     refs, starts = doc.refs, doc.starts
     i = bisect_left(starts, s)  # refs[:i] start before the claim
@@ -532,100 +769,108 @@ def _attribute_one(
         if _TO_OPEN_BRACKET.fullmatch(text, e, r.start) and text[r.end : r.end + 1] in ("）", ")"):
             return r.place, r.name
     # 3. the nearest place before it in its clause
-    for r in reversed(refs[bisect_left(starts, c0) : i]):
-        if r.end <= s and _usable(r, "clause", s, segment):
-            return r.place, r.name
+    r = _nearest_before(doc, ix.prev_clause, ix.scoped_clause, bisect_left(starts, c0), i, s, segment)
+    if r is not None:
+        return r.place, r.name
     # 4. what its sentence sends somewhere; 出征的3名队员: the last sending
-    sentence_sends = doc.sends_between(s0, s1) if doc.sends else []
-    for send in sentence_sends:
-        if send.dest is not None and not send.blocked:
-            return _deepest_dest(doc, send.dest, s0, s1)
-    continuers = _vocab().roles["send_continuers"]
-    for send in sentence_sends:
-        if send.dest is None and not send.blocked and send.verb in continuers:
-            last = _last_sending(doc, send.start, pi)
+    if sends:
+        a, b = bisect_left(send_starts, s0), bisect_left(send_starts, s1)
+        g = _first_from(doc.sends_ix.next_good, a, b)
+        if g >= 0:
+            return _deepest_dest(doc, sends[g].dest, s0, s1)
+        # the sentence sends nowhere, so every continuing verb in it finds the
+        # same last sending: the first one decides
+        c = _first_from(doc.sends_ix.next_continuer, a, b)
+        if c >= 0:
+            last = _last_sending(doc, send_starts[c], pi)
             if last is not None:
                 return last.place, last.name
     # 5. the first place after it in its clause
     j = bisect_left(starts, e)  # refs[j:] start at or after its end
-    for r in refs[j : bisect_left(starts, c1)]:
-        if _usable(r, "clause", s, segment):
-            return r.place, r.name
+    k = _first_from(ix.next_clause, j, bisect_left(starts, c1))
+    if k >= 0:
+        return refs[k].place, refs[k].name
     # 6. the same count said before (11个村 … 打破11个村分治格局)
     if key is not None and said.get(key) is not None:
         return said[key]
     # 7. before, then after, it in its sentence
-    for r in reversed(refs[bisect_left(starts, s0) : i]):
-        if r.end <= s and _usable(r, "sentence", s, segment):
-            return r.place, r.name
-    for r in refs[j : bisect_left(starts, s1)]:
-        if _usable(r, "sentence", s, segment):
-            return r.place, r.name
+    r = _nearest_before(doc, ix.prev_wide, ix.scoped_wide, bisect_left(starts, s0), i, s, segment)
+    if r is not None:
+        return r.place, r.name
+    k = _first_from(ix.next_wide, j, bisect_left(starts, s1))
+    if k >= 0:
+        return refs[k].place, refs[k].name
     # 8. earlier in its paragraph and article, else the document's place
-    got = _walk_back(doc, s0, pi, segment)
+    got = _walk_back(doc, s0, pi)
     return got if got is not None else doc.dominant
 
 
 def _deepest_dest(doc: _Doc, dest: _Ref, s0: int, s1: int) -> tuple[Place, str]:
     """The receiving place, or a place inside it its sentence also sends to."""
-    best = dest
-    for send in doc.sends_between(s0, s1):
-        d = send.dest
-        if d is not None and not send.blocked and best.place.contains(d.place):
-            best = d
-    return best.place, best.name
+    key = (s0, s1, dest.place, dest.name)
+    got = doc.deepest.get(key)
+    if got is None:
+        best = dest
+        next_good, send_starts = doc.sends_ix.next_good, doc.send_starts
+        hi = bisect_left(send_starts, s1)
+        t = _first_from(next_good, bisect_left(send_starts, s0), hi)
+        while t >= 0:
+            d = doc.sends[t].dest
+            if best.place.contains(d.place):
+                best = d
+            t = _first_from(next_good, t + 1, hi)
+        got = doc.deepest[key] = (best.place, best.name)
+    return got
 
 
 def _last_sending(doc: _Doc, pos: int, pi: int) -> _Ref | None:
     """The latest place sent to before ``pos``, in this article or the paragraph before it."""
     if pi < 0:
         return None
-    art = doc.paragraphs[pi].article_id
-    first = pi - 1 if pi > 0 else pi
-    while first > 0 and doc.paragraphs[first - 1].article_id == art:
-        first -= 1
+    first = doc.refs_ix.article_first[pi]
+    if first == pi and pi > 0:
+        first = pi - 1
     lo = doc.paragraphs[first].vstart
-    for x in reversed(doc.sends_between(lo, pos)):
-        if x.dest is not None and not x.blocked:
-            return x.dest
-    return None
+    t = bisect_left(doc.send_starts, pos) - 1
+    g = doc.sends_ix.prev_good[t] if t >= 0 else -1
+    return doc.sends[g].dest if g >= 0 and doc.send_starts[g] >= lo else None
 
 
 _SKIP_KINDS = (ParagraphKind.furniture, ParagraphKind.byline, ParagraphKind.caption)
 
 
-def _walk_back(doc: _Doc, pos: int, pi: int, segment: tuple[int, int] | None) -> tuple[Place, str] | None:
+def _walk_back(doc: _Doc, pos: int, pi: int) -> tuple[Place, str] | None:
     """The nearest usable place before ``pos`` in its paragraph, then in the
-    earlier paragraphs of its article.  An earlier paragraph that names
-    three or more places of different branches stands for their common
-    unit.  An institution's place (武汉大学) counts only where it refines
-    the next plain place further back (湖北 … 武汉大学 -> 武汉)."""
+    earlier paragraphs of its article (furniture, bylines and captions passed
+    over).  An earlier paragraph that names three or more places of different
+    branches stands for their common unit.  An institution's place (武汉大学)
+    counts only where it refines the next plain place further back (湖北 …
+    武汉大学 -> 武汉), or where no plain place is found and it lies in the
+    document's place.  What the earlier paragraphs give is worked out once per
+    paragraph (:func:`_index_paragraphs`); a place scoped to a segment never
+    reaches this far."""
     if pi < 0:
         return None
-    gz = gz_mod.load()
-    art = doc.paragraphs[pi].article_id
-    weak: list[_Ref] = []
-    for p in range(pi, -1, -1):
-        para = doc.paragraphs[p]
-        if para.article_id != art:
-            break
-        if p != pi and para.kind in _SKIP_KINDS:
-            continue
-        end = pos if p == pi else para.vend
-        cands = [r for r in doc.refs_between(para.vstart, end) if r.end <= end and _usable(r, "paragraph", pos, segment)]
-        if p != pi:
-            distinct = list({r.place: None for r in cands})
-            if len(distinct) >= 3 and not _one_branch(distinct):
-                unit = gz.common_unit(distinct)
-                return unit, gz_mod.NATION_NAME if unit.level == NATION else _name_for(doc.refs, unit)
-        for r in reversed(cands):
-            if r.weak:
-                weak.append(r)
-                continue
-            refined = next((w for w in weak if w.place != r.place and r.place.contains(w.place)), None)
-            return (refined.place, refined.name) if refined else (r.place, r.name)
-    if weak and (doc.dominant is None or doc.dominant[0].contains(weak[0].place)):
-        return weak[0].place, weak[0].name
+    ix, refs = doc.refs_ix, doc.refs
+    before = ix.back[pi - 1] if ix.article_first[pi] != pi else _NOTHING
+    lo = bisect_left(doc.starts, doc.paragraphs[pi].vstart)
+    t = bisect_left(doc.starts, pos) - 1  # refs[lo:t + 1]: those of its paragraph before pos
+    if t >= lo and refs[t].end > pos:  # refs do not overlap: only the last can run past pos
+        t -= 1
+    if t >= lo and ix.prev_plain[t] >= lo:
+        b = ix.refine_at[t]
+        r = refs[b] if b >= 0 else refs[ix.prev_plain[t]]
+        return r.place, r.name
+    if before.unit is not None:
+        return before.unit
+    if before.ref is not None:
+        b = ix.refine_at[t] if t >= lo else -1
+        r = refs[b] if b >= 0 else (before.refined or before.ref)
+        return r.place, r.name
+    w = ix.prev_weak[t] if t >= lo else -1
+    weak = refs[w] if w >= lo else before.first_weak
+    if weak is not None and (doc.dominant is None or doc.dominant[0].contains(weak.place)):
+        return weak.place, weak.name
     return None
 
 

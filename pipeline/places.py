@@ -21,7 +21,7 @@ Which place each claim is about is :mod:`pipeline.locality`'s job.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Sequence
@@ -222,25 +222,64 @@ def _longest(found: list[_Found]) -> list[_Found]:
 
 def _drop_person_names(text: str, mentions: list[PlaceMention], v: Vocab) -> list[PlaceMention]:
     """钟海南, 刘惠民: a surname, then a two-character short name, recurring."""
-
-    def is_name(m: PlaceMention, prev_end: int) -> bool:
-        s = m.start
-        return (
-            m.kind in (SHORT, WEAK)
-            and len(m.surface) == 2
-            and s > 0
-            and text[s - 1] in v.surnames
-            and prev_end != s  # the surname is not the end of another mention
-            and text.count(text[s - 1 : m.end]) >= 2
-        )
-
     # mentions do not overlap, so only the one before can hold the character before
-    ends = [-1] + [m.end for m in mentions]
-    return [m for m, prev_end in zip(mentions, ends) if not is_name(m, prev_end)]
+    suspects = [
+        i for i, m in enumerate(mentions)
+        if m.kind in (SHORT, WEAK)
+        and len(m.surface) == 2
+        and m.start > 0
+        and text[m.start - 1] in v.surnames
+        and (i == 0 or mentions[i - 1].end != m.start)  # the surname is not the end of another mention
+    ]
+    if not suspects:
+        return mentions
+    counts = _counts(text, {text[mentions[i].start - 1 : mentions[i].end] for i in suspects})
+    names = {i for i in suspects if counts[text[mentions[i].start - 1 : mentions[i].end]] >= 2}
+    return [m for i, m in enumerate(mentions) if i not in names]
 
 
-def _covered(mentions: list[PlaceMention], s: int, e: int) -> bool:
-    return any(m.start < e and s < m.end for m in mentions)
+def _counts(text: str, words: set[str]) -> dict[str, int]:
+    """``text.count(w)`` for every word of ``words`` (all of one length), in one
+    scan of the text rather than one per word."""
+    size = len(next(iter(words)))
+    pattern = re.compile("(?=(" + alt(words) + "))")
+    counts = dict.fromkeys(words, 0)
+    free_from = dict.fromkeys(words, 0)  # str.count counts occurrences that do not overlap
+    for hit in pattern.finditer(text):
+        w, at = hit.group(1), hit.start()
+        if at >= free_from[w]:
+            counts[w] += 1
+            free_from[w] = at + size
+    return counts
+
+
+class _Taken:
+    """The stretches of text already held by a mention, which never overlap:
+    whether a new one overlaps any is a bisection in each run of stretches
+    added in text order (a scan of every mention for every candidate, or an
+    insertion into one sorted list, would make a long text quadratic)."""
+
+    __slots__ = ("runs",)
+
+    def __init__(self, mentions: Sequence[PlaceMention]):
+        spans = sorted((m.start, m.end) for m in mentions)
+        self.runs = [([s for s, _ in spans], [e for _, e in spans])]
+
+    def overlaps(self, s: int, e: int) -> bool:
+        for starts, ends in self.runs:
+            # the stretches that start before e end in the order they start: the last one decides
+            i = bisect_left(starts, e) - 1
+            if i >= 0 and ends[i] > s:
+                return True
+        return False
+
+    def add(self, s: int, e: int) -> None:
+        starts, ends = self.runs[-1]
+        if starts and s < starts[-1]:
+            starts, ends = [], []
+            self.runs.append((starts, ends))
+        starts.append(s)
+        ends.append(e)
 
 
 def _add_local_short_forms(text: str, mentions: list[PlaceMention], v: Vocab) -> list[PlaceMention]:
@@ -255,9 +294,11 @@ def _add_local_short_forms(text: str, mentions: list[PlaceMention], v: Vocab) ->
     if not bases:
         return mentions
     extra: list[PlaceMention] = []
+    taken = _Taken(mentions)
     for hit in re.finditer(alt(bases), text):
         s, e = hit.span()
-        if not _covered(mentions, s, e) and not _covered(extra, s, e):
+        if not taken.overlaps(s, e):
+            taken.add(s, e)
             extra.append(PlaceMention(s, e, hit.group(), bases[hit.group()].places, LOCAL))
     return sorted(mentions + extra, key=lambda m: m.start)
 
@@ -272,17 +313,20 @@ def _add_unlisted(text: str, mentions: list[PlaceMention], v: Vocab) -> list[Pla
     their later mentions."""
     extra: list[PlaceMention] = []
     unlisted, stops = v.unlisted, v.unlisted_stops
+    taken = _Taken(mentions)
     for m in mentions:
         hit = unlisted.match(text, m.end) if m.kind != NATIONAL else None
         if not hit or any(ch in stops for ch in hit.group(1)):
             continue
         s, e = hit.start(1), hit.end()
-        if not _covered(mentions, s, e) and not _covered(extra, s, e):
+        if not taken.overlaps(s, e):
+            taken.add(s, e)
             extra.append(replace(_unlisted(text[s:e], v), start=s, end=e))
     if extra:
         for hit in re.finditer(alt({m.surface for m in extra}), text):
             s, e = hit.span()
-            if not _covered(mentions, s, e) and not _covered(extra, s, e):
+            if not taken.overlaps(s, e):
+                taken.add(s, e)
                 extra.append(replace(_unlisted(hit.group(), v), start=s, end=e))
     return sorted(mentions + extra, key=lambda m: m.start)
 
@@ -379,7 +423,7 @@ def resolve_places(
     for i, j in enumerate(prev):
         if j is None or NATION_PLACE in ms[j].places or ms[i].kind in (NATIONAL, PENDING):
             continue
-        pairs = [(a, b) for a in ms[j].places for b in ms[i].places if a != b and a.contains(b)]
+        pairs = _nested_pairs(ms[j].places, ms[i].places)
         if len(pairs) == 1:
             chosen[j] = chosen[j] or pairs[0][0]
             chosen[i] = chosen[i] or pairs[0][1]
@@ -396,13 +440,14 @@ def resolve_places(
                 chosen[i] = _choose(m, support, parent)
                 if chosen[i] is not None:
                     support.add(chosen[i])
-    # short forms follow their full form
+    # short forms follow their full form (the first one resolved)
+    full_choice: dict[tuple[int, ...], Place] = {}
+    for i, m in enumerate(ms):
+        if chosen[i] is not None and m.kind == FULL:
+            full_choice.setdefault(_pids(m.places), chosen[i])
     for i, m in enumerate(ms):
         if m.kind == LOCAL:
-            chosen[i] = next(
-                (chosen[j] for j in range(len(ms)) if chosen[j] and ms[j].kind == FULL and ms[j].places == m.places),
-                None,
-            )
+            chosen[i] = full_choice.get(_pids(m.places))
     # units the gazetteer lacks hang under the unit before them
     for i, m in enumerate(ms):
         parent = chosen[prev[i]] if prev[i] is not None else None
@@ -416,12 +461,14 @@ def resolve_places(
         ):
             level = "village" if parent.level == "township" else m.places[0].level
             chosen[i] = parent.child(m.surface, level)
+    # later mentions of such a unit, as the first one placed
+    pending_choice: dict[str, Place] = {}
+    for i, m in enumerate(ms):
+        if chosen[i] is not None and m.kind == PENDING:
+            pending_choice.setdefault(m.surface, chosen[i])
     for i, m in enumerate(ms):
         if m.kind == PENDING and chosen[i] is None:
-            chosen[i] = next(
-                (chosen[j] for j in range(len(ms)) if chosen[j] and ms[j].kind == PENDING and ms[j].surface == m.surface),
-                None,
-            )
+            chosen[i] = pending_choice.get(m.surface)
     # a name glued to a unit it does not lie in is part of another name
     for i, j in enumerate(prev):
         a, b = (chosen[j] if j is not None else None), chosen[i]
@@ -442,6 +489,33 @@ def resolve_places(
                 continue
         out.append(PlaceMention(m.start, m.end, m.surface, (place,), m.kind))
     return out
+
+
+def _pids(places: tuple[Place, ...]) -> tuple[int, ...]:
+    return tuple(p.pid for p in places)
+
+
+def _nested_pairs(outer: tuple[Place, ...], inner: tuple[Place, ...]) -> list[tuple[Place, Place]]:
+    """Every (a, b), a from ``outer`` and b from ``inner``, where a contains b
+    (a != b), up to two: a lookup per level the outer units are at for each b,
+    rather than a test of every pair (common village names have hundreds of
+    candidates)."""
+    by_path: dict[tuple[str, ...], list[Place]] = {}
+    for a in outer:
+        by_path.setdefault(a.path, []).append(a)
+    depths = sorted({len(path) for path in by_path})
+    pairs: list[tuple[Place, Place]] = []
+    for b in inner:
+        path = b.path
+        for k in depths:
+            if k > len(path):
+                break
+            for a in by_path.get(path[:k], ()):
+                if a != b:
+                    pairs.append((a, b))
+                    if len(pairs) > 1:
+                        return pairs
+    return pairs
 
 
 def _choose(m: PlaceMention, support: _Support, parent: Place | None) -> Place | None:

@@ -4,6 +4,7 @@ The table-driven cases live in tests/cases/locality.tsv (text, claim, expected
 locality and county).  The gazetteer is loaded from its cache (built once)."""
 from __future__ import annotations
 
+import gc
 import re
 import time
 from pathlib import Path
@@ -180,3 +181,73 @@ def test_data_file_loads():
     assert data.raw["province_aliases"]["广西"] == "广西壮族自治区"
     assert "全国" in data.raw["national_markers"]
     assert len(data.digest) == 12
+
+
+# -- time grows with the text, not with its square ------------------------------
+
+
+def _best_of_three(run) -> float:
+    """The shortest of three runs, the garbage collector off (its pauses fall
+    where they fall and would blur the comparison)."""
+    best = float("inf")
+    for _ in range(3):
+        gc.collect()
+        gc.disable()
+        try:
+            start = time.perf_counter()
+            run()
+            best = min(best, time.perf_counter() - start)
+        finally:
+            gc.enable()
+    return best
+
+
+def _growth(make_text, run, small: int = 100, factor: int = 10) -> float:
+    """How much longer ``run`` takes on a text ``factor`` times as long: about
+    ``factor`` where the work is linear, about ``factor`` squared where it is
+    quadratic (the tests allow three times the linear figure).  The machine is
+    shared: a measurement over the bound is taken again, up to three times
+    (a quadratic stage is over it every time)."""
+    run(make_text(small))  # warm up (gazetteer, compiled patterns)
+    growth = float("inf")
+    for _ in range(3):
+        growth = min(growth, _best_of_three(lambda: run(make_text(small * factor))) / _best_of_three(lambda: run(make_text(small))))
+        if growth < 3 * factor:
+            break
+    return growth
+
+
+def test_attribution_time_is_linear_in_a_long_paragraph():
+    # one paragraph, one sentence: places the claims may not take (origins,
+    # neighbours, visits, institutions), anaphors, sendings, and claims far from
+    # any usable place, so that every rule has to look a long way back
+    unit = "从武汉返乡人员3人，全村出征的队员2人，与灵石县相交的路口4个，驰援孝义市人民医院，前往花乡5人，在各社区设卡点6个，"
+
+    def run(text):
+        spans = [m.span() for m in re.finditer(r"[0-9]+[个人]", text)]
+        one = [Paragraph("t", 0, 0, ParagraphKind.body, 0, len(text), 0, len(text), text)]
+        locality.attribute(text, one, spans)
+
+    assert _growth(lambda n: unit * n, run) < 30
+
+
+def test_attribution_time_is_linear_over_many_paragraphs():
+    unit = "从武汉返乡人员3人，全村出征的队员2人，与灵石县相交的路口4个，驰援孝义市人民医院，前往花乡5人，在各社区设卡点6个，"
+
+    def run(text):
+        spans = [m.span() for m in re.finditer(r"[0-9]+[个人]", text)]
+        step = len(unit)
+        paras = [
+            Paragraph("t", i, 0, ParagraphKind.body, a, a + step, a, a + step, text[a : a + step])
+            for i, a in enumerate(range(0, len(text), step))
+        ]
+        locality.attribute(text, paras, spans)
+
+    assert _growth(lambda n: unit * n, run) < 30
+
+
+def test_finding_places_time_is_linear():
+    # short forms of townships named in full, units the gazetteer lacks named
+    # after a known one, and recurring surname + short name pairs
+    unit = "柳林县驿马乡召开会议，驿马干部3人，孝义市柱濮新区设卡点4个，柱濮新区5人，钟海南说，钟海南6人，"
+    assert _growth(lambda n: unit * n, places.find) < 30
