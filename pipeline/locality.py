@@ -100,7 +100,10 @@ def _vocab() -> _Cues:
         # alternation: the regex then skips to the words' first characters.
         role_cue_before=re.compile("|".join(
             [re.escape(w) for w in roles["send_verbs"] + roles["neighbor_before"]]
-            + [re.escape(w) + r"\Z" for w in roles["origin_before"] + roles["neighbor_alone"] + roles["transient_before"]]
+            + [
+                re.escape(w) + r"\Z"
+                for w in roles["origin_before"] + roles["counted_before"] + roles["neighbor_alone"] + roles["transient_before"]
+            ]
         )),
         role_cue_after=roles["origin_after"] + roles["attribute_after"],
     )
@@ -113,9 +116,9 @@ def _vocab() -> _Cues:
 CONTEXT = "context"  # the place the text is about here
 DEST = "dest"  # receives people, goods or money sent (驰援武汉)
 BLOCKED = "blocked"  # a sending only intended or funded (报名请战驰援武汉, 为驰援武汉捐款)
-ORIGIN = "origin"  # where people come from (从武汉返乡, 来自全国各地)
+ORIGIN = "origin"  # where people come from (从武汉返乡, 来自全国各地, 湖北籍, 劝返外县人员)
 NEIGHBOR = "neighbor"  # beside the place the text is about (与灵石县相交)
-TRANSIENT = "transient"  # visited or a native place: its own clause only (前往花乡, 山东籍)
+TRANSIENT = "transient"  # visited, entered or passed: its own clause only (前往花乡, 进入榆树)
 ATTACHED = "attached"  # one row of a breakdown or a bracket: its own number only
 
 
@@ -332,6 +335,8 @@ def _role(before: str, after: str, v: _Cues) -> str | None:
         return BLOCKED if sending else DEST
     if before.endswith(R["origin_before"]) or after.startswith(R["origin_after"]):
         return ORIGIN
+    if before.endswith(R["counted_before"]) and after.startswith(R["counted_after"]):
+        return ORIGIN
     if any(w in before[-6:] for w in R["neighbor_before"]) and any(w in after[:8] for w in R["neighbor_after"]):
         return NEIGHBOR
     if before.endswith(R["neighbor_alone"]):
@@ -438,7 +443,7 @@ def _mark_breakdowns(text: str, refs: list[_Ref], paras: list[Paragraph], senten
 
 
 def _dominant(refs: list[_Ref]) -> tuple[Place, str] | None:
-    """The deepest unit holding at least half of the plain mentions (全国 if none)."""
+    """The deepest unit holding more than half of the plain mentions (全国 if none)."""
     gz = gz_mod.load()
     weight: dict[tuple[str, ...], int] = {}
     holder: dict[tuple[str, ...], Place] = {}
@@ -453,7 +458,7 @@ def _dominant(refs: list[_Ref]) -> tuple[Place, str] | None:
                 holder[anc.path] = anc
     if total == 0:
         return None
-    best = max((p for p, w in weight.items() if 2 * w >= total), key=len, default=())
+    best = max((p for p, w in weight.items() if 2 * w > total), key=len, default=())
     if not best:
         return NATION_PLACE, gz_mod.NATION_NAME
     return holder[best], _first_names(refs).get(holder[best], holder[best].name)

@@ -97,6 +97,8 @@ class Vocab:
     # a unit the gazetteer lacks, named right after a known one: 柱濮新区, 108坊社区
     unlisted: re.Pattern
     unlisted_stops: frozenset[str]  # characters never inside its name
+    unlisted_town_stops: frozenset[str]  # and never inside a township's
+    unlisted_town_suffixes: tuple[str, ...]
     village_suffixes: tuple[str, ...]
     local_short_suffixes: tuple[str, ...]  # 驿马乡 -> 驿马
     # a township or village the gazetteer lacks under the unit before it
@@ -116,13 +118,17 @@ def vocab() -> Vocab:
         national=re.compile(alt(raw["national_markers"])),
         features=tuple(raw["feature_suffixes"]),
         not_after_village=tuple(raw["not_after_village"]),
+        # a township (two or three characters and its suffix), else another unit
         unlisted=re.compile(
-            r"(?:[（(][\u4e00-\u9fff]{1,3}[）)])?([\u4e00-\u9fff0-9]{2,6}?)(" + alt(raw["unlisted_suffixes"]) + ")"
+            r"(?:[（(][\u4e00-\u9fff]{1,3}[）)])?(?:([\u4e00-\u9fff]{2,3}?)(" + alt(raw["unlisted_town_suffixes"]) + ")"
+            r"|([\u4e00-\u9fff0-9]{2,6}?)(" + alt(raw["unlisted_suffixes"]) + "))"
         ),
         unlisted_stops=frozenset(raw["unlisted_stops"]),
+        unlisted_town_stops=frozenset(raw["unlisted_stops"] + raw["unlisted_town_stops"]),
+        unlisted_town_suffixes=tuple(raw["unlisted_town_suffixes"]),
         village_suffixes=tuple(raw["suffixes"]["village"]),
         local_short_suffixes=tuple(raw["local_short_suffixes"]),
-        lacking_suffixes=tuple(dict.fromkeys(raw["unlisted_suffixes"] + raw["local_short_suffixes"])),
+        lacking_suffixes=tuple(dict.fromkeys(raw["unlisted_suffixes"] + raw["unlisted_town_suffixes"] + raw["local_short_suffixes"])),
         admin_tails=tuple(sorted({t for level in raw["suffixes"].values() for t in level} | set(raw["tail_endings"]))),
         extend={k: tuple(v) for k, v in raw["extend_suffixes"].items()},
         any_extend=tuple(sorted({s for v in raw["extend_suffixes"].values() for s in v})),
@@ -176,9 +182,9 @@ def find_places(text: str) -> list[PlaceMention]:
             continue
         mkind = _KIND_OF[kind]
         if kind >= KIND_SHORT:
-            longer = _take_suffix(text, e, places, v)
+            longer, suffixed = _take_suffix(text, e, places, v)
             if longer != e:
-                e, mkind = longer, VARIANT
+                e, mkind, places = longer, VARIANT, suffixed
         found.append((s, mkind == WEAK, s - e, _RANK[mkind], len(found), e, places, mkind))
     for m in v.national.finditer(text):
         s, e = m.span()
@@ -189,17 +195,19 @@ def find_places(text: str) -> list[PlaceMention]:
     return _add_unlisted(text, mentions, v)
 
 
-def _take_suffix(text: str, end: int, places: tuple[Place, ...], v: Vocab) -> int:
-    """A short form takes the suffix written after it (藁城 + 县 -> 藁城县)."""
+def _take_suffix(text: str, end: int, places: tuple[Place, ...], v: Vocab) -> tuple[int, tuple[Place, ...]]:
+    """A short form takes the suffix written after it (藁城 + 县 -> 藁城县), and
+    keeps the units of a level that suffix names (恩施 + 州: the prefecture,
+    not the city of 恩施)."""
     if not text.startswith(v.any_extend, end):
-        return end
+        return end, places
     for place in places:
         for suf in v.extend.get(place.level, ()):
             if text.startswith(suf, end):
                 nxt = text[end + len(suf) : end + len(suf) + 1]
                 if not (nxt and nxt in v.breakers.get(suf, "")):
-                    return end + len(suf)
-    return end
+                    return end + len(suf), tuple(p for p in places if suf in v.extend.get(p.level, ()))
+    return end, places
 
 
 # a match before the choice of the longest: (start, is weak, -length, rank of
@@ -283,7 +291,10 @@ class _Taken:
 
 
 def _add_local_short_forms(text: str, mentions: list[PlaceMention], v: Vocab) -> list[PlaceMention]:
-    """A township or village named in full is also found without its suffix."""
+    """A township or village named in full is also found without its suffix;
+    where that bare name is also the short form of another unit (阿里村 … 阿里,
+    a prefecture's short form too) the document's own unit wins, unless the
+    document names the other unit in full."""
     bases: dict[str, PlaceMention] = {}
     for m in mentions:
         if m.kind == FULL and m.places[0].level in ("township", "village"):
@@ -293,14 +304,22 @@ def _add_local_short_forms(text: str, mentions: list[PlaceMention], v: Vocab) ->
                     break
     if not bases:
         return mentions
+    named_in_full = {p.pid for m in mentions if m.kind in (FULL, VARIANT) for p in m.places}
+    by_span = {(m.start, m.end): k for k, m in enumerate(mentions) if m.kind in (SHORT, WEAK)}
+    out = list(mentions)
     extra: list[PlaceMention] = []
     taken = _Taken(mentions)
     for hit in re.finditer(alt(bases), text):
         s, e = hit.span()
+        local = PlaceMention(s, e, hit.group(), bases[hit.group()].places, LOCAL)
         if not taken.overlaps(s, e):
             taken.add(s, e)
-            extra.append(PlaceMention(s, e, hit.group(), bases[hit.group()].places, LOCAL))
-    return sorted(mentions + extra, key=lambda m: m.start)
+            extra.append(local)
+            continue
+        k = by_span.get((s, e))
+        if k is not None and not any(p.pid in named_in_full for p in mentions[k].places):
+            out[k] = local
+    return sorted(out + extra, key=lambda m: m.start)
 
 
 def _unlisted(name: str, v: Vocab) -> PlaceMention:
@@ -309,26 +328,63 @@ def _unlisted(name: str, v: Vocab) -> PlaceMention:
 
 
 def _add_unlisted(text: str, mentions: list[PlaceMention], v: Vocab) -> list[PlaceMention]:
-    """Units named right after a known unit that the gazetteer lacks, and
-    their later mentions."""
+    """Units named right after a known unit that the gazetteer lacks
+    (孝义市柱濮新区, 嘉黎县麦地卡乡), and their later mentions.  A township's
+    name holds the townships found inside it that do not lie in the unit
+    before it (卡乡, a township of another county, inside 麦地卡乡); any other
+    such name gives way to a mention it overlaps (崇文街道按照一村: 照一村)."""
     extra: list[PlaceMention] = []
-    unlisted, stops = v.unlisted, v.unlisted_stops
-    taken = _Taken(mentions)
+    unlisted = v.unlisted
+    taken = _Taken(())  # the units added here
+    starts, ends = [m.start for m in mentions], [m.end for m in mentions]  # in order: they do not overlap
+    held: set[int] = set()  # mentions a longer unlisted name holds
+
+    def free(s: int, e: int, outer: PlaceMention | None) -> bool:
+        if taken.overlaps(s, e):
+            return False
+        inside = range(bisect_left(ends, s + 1), bisect_left(starts, e))
+        if inside and not text.endswith(v.unlisted_town_suffixes, s, e):
+            return False
+        for k in inside:
+            x = mentions[k]
+            if x.start < s or x.end > e or x.kind not in (FULL, VARIANT) or x.places[0].level != "township":
+                return False
+            if outer is not None and _nested_pairs(outer.places, x.places):
+                return False  # a unit of the one before it: the text names that unit
+        held.update(inside)
+        return True
+
     for m in mentions:
         hit = unlisted.match(text, m.end) if m.kind != NATIONAL else None
-        if not hit or any(ch in stops for ch in hit.group(1)):
+        name = _unlisted_name(hit, v) if hit else None
+        if name is None:
             continue
-        s, e = hit.start(1), hit.end()
-        if not taken.overlaps(s, e):
+        s, e = name
+        if free(s, e, m):
             taken.add(s, e)
             extra.append(replace(_unlisted(text[s:e], v), start=s, end=e))
     if extra:
         for hit in re.finditer(alt({m.surface for m in extra}), text):
             s, e = hit.span()
-            if not taken.overlaps(s, e):
+            if free(s, e, None):
                 taken.add(s, e)
                 extra.append(replace(_unlisted(hit.group(), v), start=s, end=e))
-    return sorted(mentions + extra, key=lambda m: m.start)
+    kept = [m for k, m in enumerate(mentions) if k not in held] if held else mentions
+    return sorted(kept + extra, key=lambda m: m.start)
+
+
+def _unlisted_name(hit: re.Match, v: Vocab) -> tuple[int, int] | None:
+    """The span of the unit a match of ``v.unlisted`` names, unless its name
+    holds a character no such name holds (在社区, 各村, 干部下乡)."""
+    if hit.group(1) is not None:  # a township: 麦地卡乡
+        name, stops = hit.group(1), v.unlisted_town_stops
+        start = hit.start(1)
+    else:
+        name, stops = hit.group(3), v.unlisted_stops
+        start = hit.start(3)
+    if any(ch in stops for ch in name):
+        return None
+    return start, hit.end()
 
 
 # --------------------------------------------------------------------------
@@ -417,7 +473,8 @@ def resolve_places(
         if m.kind == NATIONAL:
             chosen[i] = NATION_PLACE
         elif m.kind in (FULL, VARIANT, SHORT) and len(m.places) == 1 and m.places[0].level in LEVELS[:3]:
-            if m.places[0].level != "county" or (m.kind == FULL and len(m.surface) > 2):
+            # (a county by a full name or a short form with its suffix, 石林县, of three characters or more)
+            if m.places[0].level != "county" or (m.kind in (FULL, VARIANT) and len(m.surface) > 2):
                 chosen[i] = m.places[0]
     # a unit named right after the unit it lies in
     for i, j in enumerate(prev):
@@ -427,6 +484,7 @@ def resolve_places(
         if len(pairs) == 1:
             chosen[j] = chosen[j] or pairs[0][0]
             chosen[i] = chosen[i] or pairs[0][1]
+    _resolve_by_shared_county(ms, chosen, prev)
     # the rest by support, twice so that later anchors help earlier mentions (the
     # second pass starts from what the first added: the support of every choice)
     support = _Support(hint_place(hint))
@@ -518,6 +576,50 @@ def _nested_pairs(outer: tuple[Place, ...], inner: tuple[Place, ...]) -> list[tu
     return pairs
 
 
+def _county_key(place: Place) -> tuple[str, ...]:
+    """The path of the county-level unit ``place`` is in (of the prefecture
+    where it lies in none: the townships of 东莞市), or its own."""
+    levels = place.path_levels
+    for level in ("county", "city"):
+        if level in levels:
+            return place.path[: levels.index(level) + 1]
+    return place.path
+
+
+def _resolve_by_shared_county(ms: list[PlaceMention], chosen: list[Place | None], prev: list[int | None]) -> None:
+    """A page that names its townships and villages but not its county (于家镇,
+    长岗村, 三姓村 … of 榆树市): the county where more of the names it uses
+    (each counted once) can lie than in any other, two at least, takes every
+    unresolved mention with one candidate there.  Units already resolved
+    count for their county too."""
+    names: dict[tuple[str, ...], set[str]] = {}
+    open_mentions: list[int] = []
+    for i, m in enumerate(ms):
+        if m.kind in (NATIONAL, PENDING, LOCAL):
+            continue
+        if chosen[i] is not None:
+            if chosen[i].level in ("county", "township", "village"):
+                names.setdefault(_county_key(chosen[i]), set()).add(m.surface)
+            continue
+        if prev[i] is not None and chosen[prev[i]] is not None:
+            continue  # named under a unit: that unit decides (_choose)
+        keys = {_county_key(p) for p in m.places if p.level in ("county", "township", "village")}
+        if keys:
+            open_mentions.append(i)
+            for key in keys:
+                names.setdefault(key, set()).add(m.surface)
+    if not open_mentions:
+        return
+    ranked = sorted(((len(v), k) for k, v in names.items()), reverse=True)
+    if ranked[0][0] < 2 or (len(ranked) > 1 and ranked[1][0] == ranked[0][0]):
+        return
+    county = ranked[0][1]
+    for i in open_mentions:
+        inside = [p for p in ms[i].places if p.path[: len(county)] == county]
+        if len(inside) == 1:
+            chosen[i] = inside[0]
+
+
 def _choose(m: PlaceMention, support: _Support, parent: Place | None) -> Place | None:
     cands = [p for p in m.places if p.level != NATION]
     if not cands:
@@ -532,8 +634,13 @@ def _choose(m: PlaceMention, support: _Support, parent: Place | None) -> Place |
     def needs_support(c: Place) -> bool:
         if m.kind in (WEAK, LOCAL) or c.level in ("township", "village"):
             return True
-        # a county by its short form, or a two-character full name (开县, 和县)
-        return c.level == "county" and (m.surface != c.name or len(c.name) <= 2)
+        # a county by its short form, or a two-character full name (开县, 和县); a
+        # short form with its suffix (石林县 for 石林彝族自治县) only where it may mean several
+        if c.level != "county":
+            return False
+        if m.kind == VARIANT and len(m.places) == 1 and len(m.surface) > 2:
+            return False
+        return m.surface != c.name or len(c.name) <= 2
 
     scored = []
     for c in cands:
