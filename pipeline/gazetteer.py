@@ -157,7 +157,7 @@ _REQUIRED = {
 }
 _ROLES = (
     "origin_before", "origin_after", "counted_before", "counted_after", "transient_before", "attribute_after", "neighbor_before",
-    "neighbor_after", "neighbor_alone", "send_verbs", "send_breakers", "send_links", "send_in_place",
+    "neighbor_after", "neighbor_alone", "joint_levels", "joint_level_counts", "send_verbs", "send_breakers", "send_links", "send_in_place",
     "send_blockers", "send_continuers", "abbreviation_after", "person_roles", "person_after", "list_separators",
 )
 

@@ -40,6 +40,7 @@ _NUM_START = re.compile(r"\s*[0-9０-９]")
 _NOT_COREF = re.compile(r"[年月日时号天]\s*$")
 _HAS_NUMBER = re.compile(r"[0-9０-９一二三四五六七八九十百千万两]")
 _TO_OPEN_BRACKET = re.compile(r"\s*[（(]")  # compiled once: used for every claim
+_RATIO_COLON = re.compile(r"[0-9０-９][:：][0-9０-９]")
 _SPACE = re.compile(r"\s")
 
 
@@ -58,6 +59,8 @@ class _Cues:
     send_verbs_longest_first: tuple[str, ...]
     person: re.Pattern
     list_sep: re.Pattern
+    joint: re.Pattern  # levels acting together after a place: 区两级
+    joint_first: tuple[str, ...]
     roles: dict[str, tuple[str, ...]]
     # what the words before and after a place hold where _role can give it one
     role_cue_before: re.Pattern
@@ -93,6 +96,8 @@ def _vocab() -> _Cues:
             "(?:" + alt(roles["person_roles"]) + r")[\u4e00-\u9fff]{2,3}?(?:" + alt(roles["person_after"]) + ")"
         ),
         list_sep=re.compile(r"\s*(?:" + alt(roles["list_separators"]) + r")\s*"),
+        joint=re.compile("(?:" + alt(roles["joint_levels"]) + "){1,3}(?:" + alt(roles["joint_level_counts"]) + ")"),
+        joint_first=tuple(roles["joint_levels"]),
         roles=roles,
         # Found before every place that _role gives a role (a sending verb or a
         # neighbour's 与 anywhere in the 8 characters, an origin, neighbour or
@@ -120,6 +125,7 @@ ORIGIN = "origin"  # where people come from (从武汉返乡, 来自全国各地
 NEIGHBOR = "neighbor"  # beside the place the text is about (与灵石县相交)
 TRANSIENT = "transient"  # visited, entered or passed: its own clause only (前往花乡, 进入榆树)
 ATTACHED = "attached"  # one row of a breakdown or a bracket: its own number only
+LEVELS = "levels"  # levels of government acting together (X市区两级): see _joint_levels
 
 
 @dataclass
@@ -193,20 +199,21 @@ class _Doc:
 class _RefIndex:
     """For every ref (by index): the nearest ref at or before it (``prev_*``)
     or at or after it (``next_*``) that a claim may take from its clause
-    (``clause``) or from its sentence or paragraph (``wide``); of the latter,
-    the plain ones and the institutions' (``weak``).  Refs scoped to a
+    (``clause``) or from its sentence (``sentence``); of the latter, the
+    plain ones and the institutions' (``plain``, ``weak``: a walk back
+    through the paragraphs treats them apart).  Refs scoped to a
     segment are listed apart (their use depends on the claim).  Refs never
     overlap (mentions, abbreviations and anaphors are each kept only where
     no other is), which the lookups rely on."""
 
     prev_clause: list[int]
     next_clause: list[int]
-    prev_wide: list[int]
-    next_wide: list[int]
+    prev_sentence: list[int]
+    next_sentence: list[int]
     prev_plain: list[int]
     prev_weak: list[int]
     scoped_clause: list[int]
-    scoped_wide: list[int]
+    scoped_sentence: list[int]
     # per paragraph: what the walk back from its end finds; per ref: the nearest
     # institution's place since the last plain place of its paragraph (early in
     # a paragraph: since the place the walk back from the paragraph before
@@ -288,6 +295,8 @@ def _prepare(text: str, paragraphs: Sequence[Paragraph], hint: str | None, menti
         _set_role(text, r, v)
     refs = _merge_lists(text, refs, v)
     clause_stops = _stop_positions(text, _CLAUSE_END)
+    if ":" in text or "：" in text:  # a colon between digits is a ratio or a time (1:100), not a stop
+        clause_stops = [i for i in clause_stops if not _RATIO_COLON.match(text, i - 1 if i else 0)]
     # what ends a sentence or a segment ends a clause too
     sentence_stops = [i for i in clause_stops if text[i] in _SENT_END]
     _mark_breakdowns(text, refs, paras, sentence_stops)
@@ -300,6 +309,7 @@ def _prepare(text: str, paragraphs: Sequence[Paragraph], hint: str | None, menti
         doc.dominant = (hinted, gz_mod.NATION_NAME if hinted.level == NATION else hinted.name)
     else:
         doc.dominant = _dominant(refs)
+    _joint_levels(refs, doc.dominant)
     _add_anaphors(doc, v)
     doc.refs_ix = _index_refs(doc)
     doc.sends = _find_sends(doc, v)
@@ -310,12 +320,26 @@ def _prepare(text: str, paragraphs: Sequence[Paragraph], hint: str | None, menti
     return doc
 
 
+def _joint_levels(refs: list[_Ref], dominant: tuple[Place, str] | None) -> None:
+    """The levels of a place acting together (X市区两级共投入警力…) act where
+    the document is about when that lies inside the place (a report on one
+    district of X), else in the place itself (X县乡两级 in a report on X县)."""
+    for r in refs:
+        if r.role == LEVELS:
+            r.role = CONTEXT
+            if dominant is not None and dominant[0] != r.place and r.place.contains(dominant[0]):
+                r.place, r.name = dominant
+
+
 def _set_role(text: str, r: _Ref, v: _Cues) -> None:
     """The role of a place, from the 8 characters before it and the 10 after it."""
     s, e = r.start, r.end
     lo = s - 8 if s > 8 else 0
     if r.place.level != NATION and v.institution.match(text, e, e + 10):
         r.weak = True
+    if text.startswith(v.joint_first, e) and v.joint.match(text, e, e + 10):
+        r.role = LEVELS
+        return
     # Most places have none of the role words around them: one search tells,
     # where the tests of _role would each slice and scan the text.
     role = None
@@ -597,11 +621,11 @@ def _index_refs(doc: _Doc) -> _RefIndex:
     """The lookups of :class:`_RefIndex`, in a few passes over the refs and paragraphs."""
     refs = doc.refs
     n = len(refs)
-    prev_clause, prev_wide, prev_plain, prev_weak = [-1] * n, [-1] * n, [-1] * n, [-1] * n
+    prev_clause, prev_sentence, prev_plain, prev_weak = [-1] * n, [-1] * n, [-1] * n, [-1] * n
     clause_ok, wide_ok = [False] * n, [False] * n
     scoped_clause: list[int] = []
-    scoped_wide: list[int] = []
-    last_clause = last_wide = last_plain = last_weak = -1
+    scoped_sentence: list[int] = []
+    last_clause = last_sentence = last_plain = last_weak = -1
     for k, r in enumerate(refs):
         if r.role not in _NEVER:
             clause = not (r.role == TRANSIENT and r.weak)
@@ -610,30 +634,31 @@ def _index_refs(doc: _Doc) -> _RefIndex:
                 if clause:
                     scoped_clause.append(k)
                 if wide:
-                    scoped_wide.append(k)
+                    scoped_sentence.append(k)
             else:
                 clause_ok[k], wide_ok[k] = clause, wide
                 if clause:
                     last_clause = k
                 if wide:
-                    last_wide = k
+                    last_sentence = k
+                if wide:
                     if r.weak:
                         last_weak = k
                     else:
                         last_plain = k
-        prev_clause[k], prev_wide[k], prev_plain[k], prev_weak[k] = last_clause, last_wide, last_plain, last_weak
-    next_clause, next_wide = [n] * n, [n] * n
-    nxt_clause = nxt_wide = n
+        prev_clause[k], prev_sentence[k], prev_plain[k], prev_weak[k] = last_clause, last_sentence, last_plain, last_weak
+    next_clause, next_sentence = [n] * n, [n] * n
+    nxt_clause = nxt_sentence = n
     for k in range(n - 1, -1, -1):
         if clause_ok[k]:
             nxt_clause = k
         if wide_ok[k]:
-            nxt_wide = k
-        next_clause[k], next_wide[k] = nxt_clause, nxt_wide
+            nxt_sentence = k
+        next_clause[k], next_sentence[k] = nxt_clause, nxt_sentence
     names = _first_names(refs)
     back, refine_at, article_first = _index_paragraphs(doc, wide_ok, names)
     return _RefIndex(
-        prev_clause, next_clause, prev_wide, next_wide, prev_plain, prev_weak, scoped_clause, scoped_wide,
+        prev_clause, next_clause, prev_sentence, next_sentence, prev_plain, prev_weak, scoped_clause, scoped_sentence,
         back, refine_at, names, article_first,
     )
 
@@ -799,10 +824,10 @@ def _attribute_one(
     if key is not None and said.get(key) is not None:
         return said[key]
     # 7. before, then after, it in its sentence
-    r = _nearest_before(doc, ix.prev_wide, ix.scoped_wide, bisect_left(starts, s0), i, s, segment)
+    r = _nearest_before(doc, ix.prev_sentence, ix.scoped_sentence, bisect_left(starts, s0), i, s, segment)
     if r is not None:
         return r.place, r.name
-    k = _first_from(ix.next_wide, j, bisect_left(starts, s1))
+    k = _first_from(ix.next_sentence, j, bisect_left(starts, s1))
     if k >= 0:
         return refs[k].place, refs[k].name
     # 8. earlier in its paragraph and article, else the document's place

@@ -507,6 +507,7 @@ def resolve_places(
         if m.kind == LOCAL:
             chosen[i] = full_choice.get(_pids(m.places))
     # units the gazetteer lacks hang under the unit before them
+    hung: dict[str, Place] = {}  # (the first one of each name)
     for i, m in enumerate(ms):
         parent = chosen[prev[i]] if prev[i] is not None else None
         municipal = parent is not None and parent.level == "province" and len(parent.path) == 2
@@ -519,14 +520,12 @@ def resolve_places(
         ):
             level = "village" if parent.level == "township" else m.places[0].level
             chosen[i] = parent.child(m.surface, level)
-    # later mentions of such a unit, as the first one placed
-    pending_choice: dict[str, Place] = {}
+            hung.setdefault(m.surface, chosen[i])
+    # later mentions of such a unit, alone, are that unit (a village of another
+    # county by its name only is not the document's)
     for i, m in enumerate(ms):
-        if chosen[i] is not None and m.kind == PENDING:
-            pending_choice.setdefault(m.surface, chosen[i])
-    for i, m in enumerate(ms):
-        if m.kind == PENDING and chosen[i] is None:
-            chosen[i] = pending_choice.get(m.surface)
+        if chosen[i] is None and m.kind in (PENDING, FULL, VARIANT):
+            chosen[i] = hung.get(m.surface)
     # a name glued to a unit it does not lie in is part of another name
     for i, j in enumerate(prev):
         a, b = (chosen[j] if j is not None else None), chosen[i]

@@ -1,7 +1,8 @@
 """Locality: the gazetteer index, place mentions and claim attribution.
 
 The table-driven cases live in tests/cases/locality.tsv (text, claim, expected
-locality and county).  The gazetteer is loaded from its cache (built once)."""
+locality and county); they are read through repair, as the pipeline reads a
+document.  The gazetteer is loaded from its cache (built once)."""
 from __future__ import annotations
 
 import gc
@@ -13,6 +14,7 @@ import pytest
 
 from pipeline import gazetteer, locality, places
 from pipeline.model import LocalityPath, Paragraph, ParagraphKind
+from pipeline.repair import repair
 
 CASES = Path(__file__).parent / "cases" / "locality.tsv"
 
@@ -63,7 +65,9 @@ def load_cases():
 
 @pytest.mark.parametrize("text,quote,expected,county", load_cases())
 def test_case(text, quote, expected, county):
-    got = attribute_quote(text, quote)
+    # the stage reads the repaired view (traditional characters made simplified,
+    # half-width punctuation full-width), as in the pipeline
+    got = attribute_quote(repair(text).text, repair(quote).text)
     assert got.locality == expected
     assert got.county == county
 
