@@ -153,10 +153,12 @@ _REQUIRED = {
     "anaphor_prefixes": list,
     "anaphor_levels": dict,
     "anaphor_words": dict,
+    "organ_levels": list,
+    "organs": list,
     "roles": dict,
 }
 _ROLES = (
-    "origin_before", "origin_after", "counted_before", "counted_after", "transient_before", "attribute_after", "neighbor_before",
+    "origin_before", "origin_after", "counted_before", "counted_after", "whole_before", "transient_before", "attribute_after", "neighbor_before",
     "neighbor_after", "neighbor_alone", "joint_levels", "joint_level_counts", "send_verbs", "send_breakers", "send_links", "send_in_place",
     "send_blockers", "send_continuers", "abbreviation_after", "person_roles", "person_after", "list_separators",
 )

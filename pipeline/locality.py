@@ -40,6 +40,7 @@ _NUM_START = re.compile(r"\s*[0-9０-９]")
 _NOT_COREF = re.compile(r"[年月日时号天]\s*$")
 _HAS_NUMBER = re.compile(r"[0-9０-９一二三四五六七八九十百千万两]")
 _TO_OPEN_BRACKET = re.compile(r"\s*[（(]")  # compiled once: used for every claim
+_TO_CLOSE_BRACKET = re.compile(r"[\u4e00-\u9fff]{0,4}[）)]")
 _RATIO_COLON = re.compile(r"[0-9０-９][:：][0-9０-９]")
 _SPACE = re.compile(r"\s")
 
@@ -81,6 +82,9 @@ def _vocab() -> _Cues:
             alt(raw["anaphor_words"]) + "|" + "|".join(
                 re.escape(p + w) for p in by_length(raw["anaphor_prefixes"]) for w in by_length(raw["anaphor_levels"])
             )
+            # 镇团委… at the start of a clause: the level word alone
+            + r"|(?:(?<=[，,。；;：:！？!?\n])|(?<![\s\S]))(?:" + alt(raw["organ_levels"]) + ")"
+            + "(?=" + alt(raw["organs"]) + ")"
         ),
         anaphor_words=dict(raw["anaphor_words"]),
         anaphor_level=levels,
@@ -107,7 +111,8 @@ def _vocab() -> _Cues:
             [re.escape(w) for w in roles["send_verbs"] + roles["neighbor_before"]]
             + [
                 re.escape(w) + r"\Z"
-                for w in roles["origin_before"] + roles["counted_before"] + roles["neighbor_alone"] + roles["transient_before"]
+                for w in roles["origin_before"] + roles["counted_before"] + roles["neighbor_alone"]
+                + roles["whole_before"] + roles["transient_before"]
             ]
         )),
         role_cue_after=roles["origin_after"] + roles["attribute_after"],
@@ -125,6 +130,7 @@ ORIGIN = "origin"  # where people come from (从武汉返乡, 来自全国各地
 NEIGHBOR = "neighbor"  # beside the place the text is about (与灵石县相交)
 TRANSIENT = "transient"  # visited, entered or passed: its own clause only (前往花乡, 进入榆树)
 ATTACHED = "attached"  # one row of a breakdown or a bracket: its own number only
+WHOLE = "whole"  # the whole a share is taken of (占全市的八成): not its own sentence's place
 LEVELS = "levels"  # levels of government acting together (X市区两级): see _joint_levels
 
 
@@ -365,6 +371,8 @@ def _role(before: str, after: str, v: _Cues) -> str | None:
         return NEIGHBOR
     if before.endswith(R["neighbor_alone"]):
         return NEIGHBOR
+    if before.endswith(R["whole_before"]):
+        return WHOLE
     if before.endswith(R["transient_before"]) or after.startswith(R["attribute_after"]):
         return TRANSIENT
     return None
@@ -622,24 +630,27 @@ def _index_refs(doc: _Doc) -> _RefIndex:
     refs = doc.refs
     n = len(refs)
     prev_clause, prev_sentence, prev_plain, prev_weak = [-1] * n, [-1] * n, [-1] * n, [-1] * n
-    clause_ok, wide_ok = [False] * n, [False] * n
+    clause_ok, sentence_ok, wide_ok = [False] * n, [False] * n, [False] * n
     scoped_clause: list[int] = []
     scoped_sentence: list[int] = []
     last_clause = last_sentence = last_plain = last_weak = -1
     for k, r in enumerate(refs):
         if r.role not in _NEVER:
-            clause = not (r.role == TRANSIENT and r.weak)
+            # the whole of a share (占全市的八成) is not its own sentence's place
+            near = r.role != WHOLE
+            clause = near and not (r.role == TRANSIENT and r.weak)
             wide = r.role != TRANSIENT
+            sentence = near and wide
             if r.scoped:
                 if clause:
                     scoped_clause.append(k)
-                if wide:
+                if sentence:
                     scoped_sentence.append(k)
             else:
-                clause_ok[k], wide_ok[k] = clause, wide
+                clause_ok[k], sentence_ok[k], wide_ok[k] = clause, sentence, wide
                 if clause:
                     last_clause = k
-                if wide:
+                if sentence:
                     last_sentence = k
                 if wide:
                     if r.weak:
@@ -652,7 +663,7 @@ def _index_refs(doc: _Doc) -> _RefIndex:
     for k in range(n - 1, -1, -1):
         if clause_ok[k]:
             nxt_clause = k
-        if wide_ok[k]:
+        if sentence_ok[k]:
             nxt_sentence = k
         next_clause[k], next_sentence[k] = nxt_clause, nxt_sentence
     names = _first_names(refs)
@@ -788,15 +799,16 @@ def _attribute_one(
         if g >= 0:
             return _deepest_dest(doc, sends[g].dest, s0, s1)
     # 2. a place written right before the number, or in brackets right after it
+    # (1例（襄阳市）, 1例（成都市报告）)
     refs, starts = doc.refs, doc.starts
     i = bisect_left(starts, s)  # refs[:i] start before the claim
     if i > 0:
         r = refs[i - 1]
-        if r.end <= s and not text[r.end : s].strip() and r.role not in (ORIGIN, NEIGHBOR, BLOCKED):
+        if r.end <= s and not text[r.end : s].strip() and r.role not in (ORIGIN, NEIGHBOR, BLOCKED, WHOLE):
             return r.place, r.name
     if i < len(refs):
         r = refs[i]
-        if _TO_OPEN_BRACKET.fullmatch(text, e, r.start) and text[r.end : r.end + 1] in ("）", ")"):
+        if _TO_OPEN_BRACKET.fullmatch(text, e, r.start) and _TO_CLOSE_BRACKET.match(text, r.end):
             return r.place, r.name
     # 3. the nearest place before it in its clause
     r = _nearest_before(doc, ix.prev_clause, ix.scoped_clause, bisect_left(starts, c0), i, s, segment)
