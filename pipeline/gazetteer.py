@@ -99,6 +99,21 @@ class Place:
     pid: int = -1
     path_levels: tuple[str, ...] = ()  # the level of each element of ``path``
 
+    # Field by field, as a dataclass compares, but the same object first and a
+    # hash of two fields: places are compared and hashed for every mention.
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if other.__class__ is not Place:
+            return NotImplemented
+        return (
+            self.pid == other.pid and self.name == other.name and self.level == other.level
+            and self.path == other.path and self.path_levels == other.path_levels
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.pid, self.name))
+
     def contains(self, other: "Place") -> bool:
         """True when ``other`` is this unit or lies inside it."""
         return other.path[: len(self.path)] == self.path

@@ -51,6 +51,7 @@ class _Cues:
 
     institution: re.Pattern
     anaphor: re.Pattern
+    organ_words: frozenset[str]  # 镇团委: the level word before an organ
     anaphor_words: dict[str, str]  # 村里 -> 村
     anaphor_level: dict[str, str]  # 县 -> county
     anaphor_levels_longest_first: tuple[str, ...]
@@ -76,16 +77,14 @@ def _vocab() -> _Cues:
     abbr = raw["province_abbreviations"]
     return _Cues(
         institution=re.compile(r"[\u4e00-\u9fff]{0,6}?(?:" + alt(raw["institution_suffixes"]) + ")"),
-        # (?:words)|(?:prefixes)(?:levels), spelt out in the order the regex would try
-        # them: an alternation of plain words is searched much faster
-        anaphor=re.compile(
-            alt(raw["anaphor_words"]) + "|" + "|".join(
-                re.escape(p + w) for p in by_length(raw["anaphor_prefixes"]) for w in by_length(raw["anaphor_levels"])
-            )
-            # 镇团委… at the start of a clause: the level word alone
-            + r"|(?:(?<=[，,。；;：:！？!?\n])|(?<![\s\S]))(?:" + alt(raw["organ_levels"]) + ")"
-            + "(?=" + alt(raw["organs"]) + ")"
-        ),
+        # words, prefixes + levels (全县), levels + organs (镇团委), spelt out: an
+        # alternation of plain words is searched much faster
+        anaphor=re.compile(alt(
+            list(raw["anaphor_words"])
+            + [p + w for p in raw["anaphor_prefixes"] for w in raw["anaphor_levels"]]
+            + [w + o for w in raw["organ_levels"] for o in raw["organs"]]
+        )),
+        organ_words=frozenset(w + o for w in raw["organ_levels"] for o in raw["organs"]),
         anaphor_words=dict(raw["anaphor_words"]),
         anaphor_level=levels,
         anaphor_levels_longest_first=tuple(by_length(levels)),
@@ -226,11 +225,10 @@ class _RefIndex:
     # finds) that lies inside that place, or -1
     back: list[_Back]
     refine_at: list[int]
-    names: dict[Place, str]  # each place's name as its first ref writes it
     article_first: list[int]  # per paragraph: the first paragraph of its article
 
 
-@dataclass
+@dataclass(frozen=True)
 class _SendIndex:
     """For every send (by index): the nearest real sending (with a destination,
     not blocked) at or after and at or before it, and the nearest verb that
@@ -239,6 +237,9 @@ class _SendIndex:
     next_good: list[int]
     prev_good: list[int]
     next_continuer: list[int]
+
+
+_NO_SENDS = _SendIndex([], [], [])
 
 
 def attribute(
@@ -493,7 +494,7 @@ def _dominant(refs: list[_Ref]) -> tuple[Place, str] | None:
     best = max((p for p, w in weight.items() if 2 * w > total), key=len, default=())
     if not best:
         return NATION_PLACE, gz_mod.NATION_NAME
-    return holder[best], _first_names(refs).get(holder[best], holder[best].name)
+    return holder[best], next((r.name for r in refs if r.place == holder[best]), holder[best].name)
 
 
 def _add_anaphors(doc: _Doc, v: _Cues) -> None:
@@ -502,10 +503,14 @@ def _add_anaphors(doc: _Doc, v: _Cues) -> None:
     latest: dict[str, tuple[int, tuple[Place, str] | None]] = {}
     for hit in v.anaphor.finditer(doc.text):
         s, e = hit.span()
+        word = hit.group()
+        if word in v.organ_words:
+            if s > 0 and doc.text[s - 1] not in _CLAUSE_END:
+                continue  # an organ not at the start of a clause: 按照市委部署
+            word, e = word[0], s + 1  # the level word stands for the place
         k = bisect_left(doc.starts, e) - 1  # refs do not overlap: the last one starting before e decides
         if k >= 0 and doc.refs[k].end > s:
             continue
-        word = hit.group()
         level_word = v.anaphor_words.get(word) or next(
             (k for k in v.anaphor_levels_longest_first if word.endswith(k)), None
         )
@@ -666,11 +671,10 @@ def _index_refs(doc: _Doc) -> _RefIndex:
         if sentence_ok[k]:
             nxt_sentence = k
         next_clause[k], next_sentence[k] = nxt_clause, nxt_sentence
-    names = _first_names(refs)
-    back, refine_at, article_first = _index_paragraphs(doc, wide_ok, names)
+    back, refine_at, article_first = _index_paragraphs(doc, wide_ok)
     return _RefIndex(
         prev_clause, next_clause, prev_sentence, next_sentence, prev_plain, prev_weak, scoped_clause, scoped_sentence,
-        back, refine_at, names, article_first,
+        back, refine_at, article_first,
     )
 
 
@@ -680,7 +684,7 @@ def _inside(outer: _Ref, w: _Ref) -> bool:
 
 
 def _index_paragraphs(
-    doc: _Doc, wide_ok: list[bool], names: dict[Place, str]
+    doc: _Doc, wide_ok: list[bool]
 ) -> tuple[list[_Back], list[int], list[int]]:
     """Per paragraph, what the walk back from its end through its article finds
     (each paragraph read once, from what the paragraph before found); per ref,
@@ -688,13 +692,25 @@ def _index_paragraphs(
     gz = gz_mod.load()
     refs, starts, paras = doc.refs, doc.starts, doc.paragraphs
     back: list[_Back] = []
+    names: dict[Place, str] | None = None  # built where a paragraph stands for a common unit
     refine_at = [-1] * len(refs)
     article_first: list[int] = []
+    n = len(refs)
+    hi = 0
     for p, para in enumerate(paras):
         same_article = p > 0 and paras[p - 1].article_id == para.article_id
         article_first.append(article_first[p - 1] if same_article else p)
         before = back[p - 1] if same_article else _NOTHING
-        lo, hi = bisect_left(starts, para.vstart), bisect_left(starts, para.vend)
+        # the refs that start in this paragraph (paragraphs and refs are in text order)
+        lo = hi if p == 0 or paras[p - 1].vend <= para.vstart else bisect_left(starts, para.vstart)
+        while lo < n and starts[lo] < para.vstart:
+            lo += 1
+        hi = lo
+        while hi < n and starts[hi] < para.vend:
+            hi += 1
+        if lo == hi:  # no place here: the walk goes on to the paragraph before
+            back.append(before)
+            continue
         # claims in this paragraph: the plain place the walk back reaches so far
         outer, best = before.ref, -1
         for k in range(lo, hi):
@@ -712,7 +728,12 @@ def _index_paragraphs(
         distinct = list({r.place: None for r in cands})
         if len(distinct) >= 3 and not _one_branch(distinct):
             unit = gz.common_unit(distinct)
-            back.append(_Back(unit=(unit, gz_mod.NATION_NAME if unit.level == NATION else names.get(unit, unit.name))))
+            if unit.level == NATION:
+                name = gz_mod.NATION_NAME
+            else:
+                names = names if names is not None else _first_names(refs)
+                name = names.get(unit, unit.name)
+            back.append(_Back(unit=(unit, name)))
             continue
         weak: list[_Ref] = []
         found = None
@@ -735,6 +756,8 @@ def _index_paragraphs(
 
 def _index_sends(sends: list[_Send], continuers: tuple[str, ...]) -> _SendIndex:
     m = len(sends)
+    if not m:
+        return _NO_SENDS
     next_good, prev_good, next_continuer = [m] * m, [-1] * m, [m] * m
     last = -1
     for t, x in enumerate(sends):

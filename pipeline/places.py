@@ -206,7 +206,9 @@ def _take_suffix(text: str, end: int, places: tuple[Place, ...], v: Vocab) -> tu
             if text.startswith(suf, end):
                 nxt = text[end + len(suf) : end + len(suf) + 1]
                 if not (nxt and nxt in v.breakers.get(suf, "")):
-                    return end + len(suf), tuple(p for p in places if suf in v.extend.get(p.level, ()))
+                    if len(places) > 1:
+                        places = tuple([p for p in places if suf in v.extend.get(p.level, ())])
+                    return end + len(suf), places
     return end, places
 
 
@@ -304,7 +306,7 @@ def _add_local_short_forms(text: str, mentions: list[PlaceMention], v: Vocab) ->
                     break
     if not bases:
         return mentions
-    named_in_full = {p.pid for m in mentions if m.kind in (FULL, VARIANT) for p in m.places}
+    named_in_full: set[int] | None = None  # (read only where a bare name is also a short form)
     by_span = {(m.start, m.end): k for k, m in enumerate(mentions) if m.kind in (SHORT, WEAK)}
     out = list(mentions)
     extra: list[PlaceMention] = []
@@ -317,8 +319,11 @@ def _add_local_short_forms(text: str, mentions: list[PlaceMention], v: Vocab) ->
             extra.append(local)
             continue
         k = by_span.get((s, e))
-        if k is not None and not any(p.pid in named_in_full for p in mentions[k].places):
-            out[k] = local
+        if k is not None:
+            if named_in_full is None:
+                named_in_full = {p.pid for m in mentions if m.kind in (FULL, VARIANT) for p in m.places}
+            if not any(p.pid in named_in_full for p in mentions[k].places):
+                out[k] = local
     return sorted(out + extra, key=lambda m: m.start)
 
 
@@ -591,24 +596,25 @@ def _resolve_by_shared_county(ms: list[PlaceMention], chosen: list[Place | None]
     (each counted once) can lie than in any other, two at least, takes every
     unresolved mention with one candidate there.  Units already resolved
     count for their county too."""
-    names: dict[tuple[str, ...], set[str]] = {}
-    open_mentions: list[int] = []
-    for i, m in enumerate(ms):
-        if m.kind in (NATIONAL, PENDING, LOCAL):
-            continue
-        if chosen[i] is not None:
-            if chosen[i].level in ("county", "township", "village"):
-                names.setdefault(_county_key(chosen[i]), set()).add(m.surface)
-            continue
-        if prev[i] is not None and chosen[prev[i]] is not None:
-            continue  # named under a unit: that unit decides (_choose)
-        keys = {_county_key(p) for p in m.places if p.level in ("county", "township", "village")}
-        if keys:
-            open_mentions.append(i)
-            for key in keys:
-                names.setdefault(key, set()).add(m.surface)
+    below_city = ("county", "township", "village")
+    open_mentions = [
+        i for i, m in enumerate(ms)
+        if chosen[i] is None
+        and m.kind not in (NATIONAL, PENDING, LOCAL)
+        and (prev[i] is None or chosen[prev[i]] is None)  # named under a unit: that unit decides (_choose)
+        and any(p.level in below_city for p in m.places)
+    ]
     if not open_mentions:
         return
+    resolved = [i for i, p in enumerate(chosen) if p is not None and p.level in below_city]
+    if len({ms[i].surface for i in open_mentions + resolved}) < 2:
+        return  # no county can hold two names
+    names: dict[tuple[str, ...], set[str]] = {}
+    for i in resolved:
+        names.setdefault(_county_key(chosen[i]), set()).add(ms[i].surface)
+    for i in open_mentions:
+        for key in {_county_key(p) for p in ms[i].places if p.level in below_city}:
+            names.setdefault(key, set()).add(ms[i].surface)
     ranked = sorted(((len(v), k) for k, v in names.items()), reverse=True)
     if ranked[0][0] < 2 or (len(ranked) > 1 and ranked[1][0] == ranked[0][0]):
         return
