@@ -144,6 +144,7 @@ class _Ref:
     role: str = CONTEXT
     weak: bool = False  # inside an institution's name (武汉大学, 孝义市人民医院)
     scoped: bool = False  # a person's affiliation (大青河村党支部书记张艳维…): its own segment only
+    bare: bool = False  # a unit named in full elsewhere, here without its suffix (驿马乡 … 驿马)
 
 
 @dataclass(frozen=True)
@@ -287,7 +288,7 @@ def _prepare(text: str, paragraphs: Sequence[Paragraph], hint: str | None, menti
     paras = sorted(paragraphs, key=lambda p: p.vstart) or [
         Paragraph("", 0, 0, ParagraphKind.body, 0, len(text), 0, len(text), text)
     ]
-    refs = [_Ref(m.start, m.end, m.places[0], locality_name(m)) for m in mentions]
+    refs = [_Ref(m.start, m.end, m.places[0], locality_name(m), bare=m.kind == places_mod.LOCAL) for m in mentions]
     ends = [r.end for r in refs]  # mentions do not overlap: their ends are in order too
     extra = []
     for hit in v.abbreviation.finditer(text):  # 援鄂医疗队
@@ -476,13 +477,15 @@ def _mark_breakdowns(text: str, refs: list[_Ref], paras: list[Paragraph], senten
 
 
 def _dominant(refs: list[_Ref]) -> tuple[Place, str] | None:
-    """The deepest unit holding more than half of the plain mentions (全国 if none)."""
+    """The deepest unit holding at least half of the plain mentions (全国 if
+    none).  A unit's bare short forms (驿马 for 驿马乡) do not count: a village
+    visited at length would outweigh the county the report is about."""
     gz = gz_mod.load()
     weight: dict[tuple[str, ...], int] = {}
     holder: dict[tuple[str, ...], Place] = {}
     total = 0
     for r in refs:
-        if r.role != CONTEXT or r.scoped or r.weak:
+        if r.role != CONTEXT or r.scoped or r.weak or r.bare:
             continue
         total += 1
         if r.place.level != NATION:
@@ -491,7 +494,7 @@ def _dominant(refs: list[_Ref]) -> tuple[Place, str] | None:
                 holder[anc.path] = anc
     if total == 0:
         return None
-    best = max((p for p, w in weight.items() if 2 * w > total), key=len, default=())
+    best = max((p for p, w in weight.items() if 2 * w >= total), key=len, default=())
     if not best:
         return NATION_PLACE, gz_mod.NATION_NAME
     return holder[best], next((r.name for r in refs if r.place == holder[best]), holder[best].name)

@@ -597,10 +597,14 @@ def _resolve_by_shared_county(ms: list[PlaceMention], chosen: list[Place | None]
     unresolved mention with one candidate there.  Units already resolved
     count for their county too."""
     below_city = ("county", "township", "village")
+    tails = vocab().admin_tails
     open_mentions = [
         i for i, m in enumerate(ms)
         if chosen[i] is None
-        and m.kind not in (NATIONAL, PENDING, LOCAL)
+        and m.kind in (FULL, VARIANT)
+        # a name with its suffix (先锋, 车站: townships of the list without one, and words)
+        and len(m.surface) >= 3
+        and m.surface.endswith(tails)
         and (prev[i] is None or chosen[prev[i]] is None)  # named under a unit: that unit decides (_choose)
         and any(p.level in below_city for p in m.places)
     ]
