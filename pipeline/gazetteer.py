@@ -170,6 +170,7 @@ _REQUIRED = {
     "anaphor_words": dict,
     "organ_levels": list,
     "organs": list,
+    "subject_levels": list,
     "roles": dict,
 }
 _ROLES = (

@@ -83,8 +83,11 @@ def _vocab() -> _Cues:
             list(raw["anaphor_words"])
             + [p + w for p in raw["anaphor_prefixes"] for w in raw["anaphor_levels"]]
             + [w + o for w in raw["organ_levels"] for o in raw["organs"]]
+            + list(raw["subject_levels"])
         )),
-        organ_words=frozenset(w + o for w in raw["organ_levels"] for o in raw["organs"]),
+        organ_words=frozenset(
+            [w + o for w in raw["organ_levels"] for o in raw["organs"]] + list(raw["subject_levels"])
+        ),
         anaphor_words=dict(raw["anaphor_words"]),
         anaphor_level=levels,
         anaphor_levels_longest_first=tuple(by_length(levels)),
@@ -191,6 +194,7 @@ class _Doc:
     refs_ix: _RefIndex | None = None
     sends_ix: _SendIndex | None = None
     deepest: dict[tuple[int, int, Place, str], tuple[Place, str]] = field(default_factory=dict)
+    names: dict[Place, str] | None = None  # each place's name as its first ref writes it (_named)
 
     def para_index(self, pos: int) -> int:
         i = bisect_right(self.para_starts, pos) - 1
@@ -509,8 +513,9 @@ def _add_anaphors(doc: _Doc, v: _Cues) -> None:
         word = hit.group()
         if word in v.organ_words:
             if s > 0 and doc.text[s - 1] not in _CLAUSE_END:
-                continue  # an organ not at the start of a clause: 按照市委部署
-            word, e = word[0], s + 1  # the level word stands for the place
+                continue  # not at the start of a clause: 按照市委部署, 城市街道
+            if word not in v.anaphor_level:
+                word, e = word[0], s + 1  # the level word stands for the place (镇团委)
         k = bisect_left(doc.starts, e) - 1  # refs do not overlap: the last one starting before e decides
         if k >= 0 and doc.refs[k].end > s:
             continue
@@ -561,7 +566,7 @@ def _latest_of(
             continue
         hit = None
         for anc in reversed(gz.ancestors(r.place)):
-            name = r.name if anc == r.place else anc.name
+            name = r.name if anc == r.place else _named(doc, anc)
             if _is_level(anc, name, level_word, v):
                 hit = anc, name
                 break
@@ -574,10 +579,19 @@ def _latest_of(
     if doc.dominant is not None and level_word != "新区" and doc.dominant[0].level != NATION:
         place, pname = doc.dominant
         for anc in reversed(gz.ancestors(place)):
-            name = pname if anc == place else anc.name
+            name = pname if anc == place else _named(doc, anc)
             if _is_level(anc, name, level_word, v):
                 return anc, name
     return None
+
+
+def _named(doc: _Doc, place: Place) -> str:
+    """A unit's name as the text writes it where it names it (鄂温克旗), else the
+    gazetteer's (鄂温克族自治旗): what an anaphor (全旗) or a unit above a
+    place is called."""
+    if doc.names is None:
+        doc.names = _first_names(doc.refs)
+    return doc.names.get(place, place.name)
 
 
 def _find_sends(doc: _Doc, v: _Cues) -> list[_Send]:
