@@ -8,7 +8,8 @@ Stage order, for one document::
     dates.find_dates_and_year View        -> DateMentions (+ where the year of those without one came from)
     claims.select_quantities View, dates  -> Quantities (+ rejected numbers, with reasons)
     claims.draft_claims      quantities   -> drafts (item, category, per, sentence date)
-    locality.attribute       drafts       -> LocalityPaths
+    places.find              View         -> PlaceMentions (each resolved to one unit)
+    locality.attribute       drafts, PlaceMentions -> LocalityPaths
     claims.finish_claims     drafts       -> Claims (raw offsets)
     tables.build_tables      Claims       -> documents / paragraphs / claims DataFrames
 
@@ -27,6 +28,7 @@ from typing import Iterable, Iterator, Sequence
 from . import claims as claims_stage
 from . import dates as dates_stage
 from . import locality as locality_stage
+from . import places as places_stage
 from .ingest import InputFile, doc_ids, list_inputs, read_document, unread_document
 from .lexicon import Lexicon, load_lexicon
 from .manifest import Manifest, load_manifest
@@ -97,9 +99,12 @@ def extract_document(doc: Document, lex: Lexicon | None = None, timings: dict[st
     tick("select_quantities")
     drafts = claims_stage.draft_claims(view, paras, quantities, dates, lex)
     tick("draft_claims")
-    places = locality_stage.attribute(view.text, paras, [(d.start, d.end) for d in drafts], doc.meta.locality)
+    spans = [(d.start, d.end) for d in drafts]
+    mentions = places_stage.find(view.text, doc.meta.locality) if spans else []
+    tick("places")
+    localities = locality_stage.attribute(view.text, paras, spans, doc.meta.locality, mentions)
     tick("locality")
-    found = claims_stage.finish_claims(doc.doc_id, doc.text, view, paras, drafts, places)
+    found = claims_stage.finish_claims(doc.doc_id, doc.text, view, paras, drafts, localities)
     rejections = [_rejection(doc.text, *view.raw_span(r.start, r.end), r.reason) for r in rejected]
     tick("finish_claims")
     return Extraction(doc, paras, found, rejections, year_source(year_from, doc.meta))
