@@ -4,7 +4,8 @@ Stage order, for one document::
 
     ingest.read_document     file bytes   -> Document (raw text, encoding, metadata)
     repair.repair            raw text     -> View (repaired text + raw offset map)
-    segment.paragraphs       View         -> Paragraphs (kind, article)
+    segment.paragraphs       View         -> Paragraphs (kind, article); a page's own date
+                                             line gives ``meta.published`` when nothing else does
     dates.find_dates         View         -> DateMentions
     claims.select_quantities View, dates  -> Quantities (+ rejected numbers, with reasons)
     claims.draft_claims      quantities   -> drafts (item, category, per, sentence date)
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
@@ -31,6 +32,7 @@ from .lexicon import Lexicon, load_lexicon
 from .manifest import Manifest, load_manifest
 from .model import Claim, Document, DocumentMeta, Paragraph, Rejection
 from .repair import repair
+from .segment import page_published
 from .segment import paragraphs as split_paragraphs
 
 
@@ -76,7 +78,11 @@ def extract_document(doc: Document, lex: Lexicon | None = None, timings: dict[st
     tick = _Clock(timings)
     view = repair(doc.text)
     tick("repair")
-    paras = split_paragraphs(doc.doc_id, view)
+    paras = split_paragraphs(doc.doc_id, view, doc.text)
+    if doc.meta.published is None:
+        published = page_published(paras)  # a web page's `发布时间：…` line
+        if published is not None:
+            doc = replace(doc, meta=replace(doc.meta, published=published, published_source="page"))
     tick("segment")
     dates = dates_stage.find_dates(view.text, _date_context(doc.meta))
     tick("dates")
@@ -114,7 +120,7 @@ def document_meta(path: Path, manifest: Manifest | None = None, year: int | None
     """What the manifest (and ``--year``) say about one input file."""
     meta = manifest.meta_for(path) if manifest else DocumentMeta()
     if year is not None and meta.default_year is None:
-        meta = DocumentMeta(meta.published, meta.title, meta.url, meta.locality, year)
+        meta = replace(meta, default_year=year)
     return meta
 
 

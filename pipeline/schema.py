@@ -59,7 +59,7 @@ DOCUMENTS = Table(
         Col("n_bytes", _I, False, "size of the file in bytes"),
         Col("n_chars", _I, False, "length of the decoded text all offsets refer to"),
         Col("sha256", _S, False, "content hash of the file's bytes"),
-        Col("published", _S, True, "publication date (ISO) from the manifest"),
+        Col("published", _S, True, "publication date (ISO) from the manifest, else from the page's own date line (发布时间：…)"),
         Col("title", _S, True, "title from the manifest or the page"),
         Col("url", _S, True, "source URL from the manifest"),
         Col("locality_hint", _S, True, "place the manifest says the document is about"),

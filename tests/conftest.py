@@ -33,6 +33,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "bounds.tsv": ("text", "quote", "value", "unit", "bound", "value_hi"),
     "mentions.tsv": ("text", "claims"),
     "repair.tsv": ("raw", "text"),
+    "furniture.tsv": ("text", "rule", "published"),
     "categories.tsv": ("text", "quote", "category", "per"),
 }
 LINE_FILES = ("not_claims.txt",)

@@ -11,7 +11,7 @@ import pytest
 from conftest import load_cases, unescape
 from pipeline.model import ParagraphKind, View
 from pipeline.repair import _WS, char_map, repair
-from pipeline.segment import classify, paragraphs, sentences
+from pipeline.segment import classify, furniture_rule, page_published, paragraphs, sentences
 
 
 def check_view(raw: str, v: View) -> None:
@@ -121,3 +121,22 @@ def test_paragraphs_carry_raw_and_view_offsets() -> None:
         assert v.text[p.vstart : p.vend] == p.text
         assert (p.start, p.end) == v.raw_span(p.vstart, p.vend)
         assert raw[p.start : p.end].replace("　", "") == p.text.replace("　", "")
+
+
+# --- page furniture (cases/furniture.tsv) ------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "rule", "published"), load_cases("furniture.tsv"))
+def test_furniture_line(text: str, rule: str, published: str) -> None:
+    """One line of a page: the furniture rule it matches (`menu`: a site menu; `cell`: a table
+    row with a furniture cell; `-`: none), and the page date it gives."""
+    raw = unescape(text)
+    paras = paragraphs("doc", repair(raw), raw)
+    assert len(paras) == 1
+    p = paras[0]
+    if rule == "-":
+        assert p.kind is not ParagraphKind.furniture, furniture_rule(p.text)
+    else:
+        assert p.kind is ParagraphKind.furniture
+        assert furniture_rule(p.text) == (None if rule in ("menu", "cell") else rule)
+    assert page_published(paras) == (published or None)
