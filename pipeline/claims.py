@@ -82,13 +82,15 @@ def select_quantities(
     rejected: list[Rejection] = []
     headers = table_units(text, paras, lex)
     columns = table_columns(text, paras, lex)
+    headers_of_tables = bool(columns.headers)
     for cand in cands:
         if cand.quantity is None:  # (all three leave a candidate with a quantity as it is)
             cand = implied_unit(cand, text, lex)
             cand = table_cell(cand, text, paras, headers)
-            cand = column_cell(cand, text, columns)
+            if columns.starts:
+                cand = column_cell(cand, text, columns)
         reason = reject_reason(cand, text, lex, hits, quoted)
-        if reason is None and columns.headers and columns.in_header(cand.num_start):
+        if reason is None and headers_of_tables and columns.in_header(cand.num_start):
             reason = "table_header"  # `资金（万元）`, `第2组` in a column header counts nothing
         if reason is None and cand.quantity is None:
             reason = cand.reason or "no measure word"

@@ -260,8 +260,8 @@ class PageRules:
         """Compile every pattern now (load_page_rules compiles the joined ones; the rest wait
         for their first use)."""
         for rule in self.furniture:
-            assert rule.pattern is not None
-        assert self.noise is not None
+            rule.pattern  # noqa: B018 (compiles, or raises LexiconError naming file:line)
+        self.noise  # noqa: B018
 
 
 # A Chinese character, as a class the standard `re` module reads (CJK ideographs, extension A,
@@ -420,7 +420,7 @@ def load_page_rules(name: str = "page.yaml", text: str | None = None) -> PageRul
         except (re.error, regex.error):
             blame_fragments()
             for r in rules:
-                assert r.pattern is not None  # raises LexiconError naming the rule's line
+                r.pattern  # noqa: B018 (raises LexiconError naming the rule's line)
             raise
 
     anchored = [r for r in furniture if not r.short and r.source.startswith("^")]

@@ -143,7 +143,7 @@ def local_widths(lines: list[tuple[int, int]], radius: int = 4) -> list[float]:
 _FURNITURE_MAX = 60
 _FURNITURE_ANY = 16
 _FURNITURE_GATE = re.compile(r"[0-9０-９:：>＞»›|©]")
-_FURNITURE_EDGE = 20  # content lines from either end of the text
+_FURNITURE_EDGE = 12  # content lines from either end of the text
 
 
 def _furniture_line(norm: str, s: int, e: int) -> bool:
@@ -156,7 +156,10 @@ def _furniture_line(norm: str, s: int, e: int) -> bool:
         return False
     from .segment import furniture_rule  # segment reads the page rules; repair only asks
 
-    return furniture_rule(_WS_RUN.sub(_squeeze, drop_noise(line))) is not None
+    line = drop_noise(line)
+    if _WS_RUN.search(line):
+        line = _WS_RUN.sub(_squeeze, line)
+    return furniture_rule(line) is not None
 
 
 _CREDIT_LAST = frozenset("摄影图供）)")  # the last character of a photo credit (cheap gate)
@@ -165,8 +168,10 @@ _CREDIT_LAST = frozenset("摄影图供）)")  # the last character of a photo cr
 def _is_caption(norm: str, s: int, e: int) -> bool:
     """A photo caption line that ends with its credit (data/page.yaml: caption, caption_credit)."""
     rules = page_rules()
-    line = _WS_RUN.sub(_squeeze, norm[s:e])
-    return bool(rules.caption.match(line) and rules.caption_credit.search(line))
+    line = norm[s:e]
+    if not rules.caption.match(line):
+        return False
+    return bool(rules.caption_credit.search(_WS_RUN.sub(_squeeze, line)))
 
 
 def _squeeze(m: "regex.Match[str]") -> str:
@@ -281,10 +286,7 @@ def repair(raw: str) -> View:
             idx.extend(range(a, b))
             last = norm[b - 1]
 
-    def emit_text(a: int, b: int) -> None:
-        if not noise:
-            emit_run(a, b)
-            return
+    def emit_around_noise(a: int, b: int) -> None:
         k = bisect_left(noise_starts, a)
         if k > 0 and noise[k - 1][1] > a:
             k -= 1  # a noise span that began before a (cannot happen: noise has no whitespace)
@@ -294,6 +296,8 @@ def repair(raw: str) -> View:
             emit_run(a, min(ns, b))
             a = max(a, ne)
         emit_run(a, b)
+
+    emit_text = emit_around_noise if noise else emit_run
 
     def emit_space(i: int) -> None:
         nonlocal last

@@ -22,6 +22,7 @@ _END_PUNCT = "。！？!?；;…，,、：:"
 _CLAUSE_MARKS = regex.compile(r"[，。！？；,;!?]")
 # A site menu's raw line: items of Chinese characters separated by whitespace.
 _MENU_ITEM = regex.compile(r"\S+")
+_MENU_MAX = 80  # repaired characters
 _HAN_ONLY = regex.compile(r"\p{Han}+")
 # Repaired table rows (ingest writes an HTML table's rows as `| a | b |`).
 _TABLE_ROW = regex.compile(r"^\|.*\|$")
@@ -68,7 +69,7 @@ def classify(text: str, width: float = 40.0, raw: str | None = None) -> Paragrap
     if _TABLE_ROW.match(t):  # a row of an HTML table: furniture if a cell of words is
         cells = (c for c in t[1:-1].split("|") if c and not _NUMBER_CELL.match(c))
         return ParagraphKind.furniture if any(furniture_rule(c, rules) for c in cells) else ParagraphKind.body
-    if furniture_rule(t, rules) is not None or (raw is not None and len(t) <= 80 and is_menu(raw, rules)):
+    if furniture_rule(t, rules) is not None or (raw is not None and len(t) <= _MENU_MAX and is_menu(raw, rules)):
         return ParagraphKind.furniture
     if rules.byline.search(t) and len(t) <= 24:
         return ParagraphKind.byline
@@ -103,7 +104,8 @@ def paragraphs(doc_id: str, view: View, raw: str | None = None) -> list[Paragrap
         if not chunk.strip():
             continue
         start, end = view.raw_span(vstart, vend)
-        kind = classify(chunk, raw=raw[start:end] if raw is not None else None)
+        # (only a short line can be a site menu: the raw slice is taken for those alone)
+        kind = classify(chunk, raw=raw[start:end] if raw is not None and vend - vstart <= _MENU_MAX else None)
         if prev_kind is not None:
             if kind is ParagraphKind.headline and prev_kind not in (ParagraphKind.headline, ParagraphKind.furniture):
                 article += 1
@@ -140,7 +142,7 @@ def page_published(paras: list[Paragraph], rules: PageRules | None = None) -> st
     `2020-02-10 17:53:27 来源：…`), as an ISO date, or None.
 
     A labelled date in any furniture paragraph wins (the first in text order); else a
-    date that opens a furniture paragraph above the article's first body paragraph."""
+    date that opens a furniture paragraph above the article's first sentence."""
     rules = rules or page_rules()
     furniture = [p for p in paras if p.kind is ParagraphKind.furniture]
     for p in furniture:
@@ -148,7 +150,8 @@ def page_published(paras: list[Paragraph], rules: PageRules | None = None) -> st
         iso = next((iso for _, iso in found if iso), None)
         if iso:
             return iso
-    first_body = next((p.para_id for p in paras if p.kind is ParagraphKind.body), None)
+    # the article starts at its first sentence (a headline printed twice is no body yet)
+    first_body = next((p.para_id for p in paras if p.kind is ParagraphKind.body and "。" in p.text), None)
     for p in furniture:
         if first_body is not None and p.para_id > first_body:
             break

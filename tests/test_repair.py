@@ -140,3 +140,27 @@ def test_furniture_line(text: str, rule: str, published: str) -> None:
         assert p.kind is ParagraphKind.furniture
         assert furniture_rule(p.text) == (None if rule in ("menu", "cell") else rule)
     assert page_published(paras) == (published or None)
+
+
+# --- converter noise: a property --------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_HAN_TEXT = "设立检测点党员口罩發放萬兩元县乡村镇户人个名"
+_SYLLABLES = ["wàn", "zhèn", "xiàn", "hù", "gè", "liǎng", "diǎn", "shí", "xian4", "zhong1guo2"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(_HAN_TEXT + "0123456789，。"), st.sampled_from(["", *_SYLLABLES]), st.sampled_from("()（）")), max_size=40))
+def test_pinyin_after_a_character_changes_nothing_but_offsets(parts) -> None:
+    """Text with converter pinyin after its characters repairs to the text without it, and
+    the view still maps every character back to the raw text."""
+    clean = "".join(ch for ch, _, _ in parts)
+    noisy = "".join(
+        ch + (f"{'(' if paren in '()' else '（'}{syl}{')' if paren in '()' else '）'}" if syl and "\u4e00" <= ch <= "\u9fff" else "")
+        for ch, syl, paren in parts
+    )
+    v = repair(noisy)
+    assert v.text == repair(clean).text
+    check_view(noisy, v)
