@@ -28,6 +28,7 @@ import regex
 
 from .lexicon import page_rules
 from .model import View
+from .segment import furniture_rule  # segment owns the page rules; repair only asks them of a line
 
 _WS = " \t\r\u00a0\u3000\u2002\u2003\u2009\u200b\ufeff"
 # A whitespace run is layout noise unless both neighbours are ASCII letters or
@@ -154,8 +155,6 @@ def _furniture_line(norm: str, s: int, e: int) -> bool:
     line = norm[s:e]
     if e - s > _FURNITURE_ANY and not _FURNITURE_GATE.search(line):
         return False
-    from .segment import furniture_rule  # segment reads the page rules; repair only asks
-
     line = drop_noise(line)
     if _WS_RUN.search(line):
         line = _WS_RUN.sub(_squeeze, line)

@@ -26,7 +26,7 @@ _MENU_MAX = 80  # repaired characters
 _HAN_ONLY = regex.compile(r"\p{Han}+")
 # Repaired table rows (ingest writes an HTML table's rows as `| a | b |`).
 _TABLE_ROW = regex.compile(r"^\|.*\|$")
-_NUMBER_CELL = regex.compile(r"^[\s\d.,%/-]*$")  # a table cell of digits is data, never furniture
+_DATA_CELL = regex.compile(r"^\s*(?:\d|$)")  # a table cell of a number or a date is data, never furniture
 
 
 def furniture_rule(text: str, rules: PageRules | None = None) -> str | None:
@@ -67,7 +67,7 @@ def classify(text: str, width: float = 40.0, raw: str | None = None) -> Paragrap
     rules = page_rules()
     t = text.strip()
     if _TABLE_ROW.match(t):  # a row of an HTML table: furniture if a cell of words is
-        cells = (c for c in t[1:-1].split("|") if c and not _NUMBER_CELL.match(c))
+        cells = (c for c in t[1:-1].split("|") if not _DATA_CELL.match(c))
         return ParagraphKind.furniture if any(furniture_rule(c, rules) for c in cells) else ParagraphKind.body
     if furniture_rule(t, rules) is not None or (raw is not None and len(t) <= _MENU_MAX and is_menu(raw, rules)):
         return ParagraphKind.furniture
