@@ -475,7 +475,7 @@ def _noise_pattern(noise, where) -> tuple[str, "re.Pattern[str]"]:
     )
     repl = cls(noise["replacement"])
     replacement = rf"(?<![0-9]){repl}+|{repl}+(?![0-9])"
-    question = rf"(?<={_HAN})(?<!{cls(noise['question_enders'])})\?(?={_HAN})"
+    question = rf"(?<={_HAN})(?<!{cls(noise['question_enders'])})\?(?={_HAN}|[0-9])|(?<=[0-9])\?(?={_HAN})"
     pattern = f"{pinyin}|{replacement}|{question}"  # compiled when a text has a character it starts with
     # noise starts at an opener before a pinyin letter, a replacement character or a `?`
     gate = re.compile(f"{cls(noise['openers'])}(?={letters})|{repl}|\\?")
