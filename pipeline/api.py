@@ -4,7 +4,8 @@ Stage order, for one document::
 
     ingest.read_document     file bytes   -> Document (raw text, encoding, metadata)
     repair.repair            raw text     -> View (repaired text + raw offset map)
-    segment.paragraphs       View         -> Paragraphs (kind, article)
+    segment.paragraphs       View         -> Paragraphs (kind, article); a page's own date
+                                             line gives ``meta.published`` when nothing else does
     dates.find_dates_and_year View        -> DateMentions (+ where the year of those without one came from)
     claims.select_quantities View, dates  -> Quantities (+ rejected numbers, with reasons)
     claims.draft_claims      quantities   -> drafts (item, category, per, sentence date)
@@ -34,6 +35,7 @@ from .lexicon import Lexicon, load_lexicon
 from .manifest import Manifest, load_manifest
 from .model import Claim, Document, DocumentMeta, Paragraph, Rejection
 from .repair import repair
+from .segment import page_published
 from .segment import paragraphs as split_paragraphs
 
 
@@ -60,8 +62,7 @@ def year_source(used: str | None, meta: DocumentMeta) -> str | None:
     where it came from (the manifest, or the page itself when the page gives it)."""
     if used != "published":
         return used
-    # DocumentMeta.published_source ("manifest" or "page") where ingest records it
-    return getattr(meta, "published_source", None) or "manifest"
+    return meta.published_source or "manifest"
 
 
 class _Clock:
@@ -91,7 +92,11 @@ def extract_document(doc: Document, lex: Lexicon | None = None, timings: dict[st
     tick = _Clock(timings)
     view = repair(doc.text)
     tick("repair")
-    paras = split_paragraphs(doc.doc_id, view)
+    paras = split_paragraphs(doc.doc_id, view, doc.text)
+    if doc.meta.published is None:
+        published = page_published(paras)  # a web page's `发布时间：…` line
+        if published is not None:
+            doc = replace(doc, meta=replace(doc.meta, published=published, published_source="page"))
     tick("segment")
     dates, year_from = dates_stage.find_dates_and_year(view.text, _date_context(doc.meta))
     tick("dates")
@@ -150,7 +155,7 @@ def document_meta(path: Path, manifest: Manifest | None = None, year: int | None
     """What the manifest (and ``--year``) say about one input file."""
     meta = manifest.meta_for(path) if manifest else DocumentMeta()
     if year is not None and meta.default_year is None:
-        meta = DocumentMeta(meta.published, meta.title, meta.url, meta.locality, year)
+        meta = replace(meta, default_year=year)
     return meta
 
 

@@ -487,6 +487,18 @@ def counted_noun(q: Quantity, text: str, lex: Lexicon, allowed=None, after: str 
     return CountedNoun(text[item_start:end], None, "", item_start, end)
 
 
+def named_noun(phrase: str, q: Quantity, lex: Lexicon, allowed=None) -> CountedNoun:
+    """The counted noun when something other than the running text names it (a table
+    column's header, `卡点（个）`): its head, read like the head of a noun in the text."""
+    if allowed is not None and Category.personnel in allowed:
+        allowed = allowed & _PEOPLE
+    hit = head_of(phrase, lex, allowed, q.unit)
+    if hit is None:
+        return CountedNoun(phrase, None, "", q.start, q.start)
+    start, end, head = hit
+    return CountedNoun(phrase[:end], head, phrase[:start], q.start, q.start)
+
+
 def _resolve_open(head: OpenHead, context: str, verb: Category | None, allowed) -> Category | None:
     """An open head's category from its own words: the modifier nearest the head (阳性人员
     is a compound head), else the governing verb's when the class can take it."""

@@ -562,7 +562,8 @@ _META_CHARSET = re.compile(
     re.IGNORECASE,
 )
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
-# Never text: code, styling and page chrome.
+# Never text: code, styling and page chrome (the fallback reader drops them; see also
+# _HIDDEN_TAGS, dropped before any reader).
 _DROP_TAGS = ("script", "style", "noscript", "template", "nav", "head")
 _BLOCK_TAGS = (
     "p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "section",
@@ -575,6 +576,8 @@ def _read_html(raw: bytes) -> tuple[str, str, str | None]:
     html = _XML_DECL.sub("", html, count=1)  # lxml refuses str input with an encoding declaration
     root = _parse_html(html)
     title = _html_title(root) if root is not None else None
+    if root is not None and _prepare_html(root):
+        html = _serialise(root)
     text = _trafilatura_text(html)
     if text is None and root is not None:
         text = _body_text(root)
@@ -635,6 +638,121 @@ def _paragraphs(lines: Iterable[str]) -> str:
             blocks.append(line)
         prev_row = is_row
     return "\n\n".join(blocks)
+
+
+# What a browser shows only without scripts (`<noscript>请启用JavaScript…</noscript>`)
+# and never text at all: trafilatura reads <noscript> as content, so it goes first.
+_HIDDEN_TAGS = ("noscript", "script", "style", "template")
+# An HTML table whose rows become text lines `| 城关镇 | 12 | 48 |` (a *data* table: no
+# table inside it, two rows or more, a cell with a digit, no cell longer than this).
+_MAX_CELL = 50
+_CELL_TAGS = ("td", "th")
+_DIGIT = re.compile(r"[0-9０-９]")
+
+
+def _prepare_html(root) -> bool:
+    """Drop what a browser does not show as text and write each data table's rows as text
+    lines, in the tree; whether anything changed (else the page is read as it came)."""
+    changed = False
+    for bad in list(root.iter(*_HIDDEN_TAGS)):
+        bad.drop_tree()
+        changed = True
+    for table in reversed(list(root.iter("table"))):  # inner tables first: a page laid out in tables holds data tables
+        grid = table_grid(table)
+        if grid is not None:
+            _replace_with_rows(table, grid)
+        else:
+            _unwrap_layout(table)
+        changed = True
+    return changed
+
+
+_LAYOUT_TAGS = ("table", "thead", "tbody", "tfoot", "tr", "td", "th")
+
+
+def _unwrap_layout(table) -> None:
+    """A table that lays out a page (old county sites put the whole page in tables) is read
+    as blocks: trafilatura would write it as one table row holding the whole article."""
+    for el in [table, *table.iter(*_LAYOUT_TAGS)]:
+        if el.tag in _LAYOUT_TAGS:
+            el.tag = "div"
+            for attr in ("colspan", "rowspan"):
+                el.attrib.pop(attr, None)
+
+
+def _serialise(root) -> str:
+    import lxml.html
+
+    return lxml.html.tostring(root, encoding="unicode")
+
+
+def table_grid(table) -> list[list[str]] | None:
+    """The cell texts of a data table, row by row, with spanned cells filled in (a header
+    or a row name that spans repeats in each column or row it covers; a spanned number
+    does not, so it is counted once); None for a layout table (tables inside it, one row,
+    one column, no digit, or a cell as long as a paragraph)."""
+    if table.find(".//table") is not None:
+        return None
+    grid: list[list[str]] = []
+    below: dict[int, tuple[str, int]] = {}  # column -> (text, rows it still covers)
+    for tr in table.iter("tr"):
+        row: list[str] = []
+        cells = iter(c for c in tr if c.tag in _CELL_TAGS)
+        while True:
+            while len(row) in below:
+                text, left = below.pop(len(row))
+                row.append(text)
+                if left > 1:
+                    below[len(row) - 1] = (text, left - 1)
+            cell = next(cells, None)
+            if cell is None:
+                break
+            text = " ".join(cell.text_content().split()).replace("|", "｜")
+            copy = "" if _DIGIT.search(text) else text
+            for k in range(_span(cell, "colspan")):
+                col = len(row)
+                row.append(text if k == 0 else copy)
+                rows = _span(cell, "rowspan")
+                if rows > 1:
+                    below[col] = (copy, rows - 1)
+        while below and max(below) >= len(row):  # spans past the last cell of this row
+            col = len(row)
+            if col in below:
+                text, left = below.pop(col)
+                row.append(text)
+                if left > 1:
+                    below[col] = (text, left - 1)
+            else:
+                row.append("")
+        if row:
+            grid.append(row)
+    cells = [c for r in grid for c in r]
+    if len(grid) < 2 or max(map(len, grid)) < 2 or not any(_DIGIT.search(c) for c in cells):
+        return None
+    if any(len(c) > _MAX_CELL for c in cells):
+        return None
+    return grid
+
+
+def _span(cell, attr: str) -> int:
+    try:
+        return max(1, min(int(cell.get(attr, "1")), 100))
+    except ValueError:  # colspan="" or "2;"
+        return 1
+
+
+def _replace_with_rows(table, grid: list[list[str]]) -> None:
+    """Put one <p>| a | b |</p> per row (and the caption above them) where the table was."""
+    import lxml.html
+
+    caption = table.find("caption")
+    lines = [" ".join(caption.text_content().split())] if caption is not None and caption.text_content().strip() else []
+    lines += ["| " + " | ".join(row) + " |" for row in grid]
+    for line in lines:
+        p = lxml.html.Element("p")
+        p.text = line
+        table.addprevious(p)
+    table.drop_tree()  # keeps the text that followed the table
 
 
 def _body_text(root) -> str:

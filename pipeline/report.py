@@ -14,11 +14,13 @@ self-contained HTML (CSS, JS, charts and data inline; nothing is fetched):
 How the highlights are placed. The tables do not keep the raw text; paragraphs
 keep their *repaired* text (:mod:`pipeline.repair`) and raw ``start``/``end``,
 claims and rejections keep their raw span and raw ``quote``. Repair only
-deletes whitespace and swaps characters one for one, so a span's repaired
-start ``i`` within its paragraph obeys ``i <= span.start - para.start`` and its
-repaired end ``e`` obeys ``len(text) - e <= para.end - span.end``; the quote,
-whitespace dropped and characters normalised like repair does, is looked for
-inside that window, spans walked in text order. Without layout noise the
+deletes characters (whitespace, converter noise such as the pinyin in
+``萬(wàn)``) and swaps characters one for one, so a span's repaired start ``i``
+within its paragraph obeys ``i <= span.start - para.start`` and its repaired end
+``e`` obeys ``len(text) - e <= para.end - span.end``; the quote, whitespace and
+converter noise dropped (:func:`pipeline.repair.drop_noise`) and characters
+normalised like repair does, is looked for inside that window, spans walked in
+text order. Without layout noise the
 window is a single position; with it the order of the spans settles repeats.
 A claim that cannot be placed this way (tables from an inconsistent run) is
 still shown, in a "not located" line under its paragraph, so the page always
@@ -165,6 +167,12 @@ def _char_map() -> dict[int, str]:
     return char_map()
 
 
+def _drop_noise(quote: str) -> str:
+    from .repair import drop_noise
+
+    return drop_noise(quote)
+
+
 def _same(q: str, t: str) -> bool:
     return q == t or _char_map().get(ord(q)) == t
 
@@ -193,6 +201,7 @@ def match_at(text: str, i: int, quote: str) -> int | None:
 
 def locate(text: str, para_start: int, para_end: int, start: int, end: int, quote: str, cursor: int = 0) -> tuple[int, int] | None:
     """Repaired [i, e) of the raw span [start, end) inside a paragraph's repaired text, at or after `cursor`."""
+    quote = _drop_noise(quote)
     hi = min(start - para_start, len(text) - 1)
     min_end = len(text) - (para_end - end)
     for i in range(max(cursor, 0), hi + 1):

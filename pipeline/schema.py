@@ -71,7 +71,7 @@ DOCUMENTS = Table(
         Col("n_bytes", _I, False, "size of the file in bytes"),
         Col("n_chars", _I, False, "length of the decoded text all offsets refer to"),
         Col("sha256", _S, False, "content hash of the file's bytes"),
-        Col("published", _S, True, "publication date (ISO) from the manifest"),
+        Col("published", _S, True, "publication date (ISO) from the manifest, else from the page's own date line (发布时间：…)"),
         Col("year_source", _S, True, "where the year of dates that give none came from: manifest or page (the publication date), text (a year the text states), option (--year or the manifest's default_year), default (nothing: 2020 assumed); null when no date needed one", YEAR_SOURCES),
         Col("title", _S, True, "title from the manifest or the page"),
         Col("url", _S, True, "source URL from the manifest"),

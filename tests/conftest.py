@@ -36,6 +36,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "bounds.tsv": ("text", "quote", "value", "unit", "bound", "value_hi"),
     "mentions.tsv": ("text", "claims"),
     "repair.tsv": ("raw", "text"),
+    "furniture.tsv": ("text", "rule", "published"),
     "categories.tsv": ("text", "quote", "category", "per"),
     "year_sources.tsv": ("text", "published", "default_year", "year_source"),
 }

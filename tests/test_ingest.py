@@ -303,6 +303,71 @@ def test_html_table_rows_stay_together(tmp_path):
     assert table.count("\n") == 1  # one paragraph, one row a line
 
 
+NOSCRIPT = (
+    "<html><body><noscript>请启用浏览器脚本后查看全部6个栏目</noscript>"
+    f"<article><p>{BULLETIN}</p></article></body></html>"
+)
+
+
+@pytest.mark.parametrize("fallback", [False, True])
+def test_noscript_text_is_not_content(tmp_path, monkeypatch, fallback):
+    if fallback:
+        import trafilatura
+
+        monkeypatch.setattr(trafilatura, "extract", lambda *a, **k: None)
+    doc = read_document(write(tmp_path, "p.html", NOSCRIPT.encode()))
+    assert BULLETIN in doc.text
+    assert "脚本" not in doc.text and "栏目" not in doc.text
+
+
+def _table(html: str):
+    import lxml.html
+
+    return lxml.html.fragment_fromstring(html)
+
+
+def test_table_grid_fills_spanned_words_but_not_spanned_numbers():
+    table = _table(
+        "<table><tr><th rowspan='2'>乡镇</th><th colspan='2'>卡点</th></tr>"
+        "<tr><th>数量（个）</th><th>人员（人）</th></tr>"
+        "<tr><td>甲镇</td><td rowspan='2'>7</td><td>20</td></tr>"
+        "<tr><td>乙镇</td><td>15</td></tr></table>"
+    )
+    assert ingest.table_grid(table) == [
+        ["乡镇", "卡点", "卡点"],
+        ["乡镇", "数量（个）", "人员（人）"],
+        ["甲镇", "7", "20"],
+        ["乙镇", "", "15"],  # a number is counted once, in the row that holds it
+    ]
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<table><tr><td>甲镇</td><td>12</td></tr></table>",  # one row
+        "<table><tr><td>甲镇</td></tr><tr><td>12</td></tr></table>",  # one column
+        "<table><tr><td>镇</td><td>村</td></tr><tr><td>甲</td><td>乙</td></tr></table>",  # no number
+        f"<table><tr><td>说明</td><td>{BULLETIN}</td></tr><tr><td>1</td><td>2</td></tr></table>",  # a paragraph in a cell
+        "<table><tr><td><table><tr><td>1</td><td>2</td></tr><tr><td>3</td><td>4</td></tr></table></td></tr>"
+        "<tr><td>5</td></tr></table>",  # holds a table
+    ],
+)
+def test_layout_tables_are_not_data_tables(html):
+    assert ingest.table_grid(_table(html)) is None
+
+
+def test_a_data_table_becomes_rows_and_a_layout_table_blocks(tmp_path):
+    html = (
+        "<html><body><table><tr><td><table><tr><td><a href='/'>首页</a></td><td><a href='/z'>政务</a></td></tr></table></td></tr>"
+        f"<tr><td><div class='content'><p>{SENTENCES[0]}</p><p>{SENTENCES[1]}</p>"
+        "<table><caption>各镇卡点（单位：个）</caption><tr><th>镇</th><th>卡点</th></tr>"
+        "<tr><td>甲镇</td><td>12</td></tr><tr><td>乙镇</td><td>7</td></tr></table>"
+        f"<p>{SENTENCES[2]}</p></div></td></tr></table></body></html>"
+    )
+    doc = read_document(write(tmp_path, "p.html", html.encode()))
+    assert "\n\n".join([SENTENCES[0], SENTENCES[1], "各镇卡点（单位：个）", "| 镇 | 卡点 |\n| 甲镇 | 12 |\n| 乙镇 | 7 |", SENTENCES[2]]) in doc.text
+
+
 # ---------------------------------------------------------------- PDF
 
 

@@ -59,6 +59,7 @@ def test_every_data_file_has_a_loader() -> None:
         "chars.tsv": char_map,
         "dates.yaml": dates_stage.load_lexicon,
         "lunar_days.tsv": dates_stage.load_lexicon,
+        "page.yaml": lexicon.load_page_rules,
     }
     present = {p.name for p in DATA.iterdir() if p.suffix in (".tsv", ".yaml", ".yml", ".txt")}
     unknown = present - set(loaders) - _OTHER_OWNERS
@@ -340,3 +341,40 @@ def test_heads_are_unique_and_open_classes_resolve() -> None:
 
 def test_lexicon_error_is_a_pipeline_error() -> None:
     assert issubclass(LexiconError, PipelineError)
+
+
+# --- page.yaml (furniture, page dates, table headers, converter noise) -----------
+
+
+@pytest.mark.parametrize(
+    ("find", "bad"),
+    [
+        ("  - name: lone_counter", "  - name: print_label"),  # duplicate rule name
+        ("    pattern: '^\\d{1,6}$'", "    pattern: '^(\\d{1,6}$'"),  # does not compile
+        ("    pattern: '^\\d{1,6}$'", "    pattern: '^{counter}$'"),  # unknown fragment
+        ("  min_items: 6", "  min_items: five"),  # not an integer
+        ("  max_syllables: 3", "  max_syllables: 0"),  # not positive
+        ("  trailing: [", "  trailing: 数量"),  # not a list
+        ("  date: ", "  date: '(?:19|20'"),  # a fragment that does not compile
+    ],
+)
+def test_invalid_page_rule_names_file_and_line(find: str, bad: str) -> None:
+    text = (DATA / "page.yaml").read_text(encoding="utf-8")
+    lines = text.split("\n")
+    k = next(i for i, line in enumerate(lines) if line.startswith(find))
+    lines[k] = bad
+    with pytest.raises(LexiconError, match=rf"^page\.yaml:{k + 1}\b"):
+        lexicon.load_page_rules(text="\n".join(lines))
+
+
+def test_malformed_page_yaml_names_the_file() -> None:
+    text = (DATA / "page.yaml").read_text(encoding="utf-8").replace("fragments:", "fragments: [", 1)
+    with pytest.raises(LexiconError, match=r"^page\.yaml"):
+        lexicon.load_page_rules(text=text)
+
+
+def test_every_page_pattern_compiles_and_every_furniture_rule_says_why() -> None:
+    rules = lexicon.load_page_rules()
+    rules.check()  # the patterns load_page_rules leaves for their first use
+    assert rules.furniture and all(r.why.strip() for r in rules.furniture)
+    assert len({r.name for r in rules.furniture}) == len(rules.furniture)

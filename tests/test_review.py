@@ -401,3 +401,18 @@ def test_makefile_installs_chromium_for_the_browser_test():
     test_target = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
     assert "apt-get install" in test_target and "chromium" in test_target
     assert "playwright install" not in makefile
+
+
+def test_placement_survives_converter_noise(tmp_path):
+    """Pinyin left by a converter (`萬(wàn)`) is dropped by repair but kept in the quote: every claim lands."""
+    raw = "城關鎮(zhèn)共設立卡點6個(gè)，籌集資金3萬(wàn)元，抽調幹部12名(míng)。\n全鎮(zhèn)發放口罩\ufffd2000個。\n"
+    doc_path = tmp_path / "pinyin.txt"
+    doc_path.write_text(raw, encoding="utf-8")
+    ex = api.extract_document(read_document(doc_path))
+    assert any("(wàn)" in c.quote for c in ex.claims)
+    write_tables(build_tables([ex]), tmp_path / "out")
+    report = tmp_path / "r.html"
+    write_report(tmp_path / "out", report)
+    page = parse(report)
+    assert set(page.mark_text) >= {c.claim_id for c in ex.claims}
+    assert 'class="unplaced"' not in report.read_text(encoding="utf-8")
