@@ -34,6 +34,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "mentions.tsv": ("text", "claims"),
     "repair.tsv": ("raw", "text"),
     "categories.tsv": ("text", "quote", "category", "per"),
+    "value_range.tsv": ("text", "value", "reason"),
 }
 LINE_FILES = ("not_claims.txt",)
 
