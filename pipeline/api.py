@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
@@ -141,4 +141,10 @@ def iter_extractions(
     man = load_manifest(Path(manifest)) if manifest else None
     lex = load_lexicon()
     for doc in read_documents([Path(p) for p in inputs], man, year, max_bytes):
-        yield extract_document(doc, lex)
+        try:
+            ex = extract_document(doc, lex)
+        except Exception as exc:  # one document's failure is its error, not the batch's (as in pipeline.runner)
+            from .budget import budget_error
+
+            ex = Extraction(replace(doc, error=budget_error(exc, None)))
+        yield ex

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from . import __version__, api
+from .budget import DEFAULT_DOC_MEMORY, DEFAULT_DOC_TIMEOUT
 from .evaluate import format_score, gold_doc_ids, load_claims_jsonl, score, score_to_dict
 from .diff import diff_outputs, format_diff, parse_fail_on, should_fail
 from .model import InputError, PipelineError
@@ -37,11 +38,15 @@ def cli() -> None:
 @click.option("--batch-size", type=click.IntRange(min=1), default=500, show_default=True, help="Documents per batch (one dataset file per batch; also capped at 16 MB of input).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar (it is only drawn on a terminal anyway). The summary line is printed either way.")
 @click.option("--keep-going/--fail-fast", default=True, show_default=True, help="On a file that cannot be read: give it an error row and go on (exit 2 at the end), or stop at once and write nothing.")
-def extract(inputs, out, manifest, year, max_mb, workers, engine, scheduler, incremental, dataset, batch_size, quiet, keep_going) -> None:
+@click.option("--doc-timeout", type=click.FloatRange(min=0), default=DEFAULT_DOC_TIMEOUT, show_default=True, metavar="SECONDS", help="Time budget per document; past it the document gets an error row. 0: none.")
+@click.option("--doc-memory", type=click.IntRange(min=0), default=DEFAULT_DOC_MEMORY, show_default=True, metavar="MB", help="Memory budget per document (address space on top of the worker's); past it the document gets an error row. 0: none.")
+def extract(inputs, out, manifest, year, max_mb, workers, engine, scheduler, incremental, dataset, batch_size, quiet, keep_going, doc_timeout, doc_memory) -> None:
     """Extract claims from bulletins (files or folders) and write Parquet tables to OUT.
 
-    Exits 2 when any document could not be read; with --keep-going (the default)
-    the others are still written, with --fail-fast nothing is.
+    Exits 2 when any document could not be read or extracted (its error row names
+    the reason: unreadable, an exception, a worker that died, a budget exceeded);
+    with --keep-going (the default) the others are still written, with --fail-fast
+    nothing is.
     """
     from .runner import run_extract
 
@@ -51,7 +56,7 @@ def extract(inputs, out, manifest, year, max_mb, workers, engine, scheduler, inc
         summary = run_extract(
             inputs, out, manifest=manifest, year=year, max_bytes=int(max_mb * 1024 * 1024), workers=workers,
             engine=engine, scheduler=scheduler, incremental=incremental, dataset=dataset, batch_size=batch_size, quiet=quiet,
-            fail_fast=not keep_going,
+            fail_fast=not keep_going, doc_timeout=doc_timeout or None, doc_memory=doc_memory or None,
         )
     except InputError as exc:
         click.echo(f"error: {exc}", err=True)

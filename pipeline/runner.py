@@ -70,6 +70,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from . import __version__
+from .budget import DEFAULT_DOC_MEMORY, DEFAULT_DOC_TIMEOUT
 from .model import Document, DocumentMeta
 
 AUTO_DATASET_DOCS = 1000
@@ -122,6 +123,9 @@ class Chunk:
     # A dataset's staging folder: the worker writes the chunk's tables there itself, as
     # batch ``batch`` (the chunk is then the whole batch), and returns no rows.
     write_to: str | None = None
+    # Budgets per document (pipeline.budget): seconds, and megabytes of memory; None: none.
+    doc_timeout: float | None = None
+    doc_memory: int | None = None
 
 
 @dataclass
@@ -165,34 +169,23 @@ def _read(task: DocTask) -> Document:
 
 
 def process_chunk(chunk: Chunk) -> ChunkResult:
-    """Extract the documents of one chunk (runs on a worker); rows come back as Arrow tables."""
-    from . import api
+    """Extract the documents of one chunk (runs on a worker); rows come back as Arrow tables.
+
+    Whatever goes wrong with one document (an exception of any type, its time or memory
+    budget) becomes that document's error row; the others are extracted as usual."""
     from .lexicon import load_lexicon
-    from .tables import extraction_values
 
     lex = load_lexicon()
-    rows: dict[str, list[tuple]] = {n: [] for n in TABLE_NAMES}
     timings: dict[str, float] | None = {} if chunk.timings else None
-    docs = []
-    lines = []
-    for task in chunk.tasks:
-        t0 = time.perf_counter()
-        doc = _read(task)
-        if timings is not None:
-            timings["ingest"] = timings.get("ingest", 0.0) + time.perf_counter() - t0
-        ex = api.extract_document(doc, lex, timings)
-        t1 = time.perf_counter()
-        parts = extraction_values(ex)
-        for name, part in zip(TABLE_NAMES, parts):
-            rows[name] += part
-        if chunk.jsonl:
-            lines.append(_jsonl(parts[2]))
-        if timings is not None:
-            timings["table_rows"] = timings.get("table_rows", 0.0) + time.perf_counter() - t1
-        docs.append(DocSummary(task.index, task.path, doc.doc_id, doc.n_bytes, len(doc.text), len(ex.claims), doc.error))
+    done = [_extract_one(task, lex, timings, chunk) for task in chunk.tasks]
     t2 = time.perf_counter()
-    tables = {name: _arrow_rows(rows[name], name) for name in TABLE_NAMES}
-    jsonl = "".join(lines).encode("utf-8")
+    try:
+        tables, jsonl = _chunk_tables(done, chunk.jsonl)
+    except (UnicodeError, ValueError):  # (pyarrow's errors are ValueErrors too)
+        # a row that cannot be stored (a lone surrogate from a PDF's character map):
+        # find its document and give it an error row instead
+        done = [_storable(task, d, chunk.jsonl) for task, d in zip(chunk.tasks, done)]
+        tables, jsonl = _chunk_tables(done, chunk.jsonl)
     if timings is not None:
         timings["table_rows"] = timings.get("table_rows", 0.0) + time.perf_counter() - t2
     files: dict[str, int] = {}
@@ -202,7 +195,69 @@ def process_chunk(chunk: Chunk) -> ChunkResult:
         tables = {}
         if timings is not None:
             timings["write"] = timings.get("write", 0.0) + time.perf_counter() - t3
+    docs = [d for d, _ in done]
     return ChunkResult(chunk.batch, chunk.tasks[0].index, tables, docs, timings or {}, jsonl, files)
+
+
+def _extract_one(task: DocTask, lex, timings: dict[str, float] | None, chunk: Chunk) -> tuple[DocSummary, tuple]:
+    """One document's summary and table rows; a failure of its own becomes its error row."""
+    from . import api
+    from .budget import TimeBudgetExceeded, budget_error, document_budget
+    from .tables import extraction_values
+
+    doc = None
+    try:
+        with document_budget(chunk.doc_timeout, chunk.doc_memory):
+            t0 = time.perf_counter()
+            doc = _read(task)
+            if timings is not None:
+                timings["ingest"] = timings.get("ingest", 0.0) + time.perf_counter() - t0
+            ex = api.extract_document(doc, lex, timings)
+            t1 = time.perf_counter()
+            parts = extraction_values(ex)
+            if timings is not None:
+                timings["table_rows"] = timings.get("table_rows", 0.0) + time.perf_counter() - t1
+    except (Exception, TimeBudgetExceeded) as exc:  # (MemoryError is an Exception)
+        return _failed(task, doc, budget_error(exc, chunk.doc_memory))
+    return DocSummary(task.index, task.path, doc.doc_id, doc.n_bytes, len(doc.text), len(ex.claims), doc.error), parts
+
+
+def _failed(task: DocTask, doc: Document | None, error: str) -> tuple[DocSummary, tuple]:
+    """The error row of a document whose reading or extraction failed with ``error``."""
+    from . import api
+    from .tables import extraction_values
+
+    if doc is None:  # it failed while being read (or its worker died): name it as reading it would have
+        from .ingest import FORMATS
+
+        path = Path(task.path)
+        doc = Document(doc_id=path.stem, path=task.path, text="", format=FORMATS.get(path.suffix.lower(), "txt"), encoding=None,
+                       meta=task.meta, n_bytes=task.n_bytes)
+    doc = replace(doc, error=error)
+    summary = DocSummary(task.index, task.path, doc.doc_id, doc.n_bytes, len(doc.text), 0, error)
+    return summary, extraction_values(api.Extraction(doc))
+
+
+def _chunk_tables(done: list[tuple[DocSummary, tuple]], jsonl: bool) -> tuple[dict, bytes]:
+    rows: dict[str, list[tuple]] = {n: [] for n in TABLE_NAMES}
+    lines = []
+    for _, parts in done:
+        for name, part in zip(TABLE_NAMES, parts):
+            rows[name] += part
+        if jsonl:
+            lines.append(_jsonl(parts[2]))
+    return {name: _arrow_rows(rows[name], name) for name in TABLE_NAMES}, "".join(lines).encode("utf-8")
+
+
+def _storable(task: DocTask, done: tuple[DocSummary, tuple], jsonl: bool) -> tuple[DocSummary, tuple]:
+    """``done``, or the document's error row when its rows cannot be stored."""
+    try:
+        _chunk_tables([done], jsonl)
+    except (UnicodeError, ValueError) as exc:
+        summary = done[0]
+        doc = Document(doc_id=summary.doc_id, path=task.path, text="", encoding=None, meta=task.meta, n_bytes=summary.n_bytes)
+        return _failed(task, doc, f"rows cannot be stored: {type(exc).__name__}: {exc}".splitlines()[0][:300])
+    return done
 
 
 def _jsonl(claims: list[tuple]) -> str:
@@ -262,18 +317,68 @@ def _warm_up() -> None:
 
 def _in_order(chunks: Iterator[Chunk], submit, result, limit: int) -> Iterator[ChunkResult]:
     """Submit chunks, at most ``limit`` in flight (memory stays bounded), and yield their
-    results in submission order (so that output does not depend on the engine)."""
+    results in submission order (so that output does not depend on the engine).
+    ``submit(chunk)`` returns a handle; ``result(chunk, handle, pending)`` its result,
+    where ``pending`` holds the (chunk, handle) pairs still in flight behind it."""
     pending: deque = deque()
     for c in chunks:
-        pending.append(submit(c))
+        pending.append((c, submit(c)))
         if len(pending) >= limit:
-            yield result(pending.popleft())
+            c0, h0 = pending.popleft()
+            yield result(c0, h0, pending)
     while pending:
-        yield result(pending.popleft())
+        c0, h0 = pending.popleft()
+        yield result(c0, h0, pending)
+
+
+def _merge(chunk: Chunk, parts: list[ChunkResult]) -> ChunkResult:
+    """The results of a chunk's documents extracted one by one, as the chunk's own result
+    (rows in input order; written into staging when the chunk was to be written there)."""
+    import pyarrow as pa
+
+    tables = {n: pa.concat_tables([r.tables[n] for r in parts]) for n in TABLE_NAMES}
+    timings: dict[str, float] = {}
+    for r in parts:
+        for k, v in r.timings.items():
+            timings[k] = timings.get(k, 0.0) + v
+    files: dict[str, int] = {}
+    if chunk.write_to is not None:
+        staging = Path(chunk.write_to)
+        for stale in staging.glob(f"*/year=*/{_part_name(chunk.batch)}"):
+            stale.unlink()  # anything the dead worker wrote of this batch
+        files, _ = write_batch(staging, chunk.batch, [tables])
+        tables = {}
+    docs = [d for r in parts for d in r.docs]
+    return ChunkResult(chunk.batch, chunk.tasks[0].index, tables, docs, timings, b"".join(r.jsonl for r in parts), files)
+
+
+def _singles(chunk: Chunk) -> list[Chunk]:
+    return [replace(chunk, tasks=(t,), write_to=None) for t in chunk.tasks]
+
+
+def _died(chunk: Chunk, reason: str) -> ChunkResult:
+    """The error row of the one document of ``chunk``, whose worker died on it."""
+    (task,) = chunk.tasks
+    summary, parts = _failed(task, None, reason)
+    tables, jsonl = _chunk_tables([(summary, parts)], chunk.jsonl)
+    return ChunkResult(chunk.batch, task.index, tables, [summary], {}, jsonl, {})
+
+
+def _worker_init(parent_pid: int) -> None:
+    from .budget import die_with_parent
+
+    die_with_parent(parent_pid)
 
 
 class PoolEngine:
-    """A process pool on this machine; results in submission order, a bounded number in flight."""
+    """A process pool on this machine; results in submission order, a bounded number in flight.
+
+    A worker that dies (the out-of-memory killer, a signal, a crash in C) breaks the
+    pool: every chunk in flight fails with it. The pool is then replaced; the chunk
+    whose result is due is redone one document at a time (first all at once, then, if
+    a worker dies again, each alone), so that a document that kills its worker again
+    gets an error row ("worker died (signal 9, SIGKILL)") and the others their rows;
+    the other failed chunks are submitted again. The results are those of one worker."""
 
     name = "local"
 
@@ -282,21 +387,109 @@ class PoolEngine:
 
         _warm_up()  # lexicon, gazetteer, compiled patterns: loaded once here, shared by the forked workers
         methods = mp.get_all_start_methods()
-        ctx = mp.get_context("fork" if "fork" in methods else "spawn")
+        self.context = mp.get_context("fork" if "fork" in methods else "spawn")
         self.workers = workers
-        self.pool = ctx.Pool(workers)
+        self.pool = self._new_pool()
+
+    def _new_pool(self):
+        from concurrent.futures import ProcessPoolExecutor
+
+        return ProcessPoolExecutor(self.workers, mp_context=self.context, initializer=_worker_init, initargs=(os.getpid(),))
+
+    def _restart(self) -> str:
+        """Replace the broken pool; returns how its dead worker ended."""
+        procs = list((getattr(self.pool, "_processes", None) or {}).values())
+        _stop(self.pool)  # (its workers joined: their exit codes are known)
+        self.pool = self._new_pool()
+        return _dead_worker(procs)
 
     def map(self, chunks: Iterator[Chunk]) -> Iterator[ChunkResult]:
-        submit = lambda c: self.pool.apply_async(process_chunk, (c,))  # noqa: E731
-        return _in_order(chunks, submit, lambda f: f.get(), 3 * self.workers)
+        return _in_order(chunks, self._submit, self._result, 3 * self.workers)
+
+    def _submit(self, chunk: Chunk):
+        return self.pool.submit(process_chunk, chunk)
+
+    def _result(self, chunk: Chunk, future, pending: deque) -> ChunkResult:
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            pass
+        reason = self._restart()
+        log.warning("a worker died (%s); extracting its %d document(s) again, one by one", reason, len(chunk.tasks))
+        result = self._redo(chunk)
+        for i, (c, f) in enumerate(pending):  # the other chunks in flight broke with the pool
+            if f.cancelled() or isinstance(f.exception(), BrokenProcessPool):
+                pending[i] = (c, self._submit(c))
+        return result
+
+    def _redo(self, chunk: Chunk) -> ChunkResult:
+        from concurrent.futures.process import BrokenProcessPool
+
+        singles = _singles(chunk)
+        futures = [self._submit(c) for c in singles]
+        parts: list[ChunkResult | None] = []
+        for f in futures:
+            try:
+                parts.append(f.result())
+            except BrokenProcessPool:
+                parts.append(None)
+        if any(p is None for p in parts):
+            self._restart()
+            for i, c in enumerate(singles):
+                while parts[i] is None:  # alone in the pool: a death now is this document's
+                    try:
+                        parts[i] = self._submit(c).result()
+                    except BrokenProcessPool:
+                        parts[i] = _died(c, f"worker died ({self._restart()})")
+        return _merge(chunk, parts)
 
     def close(self) -> None:
-        self.pool.terminate()
-        self.pool.join()
+        _stop(self.pool)
+
+
+def _stop(pool) -> None:
+    """Stop a process pool now: its workers are terminated, not waited for (a run that
+    fails or is interrupted should not wait for the chunks still in flight)."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        proc.join()
+    pool.shutdown(wait=True)
+
+
+def _dead_worker(procs: list) -> str:
+    """How the dead worker among a stopped pool's processes ended: "signal 9, SIGKILL", "exit code 1"."""
+    import signal
+
+    codes = []
+    for proc in procs:
+        try:
+            codes.append(proc.exitcode)
+        except (ValueError, AttributeError):
+            pass
+    # the others were stopped by the pool with SIGTERM after the death
+    codes = [c for c in codes if c not in (None, 0)]
+    code = next((c for c in codes if c != -signal.SIGTERM), codes[0] if codes else None)
+    if code is None:
+        return "terminated abruptly"
+    if code < 0:
+        try:
+            return f"signal {-code}, {signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit code {code}"
 
 
 class DaskEngine:
-    """Chunks as Dask tasks. The client reads the files and ships their bytes."""
+    """Chunks as Dask tasks. The client reads the files and ships their bytes.
+
+    Dask retries a task whose worker dies, and raises ``KilledWorker`` after its allowed
+    failures (``distributed.scheduler.allowed-failures``); the chunk is then redone one
+    document per task, and a document whose task is killed again gets an error row."""
 
     name = "dask"
 
@@ -314,8 +507,27 @@ class DaskEngine:
         self.workers = max(1, len(self.client.scheduler_info().get("workers", {})) or workers)
 
     def map(self, chunks: Iterator[Chunk]) -> Iterator[ChunkResult]:
-        submit = lambda c: self.client.submit(process_chunk, _ship(c), pure=False)  # noqa: E731
-        return _in_order(chunks, submit, lambda f: f.result(), 3 * self.workers)
+        return _in_order(chunks, self._submit, self._result, 3 * self.workers)
+
+    def _submit(self, chunk: Chunk):
+        return self.client.submit(process_chunk, _ship(chunk), pure=False)
+
+    def _result(self, chunk: Chunk, future, pending: deque) -> ChunkResult:
+        from distributed.scheduler import KilledWorker
+
+        try:
+            return future.result()
+        except KilledWorker as exc:
+            log.warning("Dask workers died on a chunk (%s); extracting its %d document(s) one by one", exc, len(chunk.tasks))
+        singles = _singles(chunk)
+        futures = [self._submit(c) for c in singles]
+        parts = []
+        for c, f in zip(singles, futures):
+            try:
+                parts.append(f.result())
+            except KilledWorker:
+                parts.append(_died(c, "worker died (Dask: KilledWorker)"))
+        return _merge(chunk, parts)
 
     def close(self) -> None:
         self.client.close()
@@ -811,12 +1023,16 @@ def run_extract(
     progress: bool | None = None,
     timings: bool = False,
     fail_fast: bool = False,
+    doc_timeout: float | None = DEFAULT_DOC_TIMEOUT,
+    doc_memory: int | None = DEFAULT_DOC_MEMORY,
 ) -> RunSummary:
     """Extract every input and write the tables into ``out`` (see the module doc).
 
-    A document that cannot be read gets an error row and the batch goes on;
-    with ``fail_fast`` the run stops at it instead (raising :class:`InputError`)
-    and writes nothing, so the previous tables stay as they were.
+    A document that cannot be read or extracted (an exception of any type, a worker
+    that dies on it, more than ``doc_timeout`` seconds or ``doc_memory`` MB of memory
+    spent on it; None: no budget) gets an error row and the batch goes on; with
+    ``fail_fast`` the run stops at it instead (raising :class:`InputError`) and writes
+    nothing, so the previous tables stay as they were.
 
     ``progress`` forces the progress bar on or off; by default it is shown when
     stderr is a terminal and not ``quiet``.
@@ -867,7 +1083,7 @@ def run_extract(
             for b, chunks in enumerate(plan):
                 write_to = str(staging) if written_by_worker(b) else None
                 for c in chunks:
-                    yield Chunk(b, tuple(c), timings, dataset, write_to)
+                    yield Chunk(b, tuple(c), timings, dataset, write_to, doc_timeout, doc_memory)
 
         results = eng.map(chunk_stream())
         state_entries: dict[str, list] = {}
@@ -889,7 +1105,7 @@ def run_extract(
                 old = previous.rows(t)
                 lines = None  # made from the rows when needed
                 if old is None:  # rows missing from the previous tables: extract after all
-                    r = process_chunk(Chunk(b, (t,), timings, dataset))
+                    r = process_chunk(Chunk(b, (t,), timings, dataset, None, doc_timeout, doc_memory))
                     old, d, lines = r.tables, r.docs[0], r.jsonl
                 else:
                     row = old["documents"].to_pylist()[0]
