@@ -1,9 +1,9 @@
 """Per-document budgets and worker hygiene, so that one bad input cannot sink or stall a run.
 
-* :func:`document_budget`: a time and a memory budget for the work on one document. Past
-  the time budget, :class:`TimeBudgetExceeded` is raised inside that work; past the
-  memory budget, allocations fail with ``MemoryError``. The runner turns either into
-  the document's error row (:func:`budget_error`) and goes on with the next document.
+* :class:`Budget`: a time and a memory budget for the documents of a chunk. Past the
+  time budget, :class:`TimeBudgetExceeded` is raised inside the work on the document;
+  past the memory budget, allocations fail with ``MemoryError``. The runner turns
+  either into the document's error row (:func:`budget_error`) and goes on.
 * :func:`die_with_parent`: a pool worker is killed when the process that started it
   dies, so that nothing keeps writing into a dead run's staging folder.
 
@@ -11,12 +11,14 @@ How. In the main thread (the serial engine, process-pool workers) the time budge
 ``SIGALRM`` timer (``setitimer``) whose handler raises; it fires again every second
 after the budget, in case library code that catches every ``Exception`` swallowed it
 (which is also why :class:`TimeBudgetExceeded` is not an ``Exception``). In other
-threads (Dask runs tasks in worker threads) it is an asynchronous exception raised
-in the thread at its next bytecode, which cannot interrupt one long call into C. The
-memory budget is ``RLIMIT_AS`` set to the process's current address space plus the
-budget, and restored after the document; it applies in the main thread only (in a
-Dask worker, the worker's own memory limit applies). Both are skipped where the
-platform lacks them (no ``setitimer``/``RLIMIT_AS``, no ``/proc/self/statm``).
+threads (Dask runs tasks in worker threads) a watcher thread raises it in the working
+thread as an asynchronous exception, at its next bytecode: that cannot interrupt one
+long call into C. The memory budget is ``RLIMIT_AS`` set, when a chunk starts, to the
+process's address space plus the budget, and restored when it ends; it applies in
+the main thread only (in a Dask worker, the worker's own memory limit applies). Both
+are skipped where the platform lacks them (no ``setitimer``/``RLIMIT_AS``, no
+``/proc/self/statm``). Setting up costs a few tens of microseconds per chunk; arming
+and disarming the timer around each document, two system calls.
 """
 from __future__ import annotations
 
@@ -26,11 +28,9 @@ import signal
 import sys
 import threading
 import time
-from contextlib import contextmanager
-from typing import Iterator
 
 DEFAULT_DOC_TIMEOUT = 600.0  # seconds; a 5 MB bulletin takes well under a minute
-DEFAULT_DOC_MEMORY = 4096  # MB of address space on top of what the process holds
+DEFAULT_DOC_MEMORY = 4096  # MB of address space on top of what the worker holds
 
 
 class TimeBudgetExceeded(BaseException):
@@ -54,13 +54,49 @@ def budget_error(exc: BaseException, memory_mb: int | None) -> str:
     return f"extraction failed: {type(exc).__name__}: {exc}".splitlines()[0][:300]
 
 
-@contextmanager
-def document_budget(seconds: float | None, memory_mb: int | None) -> Iterator[None]:
-    """Limit the work in the block to ``seconds`` and ``memory_mb`` more megabytes
-    (None or 0: no limit). See the module doc for how and where."""
-    main = threading.current_thread() is threading.main_thread()
-    with _memory_limit(memory_mb if main else None), (_alarm if main else _async_timer)(seconds):
-        yield
+class Budget:
+    """The budgets of a series of documents, one at a time::
+
+        with Budget(seconds, memory_mb) as budget:
+            for doc in docs:
+                budget.arm()
+                try:
+                    work(doc)
+                finally:
+                    budget.disarm()
+
+    ``seconds`` or ``memory_mb`` None (or 0): no such budget. ``disarm`` may be called
+    again (it is idempotent): a document that ends in an exception should be disarmed
+    in its handler too, in case the budget struck between its work and its ``finally``.
+    """
+
+    def __init__(self, seconds: float | None, memory_mb: int | None):
+        self.seconds = seconds or None
+        self.memory_mb = memory_mb or None
+        main = threading.current_thread() is threading.main_thread()
+        self._timer = (_Alarm if main and hasattr(signal, "setitimer") else _Watcher)(self.seconds) if self.seconds else None
+        self._memory = _MemoryLimit(self.memory_mb) if main and self.memory_mb else None
+
+    def __enter__(self) -> Budget:
+        if self._memory is not None:
+            self._memory.start()
+        if self._timer is not None:
+            self._timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        if self._memory is not None:
+            self._memory.stop()
+
+    def arm(self) -> None:
+        if self._timer is not None:
+            self._timer.arm()
+
+    def disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.disarm()
 
 
 def _budget_class(seconds: float) -> type[TimeBudgetExceeded]:
@@ -68,55 +104,86 @@ def _budget_class(seconds: float) -> type[TimeBudgetExceeded]:
     return type("TimeBudgetExceeded", (TimeBudgetExceeded,), {"seconds": seconds, "__module__": __name__})
 
 
-@contextmanager
-def _alarm(seconds: float | None) -> Iterator[None]:
-    if not seconds or not hasattr(signal, "setitimer"):
-        yield
-        return
-    exc = _budget_class(seconds)
+class _Alarm:
+    """SIGALRM in the main thread; a timer already set by the caller (a test runner's
+    timeout) is suspended while the documents run and armed again for what is left."""
 
-    def on_alarm(signum, frame):
-        raise exc()
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.exc = _budget_class(seconds)
+        self.armed = False
 
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    started = time.monotonic()
-    outer, outer_interval = signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
-    try:
-        yield
-    finally:
+    def _on_alarm(self, signum, frame) -> None:
+        if self.armed:  # (a signal already on its way when the document ended is dropped)
+            raise self.exc()
+
+    def start(self) -> None:
+        self.previous = signal.signal(signal.SIGALRM, self._on_alarm)
+        self.started = time.monotonic()
+        self.outer = signal.setitimer(signal.ITIMER_REAL, 0)
+
+    def arm(self) -> None:
+        self.armed = True
+        signal.setitimer(signal.ITIMER_REAL, self.seconds, 1.0)
+
+    def disarm(self) -> None:
+        self.armed = False
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, signal.SIG_DFL if previous is None else previous)
-        if outer:  # a timer of the caller's (a test runner's timeout): armed again for what was left of it
-            signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - started), 1e-3), outer_interval)
+
+    def stop(self) -> None:
+        self.disarm()
+        signal.signal(signal.SIGALRM, signal.SIG_DFL if self.previous is None else self.previous)
+        delay, interval = self.outer
+        if delay:
+            signal.setitimer(signal.ITIMER_REAL, max(delay - (time.monotonic() - self.started), 1e-3), interval)
 
 
-@contextmanager
-def _async_timer(seconds: float | None) -> Iterator[None]:
-    if not seconds:
-        yield
-        return
-    exc = _budget_class(seconds)
-    target = ctypes.c_ulong(threading.get_ident())
-    lock = threading.Lock()
-    done = threading.Event()
+class _Watcher:
+    """A thread that raises the budget's exception in the working thread (not the main
+    one, where signals cannot be used) once a document runs past its deadline."""
 
-    def watch() -> None:
-        timeout = seconds
-        while not done.wait(timeout):
-            with lock:
-                if not done.is_set():
-                    ctypes.pythonapi.PyThreadState_SetAsyncExc(target, ctypes.py_object(exc))
-            timeout = 1.0  # again, in case it was swallowed
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.exc = _budget_class(seconds)
+        self.cond = threading.Condition()
+        self.deadline: float | None = None
+        self.closed = False
 
-    watcher = threading.Thread(target=watch, name="document-budget", daemon=True)
-    watcher.start()
-    try:
-        yield
-    finally:
-        with lock:
-            done.set()
-            ctypes.pythonapi.PyThreadState_SetAsyncExc(target, None)  # one raised too late is dropped
-        watcher.join()
+    def start(self) -> None:
+        self.target = ctypes.c_ulong(threading.get_ident())
+        self.thread = threading.Thread(target=self._watch, name="document-budget", daemon=True)
+        self.thread.start()
+
+    def _watch(self) -> None:
+        with self.cond:
+            while not self.closed:
+                if self.deadline is None:
+                    self.cond.wait()
+                    continue
+                left = self.deadline - time.monotonic()
+                if left > 0:
+                    self.cond.wait(left)
+                    continue
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(self.target, ctypes.py_object(self.exc))
+                self.deadline = time.monotonic() + 1.0  # again, in case it was swallowed
+
+    def arm(self) -> None:
+        with self.cond:
+            self.deadline = time.monotonic() + self.seconds
+            self.cond.notify()
+
+    def disarm(self) -> None:
+        with self.cond:
+            self.deadline = None
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(self.target, None)  # one raised too late is dropped
+
+    def stop(self) -> None:
+        with self.cond:
+            self.closed = True
+            self.deadline = None
+            self.cond.notify()
+        self.thread.join()
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(self.target, None)
 
 
 def _address_space() -> int | None:
@@ -128,28 +195,34 @@ def _address_space() -> int | None:
         return None
 
 
-@contextmanager
-def _memory_limit(memory_mb: int | None) -> Iterator[None]:
-    try:
-        import resource
-    except ImportError:  # not on a Unix
-        resource = None
-    now = _address_space() if memory_mb and resource is not None and hasattr(resource, "RLIMIT_AS") else None
-    if now is None:
-        yield
-        return
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    limit = now + memory_mb * 1024 * 1024
-    if hard != resource.RLIM_INFINITY:
-        limit = min(limit, hard)
-    if soft != resource.RLIM_INFINITY and soft <= limit:
-        yield  # a tighter limit is already set
-        return
-    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-    try:
-        yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+class _MemoryLimit:
+    def __init__(self, memory_mb: int):
+        self.memory_mb = memory_mb
+        self.saved: tuple[int, int] | None = None
+
+    def start(self) -> None:
+        try:
+            import resource
+        except ImportError:  # not on a Unix
+            return
+        now = _address_space() if hasattr(resource, "RLIMIT_AS") else None
+        if now is None:
+            return
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        limit = now + self.memory_mb * 1024 * 1024
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        if soft != resource.RLIM_INFINITY and soft <= limit:
+            return  # a tighter limit is set already
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+        self.saved = (soft, hard)
+
+    def stop(self) -> None:
+        if self.saved is not None:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_AS, self.saved)
+            self.saved = None
 
 
 def die_with_parent(parent_pid: int) -> None:
@@ -172,6 +245,6 @@ def die_with_parent(parent_pid: int) -> None:
         while True:
             if os.getppid() != parent_pid:
                 os._exit(1)
-            threading.Event().wait(1.0)
+            time.sleep(1.0)
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()

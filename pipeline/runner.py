@@ -70,7 +70,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from . import __version__
-from .budget import DEFAULT_DOC_MEMORY, DEFAULT_DOC_TIMEOUT
+from .budget import DEFAULT_DOC_MEMORY, DEFAULT_DOC_TIMEOUT, Budget, TimeBudgetExceeded, budget_error
 from .model import Document, DocumentMeta
 
 AUTO_DATASET_DOCS = 1000
@@ -177,7 +177,8 @@ def process_chunk(chunk: Chunk) -> ChunkResult:
 
     lex = load_lexicon()
     timings: dict[str, float] | None = {} if chunk.timings else None
-    done = [_extract_one(task, lex, timings, chunk) for task in chunk.tasks]
+    with Budget(chunk.doc_timeout, chunk.doc_memory) as budget:
+        done = [_extract_one(task, lex, timings, budget) for task in chunk.tasks]
     t2 = time.perf_counter()
     try:
         tables, jsonl = _chunk_tables(done, chunk.jsonl)
@@ -199,15 +200,15 @@ def process_chunk(chunk: Chunk) -> ChunkResult:
     return ChunkResult(chunk.batch, chunk.tasks[0].index, tables, docs, timings or {}, jsonl, files)
 
 
-def _extract_one(task: DocTask, lex, timings: dict[str, float] | None, chunk: Chunk) -> tuple[DocSummary, tuple]:
+def _extract_one(task: DocTask, lex, timings: dict[str, float] | None, budget: Budget) -> tuple[DocSummary, tuple]:
     """One document's summary and table rows; a failure of its own becomes its error row."""
     from . import api
-    from .budget import TimeBudgetExceeded, budget_error, document_budget
     from .tables import extraction_values
 
     doc = None
     try:
-        with document_budget(chunk.doc_timeout, chunk.doc_memory):
+        budget.arm()
+        try:
             t0 = time.perf_counter()
             doc = _read(task)
             if timings is not None:
@@ -217,8 +218,11 @@ def _extract_one(task: DocTask, lex, timings: dict[str, float] | None, chunk: Ch
             parts = extraction_values(ex)
             if timings is not None:
                 timings["table_rows"] = timings.get("table_rows", 0.0) + time.perf_counter() - t1
+        finally:
+            budget.disarm()
     except (Exception, TimeBudgetExceeded) as exc:  # (MemoryError is an Exception)
-        return _failed(task, doc, budget_error(exc, chunk.doc_memory))
+        budget.disarm()  # (the budget may have struck before the finally above disarmed it)
+        return _failed(task, doc, budget_error(exc, budget.memory_mb))
     return DocSummary(task.index, task.path, doc.doc_id, doc.n_bytes, len(doc.text), len(ex.claims), doc.error), parts
 
 
@@ -407,7 +411,15 @@ class PoolEngine:
         return _in_order(chunks, self._submit, self._result, 3 * self.workers)
 
     def _submit(self, chunk: Chunk):
-        return self.pool.submit(process_chunk, chunk)
+        from concurrent.futures import Future
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return self.pool.submit(process_chunk, chunk)
+        except BrokenProcessPool as exc:  # a worker died since the last submission: _result redoes it
+            failed: Future = Future()
+            failed.set_exception(exc)
+            return failed
 
     def _result(self, chunk: Chunk, future, pending: deque) -> ChunkResult:
         from concurrent.futures.process import BrokenProcessPool
