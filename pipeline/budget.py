@@ -22,7 +22,6 @@ and disarming the timer around each document, two system calls.
 """
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import sys
@@ -150,6 +149,10 @@ class _Watcher:
         self.closed = False
 
     def start(self) -> None:
+        import ctypes  # (imported here: ~5 ms that a run on one machine never needs)
+
+        self.set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
+        self.py_object = ctypes.py_object
         self.target = ctypes.c_ulong(threading.get_ident())
         self.thread = threading.Thread(target=self._watch, name="document-budget", daemon=True)
         self.thread.start()
@@ -164,7 +167,7 @@ class _Watcher:
                 if left > 0:
                     self.cond.wait(left)
                     continue
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(self.target, ctypes.py_object(self.exc))
+                self.set_async_exc(self.target, self.py_object(self.exc))
                 self.deadline = time.monotonic() + 1.0  # again, in case it was swallowed
 
     def arm(self) -> None:
@@ -175,7 +178,7 @@ class _Watcher:
     def disarm(self) -> None:
         with self.cond:
             self.deadline = None
-            ctypes.pythonapi.PyThreadState_SetAsyncExc(self.target, None)  # one raised too late is dropped
+            self.set_async_exc(self.target, None)  # one raised too late is dropped
 
     def stop(self) -> None:
         with self.cond:
@@ -183,7 +186,7 @@ class _Watcher:
             self.deadline = None
             self.cond.notify()
         self.thread.join()
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(self.target, None)
+        self.set_async_exc(self.target, None)
 
 
 def _address_space() -> int | None:
@@ -232,6 +235,8 @@ def die_with_parent(parent_pid: int) -> None:
     the parent every second. Exits at once when the parent is already gone."""
     if sys.platform.startswith("linux"):
         try:
+            import ctypes
+
             libc = ctypes.CDLL(None, use_errno=True)
             PR_SET_PDEATHSIG = 1
             if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:

@@ -181,7 +181,8 @@ def draft_claims(
             # the dates sentence_date would pick from, gathered once per sentence, not per quantity
             if in_order:
                 sentence_dating = []
-                for d in dating[bisect_left(dating_starts, s0):]:
+                for i in range(bisect_left(dating_starts, s0), len(dating)):
+                    d = dating[i]
                     if d.start > s1:
                         break
                     if d.end <= s1:
@@ -233,27 +234,34 @@ class Breakdowns:
 
     Asking each quantity's question afresh costs the number of drafts before it
     and of the commas since its 其中 (quadratic in a long sentence of counts);
-    here each draft is indexed once (by unit; whether 其中 follows it), and each
-    clause after a 其中 is checked once, when the first part beyond it asks."""
+    here each draft is indexed once (whether 其中 follows it; by unit, from the
+    first such draft on), and each clause after a 其中 is checked once, when the
+    first part beyond it asks. A sentence without 其中 (most) costs one search
+    of 12 characters per draft."""
 
     __slots__ = ("text", "ends", "anchors", "progress")
 
     def __init__(self, text: str):
         self.text = text
-        self.ends: dict[str | None, list[int]] = {}  # unit -> ends of the drafts so far in that unit, in order
-        # unit -> (draft, where its 其中 starts) for the drafts followed by 其中 within 12 characters
-        self.anchors: dict[str | None, list[tuple[Draft, int]]] = {}
-        self.progress: dict[int, tuple[int, bool]] = {}  # a total's end -> (its clauses checked up to, all had a part)
+        # From the first draft followed by 其中 on (None before):
+        self.anchors: dict[str | None, list[tuple[Draft, int]]] | None = None  # unit -> (draft, where its 其中 starts)
+        self.ends: dict[str | None, list[int]] | None = None  # unit -> ends of the drafts in that unit, in order
+        self.progress: dict[int, tuple[int, bool]] | None = None  # a total's end -> (clauses checked up to, all had a part)
 
     def add(self, d: Draft) -> None:
         """The next draft of the sentence (after the question for it was asked)."""
-        self.ends.setdefault(d.unit, []).append(d.end)
         k = self.text.find("其中", d.end, d.end + 12)
         if k != -1:
+            if self.anchors is None:
+                self.anchors, self.ends, self.progress = {}, {}, {}
             self.anchors.setdefault(d.unit, []).append((d, k))
+        if self.ends is not None:  # (only counts after a total can be its parts)
+            self.ends.setdefault(d.unit, []).append(d.end)
 
     def total(self, q: Quantity, lex: Lexicon, after: str | None = None) -> Draft | None:
         """The draft whose breakdown ``q`` is a part of, or None."""
+        if self.anchors is None:
+            return None
         if after is None:
             after = item_after(self.text, q.end, lex)
         if after:

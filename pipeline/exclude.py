@@ -290,12 +290,12 @@ class RuleHits(Mapping):
         # looked at within NEAR_WINDOW characters of the numeral: no real numeral is
         # that long, and a longer run (`1.1.1.…`, `数十数十…`) would otherwise be walked
         # once per numeral in it, quadratic in its length.
-        lo = max(0, s - NEAR_WINDOW)
+        lo = s - NEAR_WINDOW if s > NEAR_WINDOW else 0
         q0 = s
         while q0 > lo and (text[q0 - 1] in chars or (digits and text[q0 - 1].isdecimal())):
             q0 -= 1
         n = len(text)
-        stop = min(n, e + NEAR_WINDOW)
+        stop = e + NEAR_WINDOW if e + NEAR_WINDOW < n else n
         end = plan.run.match(text, q0, stop).end()
         if end >= e:
             starts = (q0,)  # [q0, e) is one run, as for every numeral (not so for 数以百万计)
@@ -385,7 +385,8 @@ class QuotedSpans(list):
             ordered = sorted(self)
             reach, furthest = [], -1
             for _, qe in ordered:
-                furthest = max(furthest, qe)
+                if qe > furthest:
+                    furthest = qe
                 reach.append(furthest)  # the furthest end among the spans starting so far
             self._index = ([qs for qs, _ in ordered], reach)
         starts, reach = self._index

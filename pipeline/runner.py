@@ -173,20 +173,33 @@ def process_chunk(chunk: Chunk) -> ChunkResult:
 
     Whatever goes wrong with one document (an exception of any type, its time or memory
     budget) becomes that document's error row; the others are extracted as usual."""
+    from . import api
     from .lexicon import load_lexicon
+    from .tables import extraction_values
 
     lex = load_lexicon()
+    rows: dict[str, list[tuple]] = {n: [] for n in TABLE_NAMES}
     timings: dict[str, float] | None = {} if chunk.timings else None
+    docs: list[DocSummary] = []
+    counts: list[tuple[int, ...]] = []  # each document's number of rows per table
+    lines: list[str] = []
     with Budget(chunk.doc_timeout, chunk.doc_memory) as budget:
-        done = [_extract_one(task, lex, timings, budget) for task in chunk.tasks]
+        for task in chunk.tasks:
+            summary, parts = _extract_one(task, lex, timings, budget, api.extract_document, extraction_values)
+            for name, part in zip(TABLE_NAMES, parts):
+                rows[name] += part
+            if chunk.jsonl:
+                lines.append(_jsonl(parts[2]))
+            docs.append(summary)
+            counts.append(tuple(map(len, parts)))
     t2 = time.perf_counter()
     try:
-        tables, jsonl = _chunk_tables(done, chunk.jsonl)
+        tables = {name: _arrow_rows(rows[name], name) for name in TABLE_NAMES}
+        jsonl = "".join(lines).encode("utf-8")
     except (UnicodeError, ValueError):  # (pyarrow's errors are ValueErrors too)
         # a row that cannot be stored (a lone surrogate from a PDF's character map):
         # find its document and give it an error row instead
-        done = [_storable(task, d, chunk.jsonl) for task, d in zip(chunk.tasks, done)]
-        tables, jsonl = _chunk_tables(done, chunk.jsonl)
+        docs, tables, jsonl = _storable_rows(chunk, docs, rows, counts)
     if timings is not None:
         timings["table_rows"] = timings.get("table_rows", 0.0) + time.perf_counter() - t2
     files: dict[str, int] = {}
@@ -196,15 +209,12 @@ def process_chunk(chunk: Chunk) -> ChunkResult:
         tables = {}
         if timings is not None:
             timings["write"] = timings.get("write", 0.0) + time.perf_counter() - t3
-    docs = [d for d, _ in done]
     return ChunkResult(chunk.batch, chunk.tasks[0].index, tables, docs, timings or {}, jsonl, files)
 
 
-def _extract_one(task: DocTask, lex, timings: dict[str, float] | None, budget: Budget) -> tuple[DocSummary, tuple]:
-    """One document's summary and table rows; a failure of its own becomes its error row."""
-    from . import api
-    from .tables import extraction_values
-
+def _extract_one(task: DocTask, lex, timings: dict[str, float] | None, budget: Budget, extract, values) -> tuple[DocSummary, tuple]:
+    """One document's summary and table rows (``extract``: api.extract_document; ``values``:
+    tables.extraction_values); a failure of its own becomes its error row."""
     doc = None
     try:
         budget.arm()
@@ -213,9 +223,9 @@ def _extract_one(task: DocTask, lex, timings: dict[str, float] | None, budget: B
             doc = _read(task)
             if timings is not None:
                 timings["ingest"] = timings.get("ingest", 0.0) + time.perf_counter() - t0
-            ex = api.extract_document(doc, lex, timings)
+            ex = extract(doc, lex, timings)
             t1 = time.perf_counter()
-            parts = extraction_values(ex)
+            parts = values(ex)
             if timings is not None:
                 timings["table_rows"] = timings.get("table_rows", 0.0) + time.perf_counter() - t1
         finally:
@@ -242,26 +252,31 @@ def _failed(task: DocTask, doc: Document | None, error: str) -> tuple[DocSummary
     return summary, extraction_values(api.Extraction(doc))
 
 
-def _chunk_tables(done: list[tuple[DocSummary, tuple]], jsonl: bool) -> tuple[dict, bytes]:
-    rows: dict[str, list[tuple]] = {n: [] for n in TABLE_NAMES}
-    lines = []
-    for _, parts in done:
+def _storable_rows(chunk: Chunk, docs: list[DocSummary], rows: dict[str, list[tuple]], counts: list[tuple[int, ...]]):
+    """(docs, tables, JSON lines) of the chunk with the rows of every document that cannot
+    be stored replaced by its error row. ``counts``: each document's number of rows per
+    table (its rows follow those of the documents before it)."""
+    kept: dict[str, list[tuple]] = {n: [] for n in TABLE_NAMES}
+    lines: list[str] = []
+    out_docs: list[DocSummary] = []
+    at = [0] * len(TABLE_NAMES)
+    for task, summary, n_rows in zip(chunk.tasks, docs, counts):
+        parts = tuple(rows[name][at[k]: at[k] + n_rows[k]] for k, name in enumerate(TABLE_NAMES))
+        at = [a + n for a, n in zip(at, n_rows)]
+        try:
+            for name, part in zip(TABLE_NAMES, parts):
+                _arrow_rows(part, name)
+            line = _jsonl(parts[2]) if chunk.jsonl else ""
+            line.encode("utf-8")
+        except (UnicodeError, ValueError) as exc:
+            doc = Document(doc_id=summary.doc_id, path=task.path, text="", encoding=None, meta=task.meta, n_bytes=summary.n_bytes)
+            summary, parts = _failed(task, doc, f"rows cannot be stored: {type(exc).__name__}: {exc}".splitlines()[0][:300])
+            line = ""
         for name, part in zip(TABLE_NAMES, parts):
-            rows[name] += part
-        if jsonl:
-            lines.append(_jsonl(parts[2]))
-    return {name: _arrow_rows(rows[name], name) for name in TABLE_NAMES}, "".join(lines).encode("utf-8")
-
-
-def _storable(task: DocTask, done: tuple[DocSummary, tuple], jsonl: bool) -> tuple[DocSummary, tuple]:
-    """``done``, or the document's error row when its rows cannot be stored."""
-    try:
-        _chunk_tables([done], jsonl)
-    except (UnicodeError, ValueError) as exc:
-        summary = done[0]
-        doc = Document(doc_id=summary.doc_id, path=task.path, text="", encoding=None, meta=task.meta, n_bytes=summary.n_bytes)
-        return _failed(task, doc, f"rows cannot be stored: {type(exc).__name__}: {exc}".splitlines()[0][:300])
-    return done
+            kept[name] += part
+        lines.append(line)
+        out_docs.append(summary)
+    return out_docs, {name: _arrow_rows(kept[name], name) for name in TABLE_NAMES}, "".join(lines).encode("utf-8")
 
 
 def _jsonl(claims: list[tuple]) -> str:
@@ -364,8 +379,8 @@ def _died(chunk: Chunk, reason: str) -> ChunkResult:
     """The error row of the one document of ``chunk``, whose worker died on it."""
     (task,) = chunk.tasks
     summary, parts = _failed(task, None, reason)
-    tables, jsonl = _chunk_tables([(summary, parts)], chunk.jsonl)
-    return ChunkResult(chunk.batch, task.index, tables, [summary], {}, jsonl, {})
+    tables = {name: _arrow_rows(part, name) for name, part in zip(TABLE_NAMES, parts)}
+    return ChunkResult(chunk.batch, task.index, tables, [summary], {}, b"", {})
 
 
 def _worker_init(parent_pid: int) -> None:
