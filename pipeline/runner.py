@@ -11,6 +11,11 @@ through :func:`process_chunk`; they differ only in where that function runs:
   files and ships their bytes, so workers need the package installed (same
   version) but not the input files.
 
+Failures stay with their document: whatever goes wrong while one document is read or
+extracted (an exception of any type, its time or memory budget, see
+:mod:`pipeline.budget`) becomes that document's error row, and a pool worker that
+dies is noticed (:class:`PoolEngine`); the batch goes on either way.
+
 Flow: input files (in input order) -> output *batches* (at most ``batch_size``
 documents and ``batch_bytes`` input bytes) -> *chunks* (the unit of work sent to
 a worker; several per batch so that a small run still uses every worker) ->
