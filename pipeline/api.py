@@ -184,7 +184,13 @@ def iter_extractions(
     paths: list[str] = []
     for doc in read_documents([Path(p) for p in inputs], man, year, max_bytes):
         paths.append(doc.path)
-        yield extract_document(doc, lex)
+        try:
+            ex = extract_document(doc, lex)
+        except Exception as exc:  # one document's failure is its error, not the batch's (as in pipeline.runner)
+            from .budget import budget_error
+
+            ex = Extraction(replace(doc, error=budget_error(exc, None)))
+        yield ex
     if man is not None:
         from .runner import unmatched_manifest_rows
 

@@ -7,7 +7,7 @@ numbers that did not become claims (for ``explain`` and the report).
 """
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import replace
 from functools import lru_cache
 
@@ -34,6 +34,14 @@ from .model import (
     record,
 )
 from .segment import sentences
+
+
+# The largest value a quantity may have. Beyond it a value is no count a bulletin
+# reports (`1` and 305 zeros before 万人 is infinite as a float, a long run of 两
+# overflows), and a float64 no longer holds every integer exactly (from 2**53, about
+# 9e15): such a number is rejected with this reason, never written.
+MAX_VALUE = 1e15
+VALUE_OUT_OF_RANGE = "value_out_of_range"
 
 
 @record
@@ -77,6 +85,7 @@ def select_quantities(
     cands = find_candidates(text, lex, [(d.start, d.end) for d in dates], noise_commas(view, raw))
     hits = rule_hits(text, lex)
     quoted = quoted_spans(text)
+    para_starts = [p.vstart for p in paras]
     furniture = [(p.vstart, p.vend) for p in paras if p.kind is ParagraphKind.furniture]
     kept: list[Quantity] = []
     rejected: list[Rejection] = []
@@ -86,15 +95,19 @@ def select_quantities(
     for cand in cands:
         if cand.quantity is None:  # (all three leave a candidate with a quantity as it is)
             cand = implied_unit(cand, text, lex)
-            cand = table_cell(cand, text, paras, headers)
+            cand = table_cell(cand, text, paras, headers, para_starts)
             if columns.starts:
                 cand = column_cell(cand, text, columns)
-        reason = reject_reason(cand, text, lex, hits, quoted)
+        q = cand.quantity
+        if q is not None and not (-MAX_VALUE <= q.value <= MAX_VALUE and (q.value_hi is None or -MAX_VALUE <= q.value_hi <= MAX_VALUE)):
+            reason = VALUE_OUT_OF_RANGE  # (NaN fails both comparisons)
+        else:
+            reason = reject_reason(cand, text, lex, hits, quoted)
         if reason is None and headers_of_tables and columns.in_header(cand.num_start):
             reason = "table_header"  # `资金（万元）`, `第2组` in a column header counts nothing
         if reason is None and cand.quantity is None:
             reason = cand.reason or "no measure word"
-        if reason is None and furniture and any(a <= cand.num_start < b for a, b in furniture):
+        if reason is None and furniture and _in_furniture(paras, para_starts, cand.num_start):
             reason = "page_furniture"
         if reason is None:
             kept.append(cand.quantity)
@@ -127,11 +140,20 @@ def table_units(text: str, paras: list[Paragraph], lex: Lexicon) -> dict[int, tu
     return out
 
 
-def table_cell(cand: Candidate, text: str, paras: list[Paragraph], headers: dict[int, tuple[str, str]]) -> Candidate:
-    """A bare integer cell of a flattened table counts in its header's unit (`浦东 2596` → 2596 例)."""
+def _in_furniture(paras: list[Paragraph], para_starts: list[int], pos: int) -> bool:
+    """Is ``pos`` inside a page-furniture paragraph? (Paragraphs are in text order and do not overlap.)"""
+    k = bisect_right(para_starts, pos) - 1
+    return k >= 0 and paras[k].kind is ParagraphKind.furniture and pos < paras[k].vend
+
+
+def table_cell(
+    cand: Candidate, text: str, paras: list[Paragraph], headers: dict[int, tuple[str, str]], para_starts: list[int] | None = None
+) -> Candidate:
+    """A bare integer cell of a flattened table counts in its header's unit (`浦东 2596` → 2596 例).
+    ``para_starts``: every paragraph's ``vstart``, when the caller has them."""
     if cand.quantity is not None or not headers or not cand.text.isdigit():
         return cand  # (no table header names a unit: most documents)
-    k = _para_index([p.vstart for p in paras], cand.num_start)
+    k = _para_index(para_starts if para_starts is not None else [p.vstart for p in paras], cand.num_start)
     if k not in headers or not (text[cand.num_start - 1: cand.num_start] == " "):
         return cand
     _, unit = headers[k]
@@ -324,18 +346,29 @@ def draft_claims(
     para_starts = [p.vstart for p in paras]
     dating = quantity_dates(dates, text)
     cells = table_columns(text, paras, lex)
+    dating_starts = [d.start for d in dating]
+    in_order = all(a <= b for a, b in zip(dating_starts, dating_starts[1:]))  # (find_dates gives them in text order)
     drafts: list[Draft] = []
     prev_item: str | None = None
     prev_sent = -1
-    sentence_drafts: list[Draft] = []
+    breakdowns = Breakdowns(text)
     sentence_dating: list[DateMention] = []
     for q in quantities:
         k = max(0, bisect_right(sent_starts, q.start) - 1)
         s0, s1 = sents[k] if sents else (0, len(text))
         if k != prev_sent:
-            prev_item, prev_sent, sentence_drafts = None, k, []
+            prev_item, prev_sent, breakdowns = None, k, Breakdowns(text)
             # the dates sentence_date would pick from, gathered once per sentence, not per quantity
-            sentence_dating = [d for d in dating if s0 <= d.start and d.end <= s1]
+            if in_order:
+                sentence_dating = []
+                for i in range(bisect_left(dating_starts, s0), len(dating)):
+                    d = dating[i]
+                    if d.start > s1:
+                        break
+                    if d.end <= s1:
+                        sentence_dating.append(d)
+            else:
+                sentence_dating = [d for d in dating if s0 <= d.start and d.end <= s1]
         after = item_after(text, q.end, lex)  # the noun after it: both need it
         cell = cells.at(q.start) if cells.starts else -1
         column_item = None
@@ -347,12 +380,12 @@ def draft_claims(
         item = noun.item
         per = find_per(q, text, prev_item, lex)
         # a part after 其中 counts its total's thing unless a noun of its own follows it
-        total = breakdown_total(q, text, sentence_drafts, lex, noun.item if noun.head is not None and noun.np_start == q.start else "")
+        total = breakdowns.total(q, lex, noun.item if noun.head is not None and noun.np_start == q.start else "")
         cat = categorise(q, item, text, lex, kind, total.category if total else None, noun)
         date = sentence_date(sentence_dating, s0, s1, at=q.start)
         draft = Draft(q.start, q.end, cat, item, q.value, q.value_hi, None, q.unit, q.unit_raw, q.bound, per, date, q.rule, _para_index(para_starts, q.start))
         drafts.append(draft)
-        sentence_drafts.append(draft)
+        breakdowns.add(draft)
         if item:
             prev_item = item
     drafts = share_list_heads(drafts, text, lex)
@@ -373,25 +406,81 @@ def breakdown_total(q: Quantity, text: str, earlier: list[Draft], lex: Lexicon, 
     after 其中 count the same thing as the total when no noun follows them.
 
     The parts run on from 其中 clause by clause; a clause with no count of the
-    same unit ends the breakdown. ``after``: :func:`item_after` at ``q.end``, when known."""
-    if after is None:
-        after = item_after(text, q.end, lex)
-    if after:
-        return None
-    for i in range(len(earlier) - 1, -1, -1):
-        d = earlier[i]
-        k = text.find("其中", d.end, min(q.start, d.end + 12))
-        if d.unit != q.unit or k == -1:
-            continue
-        ends = [e.end for e in earlier[i + 1:] if e.unit == q.unit] + [q.end]
-        clause_start = k
-        for m in _COMMA.finditer(text[k:q.start]):
-            clause_end = k + m.start()
-            if not any(clause_start <= e <= clause_end for e in ends):
-                return None
+    same unit ends the breakdown. ``earlier``: the drafts of the sentence before
+    ``q``. ``after``: :func:`item_after` at ``q.end``, when known. (For every
+    quantity of a sentence in turn, :class:`Breakdowns` gives the same answers in
+    time linear in the sentence.)"""
+    found = Breakdowns(text)
+    for d in earlier:
+        found.add(d)
+    return found.total(q, lex, after)
+
+
+class Breakdowns:
+    """:func:`breakdown_total` for the quantities of one sentence in text order.
+
+    Asking each quantity's question afresh costs the number of drafts before it
+    and of the commas since its 其中 (quadratic in a long sentence of counts);
+    here each draft is indexed once (whether 其中 follows it; by unit, from the
+    first such draft on), and each clause after a 其中 is checked once, when the
+    first part beyond it asks. A sentence without 其中 (most) costs one search
+    of 12 characters per draft."""
+
+    __slots__ = ("text", "ends", "anchors", "progress")
+
+    def __init__(self, text: str):
+        self.text = text
+        # From the first draft followed by 其中 on (None before):
+        self.anchors: dict[str | None, list[tuple[Draft, int]]] | None = None  # unit -> (draft, where its 其中 starts)
+        self.ends: dict[str | None, list[int]] | None = None  # unit -> ends of the drafts in that unit, in order
+        self.progress: dict[int, tuple[int, bool]] | None = None  # a total's end -> (clauses checked up to, all had a part)
+
+    def add(self, d: Draft) -> None:
+        """The next draft of the sentence (after the question for it was asked)."""
+        k = self.text.find("其中", d.end, d.end + 12)
+        if k != -1:
+            if self.anchors is None:
+                self.anchors, self.ends, self.progress = {}, {}, {}
+            self.anchors.setdefault(d.unit, []).append((d, k))
+        if self.ends is not None:  # (only counts after a total can be its parts)
+            self.ends.setdefault(d.unit, []).append(d.end)
+
+    def total(self, q: Quantity, lex: Lexicon, after: str | None = None) -> Draft | None:
+        """The draft whose breakdown ``q`` is a part of, or None."""
+        if self.anchors is None:
+            return None
+        if after is None:
+            after = item_after(self.text, q.end, lex)
+        if after:
+            return None
+        anchors = self.anchors.get(q.unit)
+        if not anchors:
+            return None
+        for i in range(len(anchors) - 1, -1, -1):  # the latest total whose 其中 ends before q
+            d, k = anchors[i]
+            if k + 2 <= q.start:
+                break
+        else:
+            return None
+        return d if self._parts_continue(d, k, q.start) else None
+
+    def _parts_continue(self, d: Draft, k: int, upto: int) -> bool:
+        """Does every clause from 其中 at ``k`` to ``upto`` (each up to a comma) hold
+        the end of a count in ``d``'s unit after ``d``? Clauses once checked stay
+        checked: the counts that end inside them are all before ``upto`` already."""
+        clause_start, ok = self.progress.get(d.end, (k, True))
+        if not ok:
+            return False
+        ends = self.ends.get(d.unit, [])
+        for m in _COMMA.finditer(self.text, clause_start + (clause_start != k), upto):
+            clause_end = m.start()
+            i = bisect_left(ends, max(clause_start, d.end + 1))  # (a count after d ends after d)
+            if i == len(ends) or ends[i] > clause_end:
+                self.progress[d.end] = (clause_start, False)
+                return False
             clause_start = clause_end
-        return d
-    return None
+        self.progress[d.end] = (clause_start, True)
+        return True
 
 
 _LIST_JOINERS = "、和及与"

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from . import __version__, api
+from .budget import DEFAULT_DOC_MEMORY, DEFAULT_DOC_TIMEOUT
 from .evaluate import format_score, gold_doc_ids, load_claims_jsonl, score, score_to_dict
 from .diff import diff_outputs, format_diff, parse_fail_on, should_fail
 from .model import InputError, PipelineError
@@ -56,15 +57,19 @@ def cli() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar (it is only drawn on a terminal anyway). The summary line is printed either way.")
 @click.option("--keep-going/--fail-fast", default=True, show_default=True, help="On a file that cannot be read: give it an error row and go on (exit 2 at the end), or stop at once and write nothing.")
 @click.option("--follow-symlinks", is_flag=True, help="Read what symlinks inside an input folder lead to outside it (by default they get an error row).")
-def extract(inputs, out, manifest, year, max_mb, workers, engine, scheduler, incremental, dataset, batch_size, quiet, keep_going, follow_symlinks) -> None:
+@click.option("--doc-timeout", type=click.FloatRange(min=0), default=DEFAULT_DOC_TIMEOUT, show_default=True, metavar="SECONDS", help="Time budget per document; past it the document gets an error row. 0: none.")
+@click.option("--doc-memory", type=click.IntRange(min=0), default=DEFAULT_DOC_MEMORY, show_default=True, metavar="MB", help="Memory budget per document (address space on top of the worker's); past it the document gets an error row. 0: none.")
+def extract(inputs, out, manifest, year, max_mb, workers, engine, scheduler, incremental, dataset, batch_size, quiet, keep_going, follow_symlinks, doc_timeout, doc_memory) -> None:
     """Extract claims from bulletins (files or folders) and write Parquet tables to OUT.
 
-    Exits 2 when any document could not be read; with --keep-going (the default)
-    the others are still written, with --fail-fast nothing is. Exits 2 without
-    writing when no document can be read, and when OUT cannot be used (it is or
-    holds an input, holds files of the tables' names that bulletin extract did
-    not write, or another run is writing into it). The previous tables stay
-    whole until a run ends: only then is the new run switched in, at once.
+    Exits 2 when any document could not be read or extracted (its error row names
+    the reason: unreadable, an exception, a worker that died, a budget exceeded);
+    with --keep-going (the default) the others are still written, with --fail-fast
+    nothing is. Exits 2 without writing when no document can be read, and when OUT
+    cannot be used (it is or holds an input, holds files of the tables' names that
+    bulletin extract did not write, or another run is writing into it). The
+    previous tables stay whole until a run ends: only then is the new run switched
+    in, at once.
     """
     from .runner import run_extract
 
@@ -74,7 +79,7 @@ def extract(inputs, out, manifest, year, max_mb, workers, engine, scheduler, inc
         summary = run_extract(
             inputs, out, manifest=manifest, year=year, max_bytes=int(max_mb * 1024 * 1024), workers=workers,
             engine=engine, scheduler=scheduler, incremental=incremental, dataset=dataset, batch_size=batch_size, quiet=quiet,
-            fail_fast=not keep_going, follow_symlinks=follow_symlinks,
+            fail_fast=not keep_going, follow_symlinks=follow_symlinks, doc_timeout=doc_timeout or None, doc_memory=doc_memory or None,
         )
     except InputError as exc:
         for path, error in getattr(exc, "failed", ()):

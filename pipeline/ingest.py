@@ -23,6 +23,7 @@ import hashlib
 import os
 import re
 import stat
+import zlib
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -773,13 +774,54 @@ def _body_text(root) -> str:
 # --------------------------------------------------------------------------
 
 
+# What a PDF may hold before it is read: pdfminer inflates every stream whole, and
+# keeps an object of about 2 KB for each character drawn (~10,000 a second). A county
+# newspaper page draws about 10,000 characters. Past these the document gets an error.
+MAX_PDF_INFLATED = 256 * 1024 * 1024  # bytes of decompressed streams (images aside)
+MAX_PDF_TEXT_OPERATORS = 250_000  # Tj/TJ operators: strings drawn
+
+
 def _read_pdf(raw: bytes) -> tuple[str, None, None]:
     if b"%PDF-" not in raw[:1024]:
         raise Unreadable("corrupt PDF: no %PDF header (not a PDF file)")
+    _check_pdf_size(raw)
     pages = _pdf_pages(raw)
     if not any(p.strip() for p in pages):
         raise Unreadable("PDF has no text layer (scanned image?)")
     return "\n\n".join(p for p in pages if p.strip()), None, None
+
+
+_STREAM = re.compile(rb">>\s*stream(?:\r\n|\n|\r)")
+
+
+def _check_pdf_size(raw: bytes) -> None:
+    """Refuse a PDF whose Flate streams (images aside) inflate past MAX_PDF_INFLATED or
+    draw more than MAX_PDF_TEXT_OPERATORS strings, before pdfminer inflates and parses
+    them (an 800 MB stream, a million text operators: it would run for hours in
+    gigabytes). Streams are inflated a megabyte at a time and only counted."""
+    inflated = operators = 0
+    for m in _STREAM.finditer(raw):
+        head = raw[max(0, m.start() - 2048): m.start()]
+        head = head[head.rfind(b" obj") + 1:]  # the stream's own dictionary
+        if b"/Image" in head or b"/Fl" not in head:  # /FlateDecode, or /Fl abbreviated
+            continue
+        end = raw.find(b"endstream", m.end())
+        d = zlib.decompressobj()
+        data = raw[m.end(): end if end != -1 else len(raw)]
+        try:
+            while data:
+                out = d.decompress(data, 1 << 20)
+                if not out:
+                    break
+                inflated += len(out)
+                operators += out.count(b"Tj") + out.count(b"TJ")  # (a bound: a string holding the letters counts too)
+                if inflated > MAX_PDF_INFLATED:
+                    raise Unreadable(f"PDF too large to read: its streams inflate to more than {_size(MAX_PDF_INFLATED)}")
+                if operators > MAX_PDF_TEXT_OPERATORS:
+                    raise Unreadable(f"PDF too large to read: more than {MAX_PDF_TEXT_OPERATORS:,} text operators")
+                data = d.unconsumed_tail
+        except zlib.error:
+            continue  # a broken stream: pdfminer decides what to make of it
 
 
 def _pdf_pages(raw: bytes) -> list[str]:
@@ -790,9 +832,15 @@ def _pdf_pages(raw: bytes) -> list[str]:
 
     try:
         with pdfplumber.open(io.BytesIO(raw)) as pdf:
-            return [_page_text(page) for page in pdf.pages]
+            texts = []
+            for page in pdf.pages:
+                texts.append(_page_text(page))
+                page.close()  # its character objects: pages are read one at a time
+            return texts
     except Exception as exc:  # pdfminer raises many unrelated types on broken files
         cause = _pdfminer_cause(exc)
+        if isinstance(cause, MemoryError):
+            raise cause from None  # the memory budget's, not the file's fault
         if isinstance(cause, PDFPasswordIncorrect):
             raise Unreadable("encrypted PDF: a password is needed") from None
         detail = str(cause).strip() or type(cause).__name__

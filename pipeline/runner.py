@@ -11,6 +11,11 @@ through :func:`process_chunk`; they differ only in where that function runs:
   files and ships their bytes, so workers need the package installed (same
   version) but not the input files.
 
+Failures stay with their document: whatever goes wrong while one document is read or
+extracted (an exception of any type, its time or memory budget, see
+:mod:`pipeline.budget`) becomes that document's error row, and a pool worker that
+dies is noticed (:class:`PoolEngine`); the batch goes on either way.
+
 Flow: input files (in input order) -> output *batches* (at most ``batch_size``
 documents and ``batch_bytes`` input bytes) -> *chunks* (the unit of work sent to
 a worker; several per batch so that a small run still uses every worker) ->
@@ -79,6 +84,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from . import __version__
+from .budget import DEFAULT_DOC_MEMORY, DEFAULT_DOC_TIMEOUT, Budget, TimeBudgetExceeded, budget_error
 from .ingest import os_bytes, printable
 from .model import Document, DocumentMeta, InputError
 
@@ -135,6 +141,9 @@ class Chunk:
     # batch ``batch`` (the chunk is then the whole batch), and returns no rows.
     write_to: str | None = None
     run: str = ""  # the run id the files written there carry
+    # Budgets per document (pipeline.budget): seconds, and megabytes of memory; None: none.
+    doc_timeout: float | None = None
+    doc_memory: int | None = None
 
 
 @dataclass
@@ -181,7 +190,10 @@ def _read(task: DocTask) -> Document:
 
 
 def process_chunk(chunk: Chunk) -> ChunkResult:
-    """Extract the documents of one chunk (runs on a worker); rows come back as Arrow tables."""
+    """Extract the documents of one chunk (runs on a worker); rows come back as Arrow tables.
+
+    Whatever goes wrong with one document (an exception of any type, its time or memory
+    budget) becomes that document's error row; the others are extracted as usual."""
     from . import api
     from .lexicon import load_lexicon
     from .tables import extraction_values
@@ -189,26 +201,26 @@ def process_chunk(chunk: Chunk) -> ChunkResult:
     lex = load_lexicon()
     rows: dict[str, list[tuple]] = {n: [] for n in TABLE_NAMES}
     timings: dict[str, float] | None = {} if chunk.timings else None
-    docs = []
-    lines = []
-    for task in chunk.tasks:
-        t0 = time.perf_counter()
-        doc = _read(task)
-        if timings is not None:
-            timings["ingest"] = timings.get("ingest", 0.0) + time.perf_counter() - t0
-        ex = api.extract_document(doc, lex, timings)
-        t1 = time.perf_counter()
-        parts = extraction_values(ex)
-        for name, part in zip(TABLE_NAMES, parts):
-            rows[name] += part
-        if chunk.jsonl:
-            lines.append(_jsonl(parts[2]))
-        if timings is not None:
-            timings["table_rows"] = timings.get("table_rows", 0.0) + time.perf_counter() - t1
-        docs.append(DocSummary(task.index, task.path, doc.doc_id, doc.n_bytes, len(doc.text), len(ex.claims), doc.error, ex.year_source))
+    docs: list[DocSummary] = []
+    counts: list[tuple[int, ...]] = []  # each document's number of rows per table
+    lines: list[str] = []
+    with Budget(chunk.doc_timeout, chunk.doc_memory) as budget:
+        for task in chunk.tasks:
+            summary, parts = _extract_one(task, lex, timings, budget, api.extract_document, extraction_values)
+            for name, part in zip(TABLE_NAMES, parts):
+                rows[name] += part
+            if chunk.jsonl:
+                lines.append(_jsonl(parts[2]))
+            docs.append(summary)
+            counts.append(tuple(map(len, parts)))
     t2 = time.perf_counter()
-    tables = {name: _arrow_rows(rows[name], name) for name in TABLE_NAMES}
-    jsonl = "".join(lines).encode("utf-8")
+    try:
+        tables = {name: _arrow_rows(rows[name], name) for name in TABLE_NAMES}
+        jsonl = "".join(lines).encode("utf-8")
+    except (UnicodeError, ValueError):  # (pyarrow's errors are ValueErrors too)
+        # a row that cannot be stored (a lone surrogate from a PDF's character map):
+        # find its document and give it an error row instead
+        docs, tables, jsonl = _storable_rows(chunk, docs, rows, counts)
     if timings is not None:
         timings["table_rows"] = timings.get("table_rows", 0.0) + time.perf_counter() - t2
     files: dict[str, int] = {}
@@ -219,6 +231,71 @@ def process_chunk(chunk: Chunk) -> ChunkResult:
         if timings is not None:
             timings["write"] = timings.get("write", 0.0) + time.perf_counter() - t3
     return ChunkResult(chunk.batch, chunk.tasks[0].index, tables, docs, timings or {}, jsonl, files)
+
+
+def _extract_one(task: DocTask, lex, timings: dict[str, float] | None, budget: Budget, extract, values) -> tuple[DocSummary, tuple]:
+    """One document's summary and table rows (``extract``: api.extract_document; ``values``:
+    tables.extraction_values); a failure of its own becomes its error row."""
+    doc = None
+    try:
+        budget.arm()
+        try:
+            t0 = time.perf_counter()
+            doc = _read(task)
+            if timings is not None:
+                timings["ingest"] = timings.get("ingest", 0.0) + time.perf_counter() - t0
+            ex = extract(doc, lex, timings)
+            t1 = time.perf_counter()
+            parts = values(ex)
+            if timings is not None:
+                timings["table_rows"] = timings.get("table_rows", 0.0) + time.perf_counter() - t1
+        finally:
+            budget.disarm()
+    except (Exception, TimeBudgetExceeded) as exc:  # (MemoryError is an Exception)
+        budget.disarm()  # (the budget may have struck before the finally above disarmed it)
+        return _failed(task, doc, budget_error(exc, budget.memory_mb))
+    return DocSummary(task.index, task.path, doc.doc_id, doc.n_bytes, len(doc.text), len(ex.claims), doc.error, ex.year_source), parts
+
+
+def _failed(task: DocTask, doc: Document | None, error: str) -> tuple[DocSummary, tuple]:
+    """The error row of a document whose reading or extraction failed with ``error``."""
+    from . import api
+    from .tables import extraction_values
+
+    if doc is None:  # it failed while being read (or its worker died): name it as planned
+        from .ingest import unread_document
+
+        doc = replace(unread_document(task.path, task.doc_id or Path(task.path).stem, task.meta, error), n_bytes=task.n_bytes)
+    doc = replace(doc, error=error)
+    summary = DocSummary(task.index, task.path, doc.doc_id, doc.n_bytes, len(doc.text), 0, error)
+    return summary, extraction_values(api.Extraction(doc))
+
+
+def _storable_rows(chunk: Chunk, docs: list[DocSummary], rows: dict[str, list[tuple]], counts: list[tuple[int, ...]]):
+    """(docs, tables, JSON lines) of the chunk with the rows of every document that cannot
+    be stored replaced by its error row. ``counts``: each document's number of rows per
+    table (its rows follow those of the documents before it)."""
+    kept: dict[str, list[tuple]] = {n: [] for n in TABLE_NAMES}
+    lines: list[str] = []
+    out_docs: list[DocSummary] = []
+    at = [0] * len(TABLE_NAMES)
+    for task, summary, n_rows in zip(chunk.tasks, docs, counts):
+        parts = tuple(rows[name][at[k]: at[k] + n_rows[k]] for k, name in enumerate(TABLE_NAMES))
+        at = [a + n for a, n in zip(at, n_rows)]
+        try:
+            for name, part in zip(TABLE_NAMES, parts):
+                _arrow_rows(part, name)
+            line = _jsonl(parts[2]) if chunk.jsonl else ""
+            line.encode("utf-8")
+        except (UnicodeError, ValueError) as exc:
+            doc = Document(doc_id=summary.doc_id, path=task.path, text="", encoding=None, meta=task.meta, n_bytes=summary.n_bytes)
+            summary, parts = _failed(task, doc, f"rows cannot be stored: {type(exc).__name__}: {exc}".splitlines()[0][:300])
+            line = ""
+        for name, part in zip(TABLE_NAMES, parts):
+            kept[name] += part
+        lines.append(line)
+        out_docs.append(summary)
+    return out_docs, {name: _arrow_rows(kept[name], name) for name in TABLE_NAMES}, "".join(lines).encode("utf-8")
 
 
 def _jsonl(claims: list[tuple]) -> str:
@@ -278,18 +355,68 @@ def _warm_up() -> None:
 
 def _in_order(chunks: Iterator[Chunk], submit, result, limit: int) -> Iterator[ChunkResult]:
     """Submit chunks, at most ``limit`` in flight (memory stays bounded), and yield their
-    results in submission order (so that output does not depend on the engine)."""
+    results in submission order (so that output does not depend on the engine).
+    ``submit(chunk)`` returns a handle; ``result(chunk, handle, pending)`` its result,
+    where ``pending`` holds the (chunk, handle) pairs still in flight behind it."""
     pending: deque = deque()
     for c in chunks:
-        pending.append(submit(c))
+        pending.append((c, submit(c)))
         if len(pending) >= limit:
-            yield result(pending.popleft())
+            c0, h0 = pending.popleft()
+            yield result(c0, h0, pending)
     while pending:
-        yield result(pending.popleft())
+        c0, h0 = pending.popleft()
+        yield result(c0, h0, pending)
+
+
+def _merge(chunk: Chunk, parts: list[ChunkResult]) -> ChunkResult:
+    """The results of a chunk's documents extracted one by one, as the chunk's own result
+    (rows in input order; written into staging when the chunk was to be written there)."""
+    import pyarrow as pa
+
+    tables = {n: pa.concat_tables([r.tables[n] for r in parts]) for n in TABLE_NAMES}
+    timings: dict[str, float] = {}
+    for r in parts:
+        for k, v in r.timings.items():
+            timings[k] = timings.get(k, 0.0) + v
+    files: dict[str, int] = {}
+    if chunk.write_to is not None:
+        staging = Path(chunk.write_to)
+        for stale in staging.glob(f"*/year=*/{_part_name(chunk.batch)}"):
+            stale.unlink()  # anything the dead worker wrote of this batch
+        files, _ = write_batch(staging, chunk.batch, [tables], chunk.run)
+        tables = {}
+    docs = [d for r in parts for d in r.docs]
+    return ChunkResult(chunk.batch, chunk.tasks[0].index, tables, docs, timings, b"".join(r.jsonl for r in parts), files)
+
+
+def _singles(chunk: Chunk) -> list[Chunk]:
+    return [replace(chunk, tasks=(t,), write_to=None) for t in chunk.tasks]
+
+
+def _died(chunk: Chunk, reason: str) -> ChunkResult:
+    """The error row of the one document of ``chunk``, whose worker died on it."""
+    (task,) = chunk.tasks
+    summary, parts = _failed(task, None, reason)
+    tables = {name: _arrow_rows(part, name) for name, part in zip(TABLE_NAMES, parts)}
+    return ChunkResult(chunk.batch, task.index, tables, [summary], {}, b"", {})
+
+
+def _worker_init(parent_pid: int) -> None:
+    from .budget import die_with_parent
+
+    die_with_parent(parent_pid)
 
 
 class PoolEngine:
-    """A process pool on this machine; results in submission order, a bounded number in flight."""
+    """A process pool on this machine; results in submission order, a bounded number in flight.
+
+    A worker that dies (the out-of-memory killer, a signal, a crash in C) breaks the
+    pool: every chunk in flight fails with it. The pool is then replaced; the chunk
+    whose result is due is redone one document at a time (first all at once, then, if
+    a worker dies again, each alone), so that a document that kills its worker again
+    gets an error row ("worker died (signal 9, SIGKILL)") and the others their rows;
+    the other failed chunks are submitted again. The results are those of one worker."""
 
     name = "local"
 
@@ -298,21 +425,117 @@ class PoolEngine:
 
         _warm_up()  # lexicon, gazetteer, compiled patterns: loaded once here, shared by the forked workers
         methods = mp.get_all_start_methods()
-        ctx = mp.get_context("fork" if "fork" in methods else "spawn")
+        self.context = mp.get_context("fork" if "fork" in methods else "spawn")
         self.workers = workers
-        self.pool = ctx.Pool(workers)
+        self.pool = self._new_pool()
+
+    def _new_pool(self):
+        from concurrent.futures import ProcessPoolExecutor
+
+        return ProcessPoolExecutor(self.workers, mp_context=self.context, initializer=_worker_init, initargs=(os.getpid(),))
+
+    def _restart(self) -> str:
+        """Replace the broken pool; returns how its dead worker ended."""
+        procs = list((getattr(self.pool, "_processes", None) or {}).values())
+        _stop(self.pool)  # (its workers joined: their exit codes are known)
+        self.pool = self._new_pool()
+        return _dead_worker(procs)
 
     def map(self, chunks: Iterator[Chunk]) -> Iterator[ChunkResult]:
-        submit = lambda c: self.pool.apply_async(process_chunk, (c,))  # noqa: E731
-        return _in_order(chunks, submit, lambda f: f.get(), 3 * self.workers)
+        return _in_order(chunks, self._submit, self._result, 3 * self.workers)
+
+    def _submit(self, chunk: Chunk):
+        from concurrent.futures import Future
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return self.pool.submit(process_chunk, chunk)
+        except BrokenProcessPool as exc:  # a worker died since the last submission: _result redoes it
+            failed: Future = Future()
+            failed.set_exception(exc)
+            return failed
+
+    def _result(self, chunk: Chunk, future, pending: deque) -> ChunkResult:
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            pass
+        reason = self._restart()
+        log.warning("a worker died (%s); extracting its %d document(s) again, one by one", reason, len(chunk.tasks))
+        result = self._redo(chunk)
+        for i, (c, f) in enumerate(pending):  # the other chunks in flight broke with the pool
+            if f.cancelled() or isinstance(f.exception(), BrokenProcessPool):
+                pending[i] = (c, self._submit(c))
+        return result
+
+    def _redo(self, chunk: Chunk) -> ChunkResult:
+        from concurrent.futures.process import BrokenProcessPool
+
+        singles = _singles(chunk)
+        futures = [self._submit(c) for c in singles]
+        parts: list[ChunkResult | None] = []
+        for f in futures:
+            try:
+                parts.append(f.result())
+            except BrokenProcessPool:
+                parts.append(None)
+        if any(p is None for p in parts):
+            self._restart()
+            for i, c in enumerate(singles):
+                while parts[i] is None:  # alone in the pool: a death now is this document's
+                    try:
+                        parts[i] = self._submit(c).result()
+                    except BrokenProcessPool:
+                        parts[i] = _died(c, f"worker died ({self._restart()})")
+        return _merge(chunk, parts)
 
     def close(self) -> None:
-        self.pool.terminate()
-        self.pool.join()
+        _stop(self.pool)
+
+
+def _stop(pool) -> None:
+    """Stop a process pool now: its workers are terminated, not waited for (a run that
+    fails or is interrupted should not wait for the chunks still in flight)."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        proc.join()
+    pool.shutdown(wait=True)
+
+
+def _dead_worker(procs: list) -> str:
+    """How the dead worker among a stopped pool's processes ended: "signal 9, SIGKILL", "exit code 1"."""
+    import signal
+
+    codes = []
+    for proc in procs:
+        try:
+            codes.append(proc.exitcode)
+        except (ValueError, AttributeError):
+            pass
+    # the others were stopped by the pool with SIGTERM after the death
+    codes = [c for c in codes if c not in (None, 0)]
+    code = next((c for c in codes if c != -signal.SIGTERM), codes[0] if codes else None)
+    if code is None:
+        return "terminated abruptly"
+    if code < 0:
+        try:
+            return f"signal {-code}, {signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit code {code}"
 
 
 class DaskEngine:
-    """Chunks as Dask tasks. The client reads the files and ships their bytes."""
+    """Chunks as Dask tasks. The client reads the files and ships their bytes.
+
+    Dask retries a task whose worker dies, and raises ``KilledWorker`` after its allowed
+    failures (``distributed.scheduler.allowed-failures``); the chunk is then redone one
+    document per task, and a document whose task is killed again gets an error row."""
 
     name = "dask"
 
@@ -333,8 +556,27 @@ class DaskEngine:
         self.workers = max(1, len(self.client.scheduler_info().get("workers", {})) or workers)
 
     def map(self, chunks: Iterator[Chunk]) -> Iterator[ChunkResult]:
-        submit = lambda c: self.client.submit(process_chunk, _ship(c), pure=False)  # noqa: E731
-        return _in_order(chunks, submit, lambda f: f.result(), 3 * self.workers)
+        return _in_order(chunks, self._submit, self._result, 3 * self.workers)
+
+    def _submit(self, chunk: Chunk):
+        return self.client.submit(process_chunk, _ship(chunk), pure=False)
+
+    def _result(self, chunk: Chunk, future, pending: deque) -> ChunkResult:
+        from distributed.scheduler import KilledWorker
+
+        try:
+            return future.result()
+        except KilledWorker as exc:
+            log.warning("Dask workers died on a chunk (%s); extracting its %d document(s) one by one", exc, len(chunk.tasks))
+        singles = _singles(chunk)
+        futures = [self._submit(c) for c in singles]
+        parts = []
+        for c, f in zip(singles, futures):
+            try:
+                parts.append(f.result())
+            except KilledWorker:
+                parts.append(_died(c, "worker died (Dask: KilledWorker)"))
+        return _merge(chunk, parts)
 
     def close(self) -> None:
         self.client.close()
@@ -832,12 +1074,16 @@ def run_extract(
     timings: bool = False,
     fail_fast: bool = False,
     follow_symlinks: bool = False,
+    doc_timeout: float | None = DEFAULT_DOC_TIMEOUT,
+    doc_memory: int | None = DEFAULT_DOC_MEMORY,
 ) -> RunSummary:
     """Extract every input and write the tables into ``out`` (see the module doc).
 
-    A document that cannot be read gets an error row and the batch goes on;
-    with ``fail_fast`` the run stops at it instead (raising :class:`InputError`)
-    and writes nothing, so the previous tables stay as they were. Inputs that
+    A document that cannot be read or extracted (an exception of any type, a worker
+    that dies on it, more than ``doc_timeout`` seconds or ``doc_memory`` MB of memory
+    spent on it; None: no budget) gets an error row and the batch goes on; with
+    ``fail_fast`` the run stops at it instead (raising :class:`InputError`) and writes
+    nothing, so the previous tables stay as they were. Inputs that
     give no readable document at all (none found, or every one failed) raise
     :class:`NothingReadable` and write nothing either. An ``out`` that cannot be
     used (see :mod:`pipeline.outfolder`) raises :class:`~pipeline.outfolder.OutputError`
@@ -908,7 +1154,7 @@ def run_extract(
                 for b, chunks in enumerate(plan):
                     write_to = str(staging) if written_by_worker(b) else None
                     for c in chunks:
-                        yield Chunk(b, tuple(c), timings, dataset, write_to, run)
+                        yield Chunk(b, tuple(c), timings, dataset, write_to, run, doc_timeout, doc_memory)
 
             results = eng.map(chunk_stream())
             state_entries: dict[str, list] = {}
@@ -930,7 +1176,7 @@ def run_extract(
                     old = previous.rows(t)
                     lines = None  # made from the rows when needed
                     if old is None:  # rows missing from the previous tables: extract after all
-                        r = process_chunk(Chunk(b, (t,), timings, dataset))
+                        r = process_chunk(Chunk(b, (t,), timings, dataset, None, run, doc_timeout, doc_memory))
                         old, d, lines = r.tables, r.docs[0], r.jsonl
                     else:
                         row = old["documents"].to_pylist()[0]

@@ -39,6 +39,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "furniture.tsv": ("text", "rule", "published"),
     "categories.tsv": ("text", "quote", "category", "per"),
     "year_sources.tsv": ("text", "published", "default_year", "year_source"),
+    "value_range.tsv": ("text", "value", "reason"),
 }
 LINE_FILES = ("not_claims.txt",)
 
