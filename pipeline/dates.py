@@ -65,6 +65,7 @@ class _Lexicon:
     range_gap: Any
     cn_digits: dict[str, int]
     relative_years: dict[str, int]
+    day_periods: dict[str, str]
     relative_days: dict[str, int]
     relative_months: dict[str, int]
     solar_named: dict[str, tuple[int, int]]
@@ -106,6 +107,13 @@ def _read_lunar_days(text: str) -> dict[str, tuple[int, int, int]]:
     return days
 
 
+def _day_periods(data: Any) -> dict[str, str]:
+    bad = {w: v for w, v in data.items() if v not in ("am", "noon", "pm", "night")}
+    if bad:
+        raise LexiconError(f"dates.yaml: day_periods: unknown dial {bad} (am, noon, pm or night)")
+    return dict(data)
+
+
 def _alternation(words: Any) -> str:
     """A regex alternation of literal words, longest first."""
     return "|".join(regex.escape(w) for w in sorted(words, key=len, reverse=True))
@@ -126,7 +134,7 @@ def load_lexicon() -> _Lexicon:
     data = parse_yaml(_data_file("dates.yaml"))
     lunar_named = _read_lunar_days(_data_file("lunar_days.tsv"))
     solar_named = {k: (int(v[0]), int(v[1])) for k, v in data["solar_named_days"].items()}
-    names: dict[str, str] = {}
+    names: dict[str, str] = {"day_periods": _alternation(data["day_periods"])}
     for key, frag in data["fragments"].items():
         names[key] = _expand(frag, names, f"fragments.{key}")
     words = {
@@ -160,6 +168,7 @@ def load_lexicon() -> _Lexicon:
         range_gap=range_gap,
         cn_digits=dict(data["cn_digits"]),
         relative_years=dict(data["relative_years"]),
+        day_periods=_day_periods(data["day_periods"]),
         relative_days=dict(data["relative_days"]),
         relative_months=dict(data["relative_months"]),
         solar_named=solar_named,
@@ -340,9 +349,29 @@ def _clock_after(text: str, pos: int, lex: _Lexicon) -> tuple[int, tuple[int, in
         return None
     hour = parse_int(m.group("hour"), lex)
     minute = int(m.group("minute") or m.group("minute2") or (30 if m.group("half") else 0))
+    if m.group("period"):
+        hour = _on_the_dial(hour, lex.day_periods[m.group("period")])
     if hour >= 24 or lex.clock_range_after.match(text, m.end()):
         return None
     return m.end(), (hour, minute)
+
+
+def _on_the_dial(hour: int, part_of_day: str) -> int:
+    """The 24-hour clock of a twelve-hour time said with its part of the day.
+
+    am: 凌晨0-12时 (凌晨12时 is midnight); noon: 中午12时, 中午1时 = 13:00;
+    pm: 下午3时 = 15:00; night: 晚上8时 = 20:00, 晚上12时 = 24时, the end of
+    the day (no clock time of the date). An hour already past 12 is kept.
+    """
+    if hour > 12:
+        return hour
+    if part_of_day == "am":
+        return hour % 12
+    if part_of_day == "noon":
+        return hour if hour >= 11 else hour + 12
+    if part_of_day == "night":
+        return hour + 12
+    return hour if hour == 12 else hour + 12
 
 
 def _before(text: str, pos: int, words: tuple[str, ...]) -> bool:
