@@ -66,6 +66,7 @@ class _Lexicon:
     cn_digits: dict[str, int]
     relative_years: dict[str, int]
     day_periods: dict[str, str]
+    relative_day_dials: dict[str, str]
     relative_days: dict[str, int]
     relative_months: dict[str, int]
     solar_named: dict[str, tuple[int, int]]
@@ -107,10 +108,10 @@ def _read_lunar_days(text: str) -> dict[str, tuple[int, int, int]]:
     return days
 
 
-def _day_periods(data: Any) -> dict[str, str]:
+def _day_periods(data: Any, key: str) -> dict[str, str]:
     bad = {w: v for w, v in data.items() if v not in ("am", "noon", "pm", "night")}
     if bad:
-        raise LexiconError(f"dates.yaml: day_periods: unknown dial {bad} (am, noon, pm or night)")
+        raise LexiconError(f"dates.yaml: {key}: unknown dial {bad} (am, noon, pm or night)")
     return dict(data)
 
 
@@ -168,7 +169,8 @@ def load_lexicon() -> _Lexicon:
         range_gap=range_gap,
         cn_digits=dict(data["cn_digits"]),
         relative_years=dict(data["relative_years"]),
-        day_periods=_day_periods(data["day_periods"]),
+        day_periods=_day_periods(data["day_periods"], "day_periods"),
+        relative_day_dials=_day_periods(data["relative_day_dials"], "relative_day_dials"),
         relative_days=dict(data["relative_days"]),
         relative_months=dict(data["relative_months"]),
         solar_named=solar_named,
@@ -338,7 +340,7 @@ def _candidates(text: str, lex: _Lexicon) -> list[_Match]:
     return [t[3] for t in found]
 
 
-def _clock_after(text: str, pos: int, lex: _Lexicon) -> tuple[int, tuple[int, int]] | None:
+def _clock_after(text: str, pos: int, lex: _Lexicon, dial: str | None = None) -> tuple[int, tuple[int, int]] | None:
     """A single clock time right after a day: (end, (hour, minute)), or None.
 
     A time range (0时至24时, 0—24时) or the end of the day (24时) is not
@@ -349,8 +351,9 @@ def _clock_after(text: str, pos: int, lex: _Lexicon) -> tuple[int, tuple[int, in
         return None
     hour = parse_int(m.group("hour"), lex)
     minute = int(m.group("minute") or m.group("minute2") or (30 if m.group("half") else 0))
-    if m.group("period"):
-        hour = _on_the_dial(hour, lex.day_periods[m.group("period")])
+    dial = lex.day_periods[m.group("period")] if m.group("period") else dial
+    if dial:
+        hour = _on_the_dial(hour, dial)
     if hour >= 24 or lex.clock_range_after.match(text, m.end()):
         return None
     return m.end(), (hour, minute)
@@ -491,11 +494,14 @@ def _month_of_day(pub: dt.date, d: int) -> tuple[int, int]:
     return _month_before(pub.year, pub.month) if d > pub.day + 1 else (pub.year, pub.month)
 
 
-def _with_clock(text: str, end: int, y: int, m: int, d: int, rule: str, lex: _Lexicon) -> _Resolved:
-    """A day, with the clock time that follows it directly, if any."""
+def _with_clock(
+    text: str, end: int, y: int, m: int, d: int, rule: str, lex: _Lexicon, dial: str | None = None
+) -> _Resolved:
+    """A day, with the clock time that follows it directly, if any (read on ``dial`` when
+    the day's own word names its part of the day: 今晚8时)."""
     if not _valid(y, m, d):
         return None
-    clock = _clock_after(text, end, lex)
+    clock = _clock_after(text, end, lex, dial)
     if clock is None:
         return end, _iso(y, m, d), rule
     return clock[0], _iso(y, m, d, clock[1]), rule + "<hour>时"
@@ -556,7 +562,7 @@ def _r_relday(text: str, mt: _Match, g: dict, st: _State, lex: _Lexicon) -> _Res
             return None
         _used(st, _PUBLISHED)
         day = pub + dt.timedelta(days=lex.relative_days[g["rel"]])
-        return mt.end, _iso(day.year, day.month, day.day), "<relday>"
+        return _with_clock(text, mt.end, day.year, day.month, day.day, "<relday>", lex, lex.relative_day_dials.get(g["rel"]))
     d = parse_int(g["day"], lex)  # 今天（1月28日）, 今早（10日）
     if "month" in g:
         m = parse_int(g["month"], lex)
