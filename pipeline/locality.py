@@ -50,6 +50,7 @@ class _Cues:
     """What ``localities.yaml`` says about the role of a place where it stands."""
 
     institution: re.Pattern
+    firm: re.Pattern
     anaphor: re.Pattern
     organ_words: frozenset[str]  # 镇团委: the level word before an organ
     anaphor_words: dict[str, str]  # 村里 -> 村
@@ -77,6 +78,10 @@ def _vocab() -> _Cues:
     abbr = raw["province_abbreviations"]
     return _Cues(
         institution=re.compile(r"[\u4e00-\u9fff]{0,6}?(?:" + alt(raw["institution_suffixes"]) + ")"),
+        firm=re.compile(
+            "(?:(?![" + "".join(map(re.escape, raw["firm_name_stops"])) + r"])[\u4e00-\u9fff]){0,8}?(?:"
+            + alt(raw["firm_suffixes"]) + ")"
+        ),
         # words, prefixes + levels (全县), levels + organs (镇团委), spelt out: an
         # alternation of plain words is searched much faster
         anaphor=re.compile(alt(
@@ -134,6 +139,7 @@ TRANSIENT = "transient"  # visited, entered or passed: its own clause only (前�
 ATTACHED = "attached"  # one row of a breakdown or a bracket: its own number only
 WHOLE = "whole"  # the whole a share is taken of (占全市的八成): not its own sentence's place
 LEVELS = "levels"  # levels of government acting together (X市区两级): see _joint_levels
+FIRM = "firm"  # begins a firm's name (昆明某某有限公司): where it is registered, never a claim's place
 
 
 @dataclass
@@ -349,6 +355,9 @@ def _set_role(text: str, r: _Ref, v: _Cues) -> None:
     lo = s - 8 if s > 8 else 0
     if r.place.level != NATION and v.institution.match(text, e, e + 10):
         r.weak = True
+    if v.firm.match(text, e, e + 14):
+        r.role = FIRM
+        return
     if text.startswith(v.joint_first, e) and v.joint.match(text, e, e + 10):
         r.role = LEVELS
         return
@@ -562,7 +571,7 @@ def _latest_of(
     done, got = latest.get(level_word, (0, None))
     for k in range(upto - 1, done - 1, -1):
         r = doc.refs[k]
-        if r.role in (ORIGIN, NEIGHBOR, BLOCKED) or r.place.level == NATION:
+        if r.role in (ORIGIN, NEIGHBOR, BLOCKED, FIRM) or r.place.level == NATION:
             continue
         hit = None
         for anc in reversed(gz.ancestors(r.place)):
@@ -644,7 +653,7 @@ def _char_class(chars: frozenset[str]) -> re.Pattern[str]:
     return re.compile("[" + "".join(re.escape(c) for c in sorted(chars)) + "]")
 
 
-_NEVER = (ORIGIN, NEIGHBOR, BLOCKED, ATTACHED)  # roles no claim takes a place from
+_NEVER = (ORIGIN, NEIGHBOR, BLOCKED, ATTACHED, FIRM)  # roles no claim takes a place from
 
 
 def _index_refs(doc: _Doc) -> _RefIndex:
@@ -844,7 +853,7 @@ def _attribute_one(
     i = bisect_left(starts, s)  # refs[:i] start before the claim
     if i > 0:
         r = refs[i - 1]
-        if r.end <= s and not text[r.end : s].strip() and r.role not in (ORIGIN, NEIGHBOR, BLOCKED, WHOLE):
+        if r.end <= s and not text[r.end : s].strip() and r.role not in (ORIGIN, NEIGHBOR, BLOCKED, WHOLE, FIRM):
             return r.place, r.name
     if i < len(refs):
         r = refs[i]
