@@ -438,16 +438,21 @@ def _merge_lists(text: str, refs: list[_Ref], v: _Cues) -> list[_Ref]:
                 unit = gz.parent(places[0])
             else:
                 unit = gz.common_unit(places)
-            if unit.level == NATION:
-                name = gz_mod.NATION_NAME
-            else:
-                names = names if names is not None else _first_names(refs)
-                name = names.get(unit, unit.name)
+            name, names = _unit_named(unit, refs, names)
             out.append(_Ref(members[0].start, members[-1].end, unit, name, refs[i].role))
         else:
             out.extend(members)
         i = j + 1
     return out
+
+
+def _unit_named(unit: Place, refs: list[_Ref], names: dict[Place, str] | None) -> tuple[str, dict[Place, str] | None]:
+    """A unit's name as the text first writes it, and the names of the refs (worked
+    out on first need, then passed back to be reused)."""
+    if unit.level == NATION:
+        return gz_mod.NATION_NAME, names
+    names = names if names is not None else _first_names(refs)
+    return names.get(unit, unit.name), names
 
 
 def _first_names(refs: list[_Ref]) -> dict[Place, str]:
@@ -754,11 +759,7 @@ def _index_paragraphs(
         distinct = list({r.place: None for r in cands})
         if len(distinct) >= 3 and not _one_branch(distinct):
             unit = gz.common_unit(distinct)
-            if unit.level == NATION:
-                name = gz_mod.NATION_NAME
-            else:
-                names = names if names is not None else _first_names(refs)
-                name = names.get(unit, unit.name)
+            name, names = _unit_named(unit, refs, names)
             back.append(_Back(unit=(unit, name)))
             continue
         weak: list[_Ref] = []
