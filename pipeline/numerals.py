@@ -41,6 +41,7 @@ _LAYOUT = regex.compile(r"\s+")
 _ARABIC_WITH_SCALE = regex.compile(r"^(\d+(?:\.\d+)?)([十百千万亿]*)$")
 # 3万2千5百, 1万5000, 2亿3000万, 1万2: Arabic groups, each with its scale, and a last group without one
 _MIXED = regex.compile(r"^\d+(?:\.\d+)?[十百千万亿]+(?:零?\d+[十百千万亿]+)*(?P<zero>零?)(?P<last>\d*)$")
+_DIGITS_IN_MIXED = str.maketrans("一二三四五六七八九两", "1234567892")
 _THOUSANDS = regex.compile(r"(?<=\d)[,，](?=\d{3}(?!\d))")
 _CN_DECIMAL_WITH_SCALE = regex.compile(r"^(.+点[零〇一二三四五六七八九]+)([万亿]+)$")
 # 两三, 三四, 七八, 三五, 一两 (a vague pair), also inside a numeral: 二三十, 三四百万, 十七八
@@ -93,6 +94,8 @@ def parse_numeral(text: str) -> Numeral:
     s = s.translate(_FINANCIAL)
     if "几" in s:
         return _vague_digit(s, text)
+    if not s.isascii() and s[0].isdigit():
+        s = s.translate(_DIGITS_IN_MIXED)  # 5万两千 → 5万2千
     m = _MIXED.match(s)
     if m:
         return Numeral(_tidy(_mixed(s, m, text)))
