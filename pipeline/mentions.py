@@ -318,9 +318,9 @@ def _smaller_part(text: str, pos: int, value: float, unit: Unit, num_text: str, 
     """(value, span end, rule part) after a whole number of a unit: 12元5角 (12.5元),
     两块五 (2.5元), 两吨半 (2.5吨), 一斤二两 (1.2斤); the same value when nothing follows."""
     ch = text[pos]
-    if ch == "半" and value == int(value) and _whole_words(text, pos + 1, pos + 1):  # (jieba has 斤半; 半径 is a word)
+    if ch == "半" and value.is_integer() and _whole_words(text, pos + 1, pos + 1):  # (jieba has 斤半; 半径 is a word)
         return value + 0.5, pos + 1, "半"
-    if unit.kind == "money" and unit.canonical == "元" and unit.factor == 1 and value == int(value):
+    if unit.kind == "money" and unit.canonical == "元" and unit.factor == 1 and value.is_integer():
         m = _MONEY_PARTS.match(text, pos)
         if m is None:
             return value, pos, None
@@ -332,13 +332,13 @@ def _smaller_part(text: str, pos: int, value: float, unit: Unit, num_text: str, 
         if not tail.match(text, m.end()):
             return value + digit_value(m.group("tenth")) / 10, m.end(), "角"
         return value, pos, None
-    if unit.surface == "米" and value == int(value) and "." not in num_text:
+    if unit.surface == "米" and value.is_integer() and "." not in num_text:
         m = _TENTHS_AFTER_METRE.match(text, pos)
         if m and not tail.match(text, m.end()):
             digits = m.group()
             return value + sum(digit_value(d) / 10 ** (k + 1) for k, d in enumerate(digits)), m.end(), "米<num>"
         return value, pos, None
-    if unit.surface == "斤" and value == int(value):
+    if unit.surface == "斤" and value.is_integer():
         m = _LIANG_AFTER_JIN.match(text, pos)
         if m:
             return value + digit_value(m.group("liang")) / 10, m.end(), "两"

@@ -48,7 +48,8 @@ _CN_DECIMAL_WITH_SCALE = regex.compile(r"^(.+点[零〇一二三四五六七八�
 _VAGUE_PAIR = regex.compile(r"^(?P<pre>(?:.*[十百千万亿])?)(?P<a>[一二三四五六七八九两])(?P<b>[一二三四五六七八九两])(?P<post>[十百千万亿]*)$")
 _PAIRS_BESIDES_NEIGHBOURS = {(3, 5), (3, 2)}  # 三五个, 三两个; otherwise the second digit is the next one
 _NONZERO_DIGITS_IN_A_ROW = regex.compile(r"[一二三四五六七八九两]{2}")
-_DIGIT_STRING = regex.compile(r"^[零〇一二三四五六七八九]{3,}$")  # 二〇二〇: read digit by digit
+_DIGIT_STRING = regex.compile(r"^[零〇一二三四五六七八九]{3,4}$")  # 二〇二〇: read digit by digit (a year, a code)
+_INFINITY = float("inf")
 
 
 @record
@@ -72,7 +73,10 @@ def parse_numeral(text: str) -> Numeral:
     could be read more than one way.
     """
     if text.isascii() and text.isdigit():
-        return Numeral(float(text))  # most numerals: what the steps below make of them, without their regexes
+        value = float(text)  # most numerals: what the steps below make of them, without their regexes
+        if value == _INFINITY:
+            raise NumeralError(f"numeral too long: {text[:20]!r}…")
+        return Numeral(value)
     s = _LAYOUT.sub("", text).translate(_FULLWIDTH)
     s = _THOUSANDS.sub("", s)  # 1,264
     s = s.rstrip("余多来")
@@ -88,7 +92,10 @@ def parse_numeral(text: str) -> Numeral:
             raise NumeralError(f"not a numeral: {text!r}") from exc
         for ch in m.group(2):
             value *= _SCALE[ch]
-        return Numeral(float(value))
+        value = float(value)
+        if value == _INFINITY:
+            raise NumeralError(f"numeral too long: {text[:20]!r}…")
+        return Numeral(value)
     if s[0] in "数几":
         return _vague(s[1:], text)
     s = s.translate(_FINANCIAL)
@@ -174,8 +181,8 @@ def _mixed(s: str, m, text: str) -> float:
 
     try:
         return float(cn2an.cn2an(s, "smart"))
-    except (ValueError, KeyError) as exc:
-        raise NumeralError(f"not a numeral: {text!r}") from exc
+    except (ValueError, KeyError, OverflowError) as exc:  # OverflowError: a float cannot hold it
+        raise NumeralError(f"not a numeral: {text[:40]!r}") from exc
 
 
 _ONE_TO_NINE = {c: v for c, v in _DIGIT_VALUE.items() if v}  # 一…九 and 两
@@ -228,8 +235,8 @@ def _chinese(s: str, text: str) -> float:
 
     try:
         return float(cn2an.cn2an(s, "smart"))
-    except (ValueError, KeyError) as exc:  # cn2an raises ValueError on bad input
-        raise NumeralError(f"not a numeral: {text!r}") from exc
+    except (ValueError, KeyError, OverflowError) as exc:  # cn2an raises ValueError on bad input; a float cannot hold some
+        raise NumeralError(f"not a numeral: {text[:40]!r}") from exc
 
 
 def _tidy(value: float) -> float:

@@ -138,3 +138,9 @@ def test_two_digits_that_are_not_a_pair_are_no_numeral(a: int, b: int) -> None:
     else:
         with pytest.raises(NumeralError):
             parse_numeral(text)  # 五一, 九五: a name or a price, never one count
+
+
+@pytest.mark.parametrize("text", ["九" * 400, "1" * 400, "两" * 400, "1" + "0" * 400 + "万"])
+def test_a_numeral_too_long_for_a_float_is_an_error_not_an_overflow(text: str) -> None:
+    with pytest.raises(NumeralError):
+        parse_numeral(text)
