@@ -301,3 +301,10 @@ def test_invalid_yaml_entry_names_file_and_line(data_copy, name: str, find: str,
 
 def test_lexicon_error_is_a_pipeline_error() -> None:
     assert issubclass(LexiconError, PipelineError)
+
+
+def test_every_currency_is_funds() -> None:
+    """A sum in any currency units.tsv knows is categorised funds (CLAIMS.md: money is funds)."""
+    lex = load_lexicon()
+    money = {u.canonical for u in lex.units.values() if u.kind == "money"}
+    assert {c for c in money if lex.decisive_units.get(c) is not Category.funds} == set()
