@@ -40,6 +40,7 @@ RULE_EXAMPLES = {
     "phone": "请拨打13812345678联系",
     "service_number": "拨打120急救电话",
     "age": "患者年龄65岁",
+    "ratio": "按1:100的比例稀释",
     "temperature": "体温37.8℃",
     "duration": "坚持24小时值守",
     "clock_time": "上午9时召开会议",
