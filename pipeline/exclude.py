@@ -21,7 +21,7 @@ from .model import Bound
 from .numerals import CN_NUMERAL_CHARS
 from .regex_shape import HAN, LOOKAROUND, UNSAFE, cannot_start_a_numeral, first_set, group_end, pattern_chars, split_top, starts_at_num
 
-_QUOTES = (("“", "”"), ("\"", "\""), ("「", "」"), ("『", "』"), ("‘", "’"))
+_QUOTES = (("“", "”"), ("\"", "\""), ("「", "」"), ("『", "』"), ("‘", "’"), ("《", "》"))  # 《十条措施》: a title names
 _CLAUSE_END = regex.compile(r"[，。；：！？、\n（）]")
 MAX_QUOTED_NAME = 14
 WHOLE_PHRASE_RULES = {"百分之<num>", "<num>分之<num>", "一半", "<num>成", "<num>折"}  # a quoted span this short holding a number is a name or slogan
