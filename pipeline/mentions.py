@@ -55,7 +55,8 @@ _HALF = regex.compile(r"(?<![另这那])一半")
 _TENTHS = regex.compile(
     rf"(?<![\d.{CN_NUMERAL_CHARS}第])([一二三四五六七八九十两]|\d+(?:\.\d+)?)成(半|[一二三四五六七八九](?=的|[^\d\p{{Han}}]|$))?"
 )
-_DIGIT_MONEY_WORDS = frozenset({"毛", "角"})  # money after Arabic digits only
+_DIGIT_MONEY_WORDS = frozenset({"毛", "角"})  # money after Arabic digits, or before the fen (三毛五)
+_MONEY_TENTH = regex.compile(r"[一二三四五六七八九\d](?![\d十百千万亿点.])")
 _TENTH_DIGITS = frozenset("一二三四五六七八九十两")
 # 八折, 打7.5折, 八五折: the share of the price paid (N折 a word of its own: not 折合, 一波三折)
 _DISCOUNT = regex.compile(r"(?<![\d.一二三四五六七八九十百千万])([一二三四五六七八九][一二三四五六七八九]?|\d(?:\.\d)?)折")
@@ -125,10 +126,15 @@ class _MoneyWords:
     kuai_cues: object  # a word about a price or payment up to two characters before the number
     kuai_followers: object  # what may follow 块 when it means 元
     kuai: Unit
+    foreign: dict  # a foreign currency's name -> its Unit (港币 → 港元)
+    foreign_re: object  # such a name ending where a number in 元 starts (港币100元 is HK$)
+    foreign_ends: frozenset
 
 
 @lru_cache(maxsize=8)
 def _money_words(lex: Lexicon) -> _MoneyWords:
+    yuan = lex.units["元"].canonical
+    foreign = {w: Unit(w, u.canonical, 1.0, "money") for w, u in lex.units.items() if u.kind == "money" and u.canonical != yuan and u.factor == 1}
     signs = {}
     for entry in lex.words["currency_prefixes"]:
         sign, _, canonical = entry.rpartition(":")
@@ -140,6 +146,9 @@ def _money_words(lex: Lexicon) -> _MoneyWords:
         regex.compile("(?:" + "|".join(map(regex.escape, lex.words["kuai_money_cues"])) + r")[^，。；！？、\n]{0,2}$"),
         regex.compile(r"[^\p{Han}]|$|" + "|".join(map(regex.escape, lex.words["kuai_money_followers"]))),
         Unit("块", lex.units["块钱"].canonical, 1.0, "money"),
+        foreign,
+        regex.compile("(?:" + "|".join(regex.escape(w) for w in sorted(foreign, key=lambda w: (-len(w), w))) + ")$"),
+        frozenset(w[-1] for w in foreign),
     )
 
 
@@ -219,7 +228,8 @@ def find_candidates(
                 pos = q.end
             continue
         infix1, scale, unit_word, infix2, suffix = t.group(g_infix, g_scale, g_unit, g_infix2, g_suffix)
-        if chinese and unit_word in _DIGIT_MONEY_WORDS:  # 三毛 is a name, 五角星 a star (五毛钱, 5毛, 5角 are money)
+        if chinese and unit_word in _DIGIT_MONEY_WORDS and not _MONEY_TENTH.match(text, t.end(g_unit)):
+            # 三毛 is a name, 五角星 a star (五毛钱, 三毛五, 5毛, 5角 are money)
             out.append(Candidate(s, e, num_text, chinese, None, "no measure word"))
             pos = e
             continue
@@ -247,7 +257,11 @@ def find_candidates(
         # the span runs through the unit (and an infix 余/多 after it: `14亿多`)
         span_end = t.end(g_unit) if not infix2 else t.end(g_infix2)
         rule = _rule_name(chinese, infix, hi, unit.kind)
-        if unit_word == "块" and _kuai_is_money(text, s, span_end, lex):
+        if unit.canonical == money.kuai.canonical and s and text[s - 1] in money.foreign_ends:
+            named = money.foreign_re.search(text, max(0, s - 5), s)
+            if named:  # 港币100元, 美金500元: the 元 of that currency
+                unit = Unit(unit.surface, money.foreign[named.group()].canonical, unit.factor, "money")
+        if unit_word == "块" and _kuai_is_money(text, s, span_end, bool(scale) or num_text[-1] in "万亿", lex):
             unit = _money_words(lex).kuai
         if (
             span_end < n and text[span_end] in _PART_STARTS and hi is None and not infix and not scale
@@ -298,16 +312,19 @@ def _trim(text: str, s: int, e: int, tail, noise_commas: frozenset[int]) -> int 
     return e if len(seps) > 1 else None
 
 
-def _kuai_is_money(text: str, s: int, unit_end: int, lex: Lexicon) -> bool:
-    """块 is 元 before the jiao of a price (两块五, 5块5毛) or after a word about a price
-    or a payment in its clause (卖5块, 补贴200块); else it counts pieces (展板45块)."""
+def _kuai_is_money(text: str, s: int, unit_end: int, scaled: bool, lex: Lexicon) -> bool:
+    """块 is 元 before the jiao of a price (两块五, 5块5毛), after a word about a price or
+    a payment in its clause (卖5块, 补贴200块) or after 万/亿 (十万块, not 十万块砖), when
+    it ends the phrase; else it counts pieces (展板45块)."""
     if text.startswith("人民币", unit_end):
         return True
     part = _MONEY_PARTS.match(text, unit_end)
     if part and (part.group("jiao") or part.group("fen_only") or not _unit_follows(text, part.end(), lex)):
         return True
     words = _money_words(lex)
-    return words.kuai_cues.search(text, max(0, s - 6), s) is not None and words.kuai_followers.match(text, unit_end) is not None
+    if words.kuai_followers.match(text, unit_end) is None:
+        return False
+    return scaled or words.kuai_cues.search(text, max(0, s - 6), s) is not None
 
 
 def _unit_follows(text: str, pos: int, lex: Lexicon) -> bool:
@@ -320,6 +337,11 @@ def _smaller_part(text: str, pos: int, value: float, unit: Unit, num_text: str, 
     ch = text[pos]
     if ch == "半" and value.is_integer() and _whole_words(text, pos + 1, pos + 1):  # (jieba has 斤半; 半径 is a word)
         return value + 0.5, pos + 1, "半"
+    if unit.kind == "money" and unit.factor == 0.1 and value.is_integer():  # 三毛五: 3.5 毛
+        m = _MONEY_TENTH.match(text, pos)
+        if m and not tail.match(text, m.end()):
+            return value + digit_value(m.group()) / 10, m.end(), "分"
+        return value, pos, None
     if unit.kind == "money" and unit.canonical == "元" and unit.factor == 1 and value.is_integer():
         m = _MONEY_PARTS.match(text, pos)
         if m is None:
@@ -453,6 +475,10 @@ def _special_forms(text: str, lex: Lexicon, prefix_re) -> list[Candidate]:
         value = 10 * tenths + (5 if extra == "半" else digit_value(extra) if extra else 0)
         add(m.start(), m.end(), float(round(value, 6)), "%", "成", "<num>成")
     if "折" in text:
+        k = text.find("打对折")
+        while k != -1:  # half the price
+            add(k + 1, k + 3, 50.0, "%", "折", "<num>折")
+            k = text.find("打对折", k + 3)
         for m in _DISCOUNT.finditer(text):
             if not _whole_words(text, m.start(), m.end()):
                 continue
