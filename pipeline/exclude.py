@@ -457,7 +457,7 @@ def _tokenizer():
 
 
 def _idiom(cand: Candidate, text: str, lex: Lexicon) -> bool:
-    """A Chinese numeral inside a longer dictionary word: 千家万户, 三番五次, 一心一意, 三轮车."""
+    """A Chinese numeral inside a longer dictionary word: 千家万户, 三番五次, 一心一意."""
     if not cand.chinese or cand.quantity is None:
         return False
     a = max(0, cand.num_start - 3)
@@ -476,8 +476,8 @@ def _idiom(cand: Candidate, text: str, lex: Lexicon) -> bool:
             break  # tokens come in order: no later one holds the numeral (and jieba need not segment the rest)
         if not (ws <= cand.num_start < we) or not _has_non_numeral(word):
             continue
-        if we > cand.quantity.end and (len(word) >= 4 or ws == cand.num_start):
-            return True  # 千家万户; and a word that a count and its measure word begin: 三轮车, 一把手, 五角星
+        if len(word) >= 4 and we > cand.quantity.end:
+            return True
         if ws < cand.num_start and _has_non_numeral(text[ws:cand.num_start]) and text[ws:cand.num_start] not in lex.bounds["prefix"]:
             return True  # the numeral starts inside a word: 统一, 唯一 (not 逾千人: a bound word and a count)
     return False
