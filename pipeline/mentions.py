@@ -55,7 +55,6 @@ _HALF = regex.compile(r"(?<![另这那])一半")
 _TENTHS = regex.compile(
     rf"(?<![\d.{CN_NUMERAL_CHARS}第])([一二三四五六七八九十两]|\d+(?:\.\d+)?)成(半|[一二三四五六七八九](?=的|[^\d\p{{Han}}]|$))?"
 )
-_DIGIT_MONEY_WORDS = frozenset({"毛", "角"})  # money after Arabic digits, or before the fen (三毛五)
 _MONEY_TENTH = regex.compile(r"[一二三四五六七八九\d](?![\d十百千万亿点.])")
 _TENTH_DIGITS = frozenset("一二三四五六七八九十两")
 # 八折, 打7.5折, 八五折: the share of the price paid (N折 a word of its own: not 折合, 一波三折)
@@ -74,9 +73,7 @@ _LIANG_AFTER_JIN = regex.compile(r"(?P<liang>[一二三四五六七八九两\d])
 _HALF_AFTER_KINDS = frozenset({"mass", "length", "volume", "area", "money"})  # 两吨半, 3斤半, 一米半, 三块半
 # what a smaller part after a unit can start with (most units are followed by none of these)
 _PART_STARTS = frozenset("半零〇一二三四五六七八九两0123456789")
-_HALF_AFTER_WORDS = frozenset({"个", "倍"})  # 两个半, 两倍半 (a half of other pieces is not said)
 _HALF_BEFORE_KINDS = frozenset({"mass", "length", "volume", "area"})  # 半吨, 半公里
-_NOT_BEFORE_HALF = frozenset(CN_NUMERAL_CHARS + "0123456789大过多前后上下近约")  # 一半, 两吨半, 大半, 过半
 
 
 @record
@@ -118,7 +115,8 @@ def _patterns(lex: Lexicon):
 
 @record
 class _MoneyWords:
-    """Currency signs and codes before a number, the words that make 块 mean 元, and 块 as 元."""
+    """Currency signs and codes before a number, the words that make 块 mean 元, 块 as 元,
+    and the other word lists of money and halves (words.yaml)."""
 
     signs: dict  # sign or code -> Unit
     sign_re: object  # a sign (and a space) ending where the number starts
@@ -126,6 +124,10 @@ class _MoneyWords:
     kuai_cues: object  # a word about a price or payment up to two characters before the number
     kuai_followers: object  # what may follow 块 when it means 元
     kuai: Unit
+    yuan_names: tuple  # 人民币: after 块, it makes it 元
+    after_arabic_only: frozenset  # 毛, 角: money after Arabic digits or before their fen (三毛 is a name)
+    halved_counts: frozenset  # 个, 倍: count words with a half after them (两个半, 两倍半)
+    not_before_half: frozenset  # 一半, 大半, 过半: not 半 of a unit (半吨)
     foreign: dict  # a foreign currency's name -> its Unit (港币 → 港元)
     foreign_re: object  # such a name ending where a number in 元 starts (港币100元 is HK$)
     foreign_ends: frozenset
@@ -146,6 +148,10 @@ def _money_words(lex: Lexicon) -> _MoneyWords:
         regex.compile("(?:" + "|".join(map(regex.escape, lex.words["kuai_money_cues"])) + r")[^，。；！？、\n]{0,2}$"),
         regex.compile(r"[^\p{Han}]|$|" + "|".join(map(regex.escape, lex.words["kuai_money_followers"]))),
         Unit("块", lex.units["块钱"].canonical, 1.0, "money"),
+        tuple(lex.words["kuai_money_after"]),
+        frozenset(lex.words["money_after_arabic_only"]),
+        frozenset(lex.words["halved_count_words"]),
+        frozenset(CN_NUMERAL_CHARS).union(*lex.words["not_before_half"]),
         foreign,
         regex.compile("(?:" + "|".join(regex.escape(w) for w in sorted(foreign, key=lambda w: (-len(w), w))) + ")$"),
         frozenset(w[-1] for w in foreign),
@@ -228,7 +234,7 @@ def find_candidates(
                 pos = q.end
             continue
         infix1, scale, unit_word, infix2, suffix = t.group(g_infix, g_scale, g_unit, g_infix2, g_suffix)
-        if chinese and unit_word in _DIGIT_MONEY_WORDS and not _MONEY_TENTH.match(text, t.end(g_unit)):
+        if chinese and unit_word in money.after_arabic_only and not _MONEY_TENTH.match(text, t.end(g_unit)):
             # 三毛 is a name, 五角星 a star (五毛钱, 三毛五, 5毛, 5角 are money)
             out.append(Candidate(s, e, num_text, chinese, None, "no measure word"))
             pos = e
@@ -265,7 +271,7 @@ def find_candidates(
             unit = _money_words(lex).kuai
         if (
             span_end < n and text[span_end] in _PART_STARTS and hi is None and not infix and not scale
-            and (unit.kind in _HALF_AFTER_KINDS or unit.surface in _HALF_AFTER_WORDS)
+            and (unit.kind in _HALF_AFTER_KINDS or unit.surface in money.halved_counts)
         ):
             # 12元5角, 两块五, 两吨半, 一斤二两: the smaller part after the unit adds to it
             value, span_end, part = _smaller_part(text, span_end, value, unit, num_text, tail)
@@ -316,12 +322,12 @@ def _kuai_is_money(text: str, s: int, unit_end: int, scaled: bool, lex: Lexicon)
     """块 is 元 before the jiao of a price (两块五, 5块5毛), after a word about a price or
     a payment in its clause (卖5块, 补贴200块) or after 万/亿 (十万块, not 十万块砖), when
     it ends the phrase; else it counts pieces (展板45块)."""
-    if text.startswith("人民币", unit_end):
-        return True
+    words = _money_words(lex)
+    if text.startswith(words.yuan_names, unit_end):
+        return True  # 三百块人民币
     part = _MONEY_PARTS.match(text, unit_end)
     if part and (part.group("jiao") or part.group("fen_only") or not _unit_follows(text, part.end(), lex)):
         return True
-    words = _money_words(lex)
     if words.kuai_followers.match(text, unit_end) is None:
         return False
     return scaled or words.kuai_cues.search(text, max(0, s - 6), s) is not None
@@ -490,9 +496,10 @@ def _special_forms(text: str, lex: Lexicon, prefix_re) -> list[Candidate]:
             add(m.start(), m.end(), float(round(value, 6)), "%", "折", "<num>折")
     if "半" in text:
         _, tail, (g_infix, g_scale, g_gap, g_unit, _, _), *_ = _patterns(lex)
+        not_before = _money_words(lex).not_before_half
         k = text.find("半")
         while k != -1:
-            t = tail.match(text, k + 1) if not (k and text[k - 1] in _NOT_BEFORE_HALF) else None
+            t = tail.match(text, k + 1) if not (k and (text[k - 1] in not_before or text[k - 1].isdigit())) else None
             if t is not None and not any(t.group(g_infix, g_scale, g_gap)):
                 unit = lex.units[t.group(g_unit)]
                 if unit.kind in _HALF_BEFORE_KINDS:  # 半吨, 半公里
