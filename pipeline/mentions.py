@@ -26,26 +26,27 @@ ARABIC = rf"(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.\d+)?{_A_SCALE}*"
 CHINESE = rf"(?:[数几][{CN_NUMERAL_CHARS}]*|[{CN_NUMERAL_CHARS}]+(?:点[{CN_DIGITS}]+[万亿]*)?)"
 NUMERAL = rf"(?:{ARABIC}|{CHINESE})"
 # Candidates are found with a wider grammar, kept out of the exclusion rules (they need
-# none of it, and their fast path works from the set of characters a numeral can hold,
-# which full-width commas and spaces, found before so many numbers, would swell): mixed
-# groups (3万2千5百, 1万5000, 5万两千), a vague digit (三十几万, 20几), thousands separated by
-# full-width commas or spaces (1，234，567, 1 000 000), and financial numerals (伍拾万,
-# two characters at least: 队伍 and 陆续 hold a lone 伍 or 陆).
+# none of it, and their fast path works from the set of characters a numeral can hold):
+# mixed groups (3万2千5百, 1万5000, 5万两千), a vague digit (三十几万, 20几), and financial
+# numerals (伍拾万, two characters at least: 队伍 and 陆续 hold a lone 伍 or 陆), looked for
+# only in a text that has one (the alternative costs the scan a sixth of its time).
+# Thousands separated by full-width commas or spaces (1，234，567, 1 000 000) are read
+# on from a numeral's end (:func:`_digit_groups`), not by the scan: they are rare, and
+# those characters are everywhere.
 _A_MORE = rf"(?:{_A_SCALE}+(?:零?(?:\d+|[一二三四五六七八九两]){_A_SCALE}+)*(?:零?\d+(?![\d.]))?|几{_A_SCALE}*)?"
-_GROUP_SEPARATORS = "，\u0020\u00a0\u2009\u202f"
-_SPACE = "[" + _GROUP_SEPARATORS[1:] + "]"
-_ARABIC_IN_TEXT = (  # (the lookahead spares most numbers, which have no separator, two failed alternatives)
-    rf"(?:(?=\d{{1,3}}[,{_GROUP_SEPARATORS}]\d{{3}})(?:\d{{1,3}}(?:[,，]\d{{3}})+|(?<!\d{_SPACE})\d{{1,3}}(?:{_SPACE}\d{{3}})+(?!{_SPACE}?\d))"
-    rf"|\d+)(?:\.\d+)?{_A_MORE}"
-)
-_SEPARATOR_CHARS = frozenset(_GROUP_SEPARATORS)
+_ARABIC_IN_TEXT = rf"(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.\d+)?{_A_MORE}"
 _CHINESE_IN_TEXT = (
     rf"(?:[数几][{CN_NUMERAL_CHARS}]*|[{CN_NUMERAL_CHARS}]+(?:点[{CN_DIGITS}]+[万亿]*|几[{CN_NUMERAL_CHARS}]*)?)"
 )
 _FIN = FINANCIAL_DIGITS + FINANCIAL_UNITS
 _FINANCIAL = rf"[{_FIN}][{_FIN}零〇万亿]+"
 _FINANCIAL_CHARS = frozenset(_FIN)
-_NUMERAL_IN_TEXT = rf"(?:{_ARABIC_IN_TEXT}|{_CHINESE_IN_TEXT}|{_FINANCIAL})"
+_FINANCIAL_RUN = frozenset(_FIN + "零〇万亿")
+_NUMERAL_IN_TEXT = rf"(?:{_ARABIC_IN_TEXT}|{_CHINESE_IN_TEXT})"
+_NUMERAL_OR_FINANCIAL = rf"(?:{_ARABIC_IN_TEXT}|{_CHINESE_IN_TEXT}|{_FINANCIAL})"
+_GROUP_SEPARATORS = "，\u0020\u00a0\u2009\u202f"
+_SEPARATOR_CHARS = frozenset(_GROUP_SEPARATORS)
+_SPACES = frozenset(_GROUP_SEPARATORS[1:])
 _CN_OR_ARABIC = rf"(?:\d+(?:\.\d+)?|[{CN_NUMERAL_CHARS}]+(?:点[{CN_NUMERAL_CHARS}]+|几)?)"
 _PERCENT_CN = regex.compile(rf"百分之({_CN_OR_ARABIC})")
 _FRACTION_CN = regex.compile(rf"(?<!又)([{CN_NUMERAL_CHARS}]+)分之({_CN_OR_ARABIC})")  # not 三又二分之一 (3.5)
@@ -72,6 +73,7 @@ _TENTHS_AFTER_METRE = regex.compile(r"(?:[一二三四五六七八九]{{1,2}}|\d
 _LIANG_AFTER_JIN = regex.compile(r"(?P<liang>[一二三四五六七八九两\d])两")
 _HALF_AFTER_KINDS = frozenset({"mass", "length", "volume", "area", "money"})  # 两吨半, 3斤半, 一米半, 三块半
 # what a smaller part after a unit can start with (most units are followed by none of these)
+_MINUS = frozenset("负-−")
 _PART_STARTS = frozenset("半零〇一二三四五六七八九两0123456789")
 _HALF_BEFORE_KINDS = frozenset({"mass", "length", "volume", "area"})  # 半吨, 半公里
 
@@ -88,13 +90,34 @@ class Candidate:
     reason: str | None = None  # why it is not a quantity, when quantity is None
 
 
+def alternation_trie(words) -> str:
+    """A regex matching the longest of ``words`` that starts at a position, written as a
+    trie (人(?:份|次|民币)?): the same matches as their alternation longest first, in time
+    that does not grow with the number of words (the tail is matched after every numeral)."""
+    trie: dict = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict) -> str:
+        branches = [regex.escape(ch) + build(node[ch]) for ch in sorted(k for k in node if k)]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return build(trie)
+
+
 @lru_cache(maxsize=8)
 def _patterns(lex: Lexicon):
-    units = lex.unit_alternation()
+    units = alternation_trie(lex.units)
     infix = lex.bound_alternation("infix")
     suffix = lex.bound_alternation("suffix")
     prefix = lex.bound_alternation("prefix")
-    numeral = regex.compile(_NUMERAL_IN_TEXT)
+    numeral = regex.compile(_NUMERAL_IN_TEXT), regex.compile(_NUMERAL_OR_FINANCIAL)
     # after the numeral: [余/多] [gap] unit [以上/左右]
     tail = regex.compile(
         rf"(?P<infix>{infix})?(?P<scale>[万亿]+)?(?P<gap>[,，]?)(?P<unit>{units})(?P<infix2>{infix})?(?P<suffix>{suffix})?"
@@ -170,6 +193,8 @@ def find_candidates(
     numeral, tail, tail_groups, rng, range_starts, range_date_words, prefix_re, prefix_ends = _patterns(lex)
     g_infix, g_scale, g_gap, g_unit, g_infix2, g_suffix = tail_groups
     money = _money_words(lex)
+    sign_ends, foreign_ends, yuan = money.sign_ends, money.foreign_ends, money.kuai.canonical
+    rare_before = foreign_ends | _MINUS
     n = len(text)
     blocked = _span_mask(n, taken)
     out: list[Candidate] = []
@@ -180,15 +205,22 @@ def find_candidates(
             for k in range(m.num_start, m.quantity.end if m.quantity else m.num_end):
                 blocked[k] = True
     pos = 0
-    for m in numeral.finditer(text):
+    for m in numeral[_has_financial_numeral(text)].finditer(text):
         s, e = m.span()
         if s < pos or blocked[s]:
             continue
         num_text = m.group()
+        chinese = not num_text[0].isdigit()
+        grouped = False
+        if not chinese and e < n and text[e] in _SEPARATOR_CHARS and e - s <= 3:
+            end = _digit_groups(text, s, e)  # 1，234，567, 1 000 000 (its groups are not numerals of their own)
+            if end != e:
+                e = pos = end
+                num_text, grouped = text[s:e], True
         if True in blocked[s:e]:  # 3万2月1日: the numeral stops where the date starts
             e = blocked.index(True, s, e)
             num_text = text[s:e]
-        if num_text[-1] == "两" or not _SEPARATOR_CHARS.isdisjoint(num_text):
+        if grouped or (chinese and num_text[-1] == "两"):
             cut = _trim(text, s, e, tail, noise_commas)
             if cut is None:
                 out.append(Candidate(s, e, num_text, False, None, "ambiguous digit groups"))
@@ -196,7 +228,6 @@ def find_candidates(
                 continue
             e = cut
             num_text = text[s:e]
-        chinese = not num_text[0].isdigit()
         if chinese and _is_lone_scale(num_text) and not tail.match(text, e):
             continue  # 万 of 万众一心, 千 of 千方百计: not a number unless a measure word follows
         try:
@@ -219,12 +250,13 @@ def find_candidates(
             except NumeralError:
                 pass
         t = tail.match(text, end_num)
-        if t is not None and chinese and _is_lone_scale(num_text) and hi is None and t.group(g_unit) == "把":
+        prev = text[s - 1] if s else ""
+        if chinese and t is not None and len(num_text) == 1 and hi is None and t.group(g_unit) == "把":
             t = tail.match(text, t.end(g_unit))  # 千把人, 百把块钱: about a thousand, a hundred
             bound = Bound.approx
         if t is None or (t.group(g_gap) and t.start(g_gap) not in noise_commas):
             q = None
-            if s and hi is None and not chinese and text[s - 1] in money.sign_ends:
+            if prev in sign_ends and hi is None and not chinese:
                 q = _currency_sign(text, s, e, value, num, money)
             if q is None:
                 out.append(Candidate(s, e, num_text, chinese, None, "no measure word"))
@@ -240,7 +272,7 @@ def find_candidates(
             pos = e
             continue
         unit = lex.units[unit_word]
-        if unit.kind != "money" and not _FINANCIAL_CHARS.isdisjoint(num_text):
+        if chinese and unit.kind != "money" and not _FINANCIAL_CHARS.isdisjoint(num_text):
             # 大写 numerals write sums of money; elsewhere they are names (陆万村)
             out.append(Candidate(s, e, num_text, chinese, None, "no measure word"))
             pos = e
@@ -254,21 +286,25 @@ def find_candidates(
             bound = lex.bounds["suffix"][suffix]
         if hi is not None:
             bound = Bound.range
-        elif bound is Bound.eq and s and text[s - 1] in prefix_ends:  # (the only ones a prefix can end with)
+        elif bound is Bound.eq and prev in prefix_ends:  # (the only ones a prefix can end with)
             pm = prefix_re.search(text, max(0, s - 4), s)
             if pm:
                 bound = lex.bounds["prefix"][pm.group()]
-        elif bound is Bound.eq and s and text[s - 1] == "上" and chinese and num_text.strip("百千万亿") == "":
+        elif prev == "上" and bound is Bound.eq and chinese and num_text.strip("百千万亿") == "":
             bound = Bound.ge  # 上百个, 上千人, 上百万 (reaching that round number); 上 stays outside, like 近
         # the span runs through the unit (and an infix 余/多 after it: `14亿多`)
         span_end = t.end(g_unit) if not infix2 else t.end(g_infix2)
         rule = _rule_name(chinese, infix, hi, unit.kind)
-        if unit.canonical == money.kuai.canonical and s and text[s - 1] in money.foreign_ends:
-            named = money.foreign_re.search(text, max(0, s - 5), s)
-            if named:  # 港币100元, 美金500元: the 元 of that currency
-                unit = Unit(unit.surface, money.foreign[named.group()].canonical, unit.factor, "money")
+        start = s
+        if prev in rare_before:  # (most numbers have none of these before them)
+            if prev in foreign_ends and unit.canonical == yuan:
+                named = money.foreign_re.search(text, max(0, s - 5), s)
+                if named:  # 港币100元, 美金500元: the 元 of that currency
+                    unit = Unit(unit.surface, money.foreign[named.group()].canonical, unit.factor, "money")
+            elif prev in _MINUS and unit.kind == "percent" and not _digit_or_letter(text, s - 2):
+                value, start = -value, s - 1  # 增长-3.5%, 负5% (not the end of a range: 3-5%)
         if unit_word == "块" and _kuai_is_money(text, s, span_end, bool(scale) or num_text[-1] in "万亿", lex):
-            unit = _money_words(lex).kuai
+            unit = money.kuai
         if (
             span_end < n and text[span_end] in _PART_STARTS and hi is None and not infix and not scale
             and (unit.kind in _HALF_AFTER_KINDS or unit.surface in money.halved_counts)
@@ -277,9 +313,6 @@ def find_candidates(
             value, span_end, part = _smaller_part(text, span_end, value, unit, num_text, tail)
             if part:
                 rule = f"{rule}<{part}>"
-        start = s
-        if unit.kind == "percent" and s and text[s - 1] in "负-−" and not _digit_or_letter(text, s - 2):
-            value, start = -value, s - 1  # 增长-3.5%, 负5% (not the end of a range: 3-5%)
         q = Quantity(
             start=start,
             end=span_end,
@@ -297,6 +330,33 @@ def find_candidates(
     if specials:  # the numerals came in text order
         out.sort(key=lambda c: c.num_start)
     return out
+
+
+def _has_financial_numeral(text: str) -> bool:
+    """A 大写 digit or unit before another character of a financial numeral (伍拾, 拾万)."""
+    for ch in _FIN:
+        k = text.find(ch)
+        while k != -1:
+            if text[k + 1: k + 2] in _FINANCIAL_RUN:
+                return True
+            k = text.find(ch, k + 1)
+    return False
+
+
+def _digit_groups(text: str, s: int, e: int) -> int:
+    """The end of 1，234，567 or 1 000 000 read on from its first group ``text[s:e]``: groups
+    of three digits after the same separator, not in a table row of spaced cells."""
+    if not text[s:e].isdigit():
+        return e
+    sep = text[e]
+    if sep in _SPACES and s >= 2 and text[s - 1] in _SPACES and text[s - 2].isdigit():
+        return e  # a cell after another cell
+    k, n = e, len(text)
+    while k < n and text[k] == sep and text[k + 1: k + 4].isdigit() and len(text[k + 1: k + 4]) == 3 and not text[k + 4: k + 5].isdigit():
+        k += 4
+    if sep in _SPACES and text[k: k + 1] in _SPACES and text[k + 1: k + 2].isdigit():
+        return e  # more cells follow
+    return k
 
 
 def _trim(text: str, s: int, e: int, tail, noise_commas: frozenset[int]) -> int | None:

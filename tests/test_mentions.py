@@ -212,3 +212,18 @@ def test_tenths_are_percent(lex, tenths: int, extra: str) -> None:
 def test_per_mille_and_per_myriad_are_percent(lex, n: int, word: str) -> None:
     q = _only_quantity(f"发生率为{word}{n}。", lex)
     assert (q.value, q.unit) == (pytest.approx(n / (10 if word == "千分之" else 100)), "%")
+
+
+@QUICK
+@given(st.lists(st.sampled_from(sorted(load_lexicon().units) + ["的", "人", "平方", "个"]), min_size=1, max_size=4))
+def test_the_unit_trie_matches_as_the_longest_first_alternation(parts: list[str]) -> None:
+    import regex
+
+    from pipeline.mentions import alternation_trie
+
+    units = load_lexicon().units
+    alternation = "|".join(regex.escape(u) for u in sorted(units, key=lambda u: (-len(u), u)))
+    text = "".join(parts)
+    got = regex.match(alternation_trie(units), text)
+    want = regex.match(f"(?:{alternation})", text)
+    assert (got and got.group()) == (want and want.group())
