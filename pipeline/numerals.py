@@ -17,6 +17,7 @@ which gives cn2an's values for the forms it accepts (a test checks them all).
 """
 from __future__ import annotations
 
+import math
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
@@ -49,7 +50,10 @@ _VAGUE_PAIR = regex.compile(r"^(?P<pre>(?:.*[十百千万亿])?)(?P<a>[一二三
 _PAIRS_BESIDES_NEIGHBOURS = {(3, 5), (3, 2)}  # 三五个, 三两个; otherwise the second digit is the next one
 _NONZERO_DIGITS_IN_A_ROW = regex.compile(r"[一二三四五六七八九两]{2}")
 _DIGIT_STRING = regex.compile(r"^[零〇一二三四五六七八九]{3,4}$")  # 二〇二〇: read digit by digit (a year, a code)
-_INFINITY = float("inf")
+# A Chinese numeral longer than this is read as too large to represent (inf), which the
+# claims stage rejects (value_out_of_range): the largest counts a float holds exactly
+# (up to 2**53) take about 30 characters.
+MAX_CHINESE_LENGTH = 48
 
 
 @record
@@ -73,10 +77,7 @@ def parse_numeral(text: str) -> Numeral:
     could be read more than one way.
     """
     if text.isascii() and text.isdigit():
-        value = float(text)  # most numerals: what the steps below make of them, without their regexes
-        if value == _INFINITY:
-            raise NumeralError(f"numeral too long: {text[:20]!r}…")
-        return Numeral(value)
+        return Numeral(float(text))  # most numerals: what the steps below make of them, without their regexes
     s = _LAYOUT.sub("", text).translate(_FULLWIDTH)
     s = _THOUSANDS.sub("", s)  # 1,264
     s = s.rstrip("余多来")
@@ -92,10 +93,9 @@ def parse_numeral(text: str) -> Numeral:
             raise NumeralError(f"not a numeral: {text!r}") from exc
         for ch in m.group(2):
             value *= _SCALE[ch]
-        value = float(value)
-        if value == _INFINITY:
-            raise NumeralError(f"numeral too long: {text[:20]!r}…")
-        return Numeral(value)
+        return Numeral(float(value))  # inf when too long: the value guard rejects it
+    if len(s) > MAX_CHINESE_LENGTH:
+        return Numeral(math.inf)  # no count is written this long: the value guard rejects it
     if s[0] in "数几":
         return _vague(s[1:], text)
     s = s.translate(_FINANCIAL)
@@ -181,7 +181,9 @@ def _mixed(s: str, m, text: str) -> float:
 
     try:
         return float(cn2an.cn2an(s, "smart"))
-    except (ValueError, KeyError, OverflowError) as exc:  # OverflowError: a float cannot hold it
+    except OverflowError:  # beyond float range: the value guard rejects it
+        return math.inf
+    except (ValueError, KeyError) as exc:
         raise NumeralError(f"not a numeral: {text[:40]!r}") from exc
 
 
@@ -226,6 +228,8 @@ def _check_chinese(s: str, text: str) -> None:
 def _chinese(s: str, text: str) -> float:
     if s[0] in "十百千万亿":
         s = ("一" + s) if s[0] != "十" else s
+    if len(s) > MAX_CHINESE_LENGTH:
+        return math.inf  # (cn2an's time grows with the square of the length)
     s = s.replace("廿", "二十").replace("卅", "三十")
     _check_chinese(s.partition("点")[0], text)
     simple = _simple_chinese(s)
@@ -235,7 +239,9 @@ def _chinese(s: str, text: str) -> float:
 
     try:
         return float(cn2an.cn2an(s, "smart"))
-    except (ValueError, KeyError, OverflowError) as exc:  # cn2an raises ValueError on bad input; a float cannot hold some
+    except OverflowError:  # an integer beyond float range (`两两两…`): the value guard rejects it
+        return math.inf
+    except (ValueError, KeyError) as exc:  # cn2an raises ValueError on bad input
         raise NumeralError(f"not a numeral: {text[:40]!r}") from exc
 
 
