@@ -233,7 +233,15 @@ def find_candidates(
         try:
             num = parse_numeral(num_text)
         except NumeralError:
-            continue
+            # 三百五十千克, 五十千米: a 千 the numeral cannot end with begins the measure word
+            if not (chinese and len(num_text) > 1 and num_text[-1] == "千" and tail.match(text, e - 1)):
+                continue
+            e -= 1
+            num_text = num_text[:-1]
+            try:
+                num = parse_numeral(num_text)
+            except NumeralError:
+                continue
         value, hi, end_num, bound = num.value, None, e, num.bound
         r = rng.match(text, e) if e < n and text[e] in range_starts else None  # (most numerals: no range)
         if r and not text.startswith(range_date_words, r.end()):  # 3至5月 is a date range

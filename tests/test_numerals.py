@@ -79,6 +79,7 @@ def test_simple_chinese_numerals_are_read_as_cn2an_reads_them() -> None:
 # --- properties of the numeral grammar (issue 13, point 5) --------------------------
 
 import cn2an  # noqa: E402
+import regex  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
@@ -109,6 +110,19 @@ def test_one_digit_after_wan_is_the_thousands(a: int, b: int) -> None:
 @given(st.integers(0, 10**12))
 def test_financial_numerals_read_back(n: int) -> None:
     assert parse_numeral(cn2an.an2cn(n, "up")).value == n  # 壹万贰仟…
+
+
+@QUICK
+@given(st.integers(0, 10**12))
+def test_chinese_numerals_read_back(n: int) -> None:
+    assert parse_numeral(cn2an.an2cn(n)).value == n  # 一万零五, 十万八千, 三亿零二十
+
+
+@QUICK
+@given(st.integers(1, 10**8))
+def test_liang_before_a_scale_is_two(n: int) -> None:
+    cn = regex.sub(r"(?<!十)二(?=[百千万亿])", "两", cn2an.an2cn(n))  # 两百, 两千五, 两万 (not 十两万)
+    assert parse_numeral(cn).value == n
 
 
 @QUICK
