@@ -73,7 +73,8 @@ _TENTHS_AFTER_METRE = regex.compile(r"(?:[一二三四五六七八九]{{1,2}}|\d
 _LIANG_AFTER_JIN = regex.compile(r"(?P<liang>[一二三四五六七八九两\d])两")
 _HALF_AFTER_KINDS = frozenset({"mass", "length", "volume", "area", "money"})  # 两吨半, 3斤半, 一米半, 三块半
 # what a smaller part after a unit can start with (most units are followed by none of these)
-_MINUS = frozenset("负-−")
+_MINUS = frozenset("负-−－")
+_RANGE_ENDS = frozenset("%‰％")  # a minus after these is a range's dash (30%-40%)
 _PART_STARTS = frozenset("半零〇一二三四五六七八九两0123456789")
 _HALF_BEFORE_KINDS = frozenset({"mass", "length", "volume", "area"})  # 半吨, 半公里
 
@@ -309,8 +310,20 @@ def find_candidates(
                 named = money.foreign_re.search(text, max(0, s - 5), s)
                 if named:  # 港币100元, 美金500元: the 元 of that currency
                     unit = Unit(unit.surface, money.foreign[named.group()].canonical, unit.factor, "money")
-            elif prev in _MINUS and unit.kind == "percent" and not _digit_or_letter(text, s - 2):
-                value, start = -value, s - 1  # 增长-3.5%, 负5% (not the end of a range: 3-5%)
+            elif prev in _MINUS and unit.kind == "percent" and hi is None and not _digit_or_letter(text, s - 2) and text[s - 2: s - 1] not in _RANGE_ENDS:
+                value, start = -value, s - 1  # 增长-3.5%, 负5% (not the end of a range: 3-5%, 30%-40%)
+        if hi is None and not (infix or scale) and value >= 0 and span_end < n and text[span_end] in range_starts:
+            # 3吨至5吨, 30%-40%, 10万元至20万元: the unit written at both ends of a range
+            r = rng.match(text, span_end)
+            t_hi = tail.match(text, r.end()) if r else None
+            if t_hi is not None and t_hi.group(g_unit) == unit_word and not any(t_hi.group(g_infix, g_scale, g_gap, g_infix2)):
+                try:
+                    hi_value = parse_numeral(r.group("hi")).value
+                except NumeralError:
+                    hi_value = None
+                if hi_value is not None and hi_value > value and not text.startswith(range_date_words, t_hi.end(g_unit)):
+                    hi, bound, span_end = hi_value, Bound.range, t_hi.end(g_unit)
+                    rule = _rule_name(chinese, infix, hi, unit.kind)
         if unit_word == "块" and _kuai_is_money(text, s, span_end, bool(scale) or num_text[-1] in "万亿", lex):
             unit = money.kuai
         if (
@@ -338,6 +351,26 @@ def find_candidates(
     if specials:  # the numerals came in text order
         out.sort(key=lambda c: c.num_start)
     return out
+
+
+_PERCENT_HI = regex.compile(rf"[至到~～—–-]{{1,2}}(?:百分之)?({_CN_OR_ARABIC})(?![\d{CN_NUMERAL_CHARS}点%‰个])")
+_RANGE_DASHES = frozenset("至到~～—–-")
+
+
+def _percent_range(cand: Candidate, text: str, pos: int) -> tuple[Candidate, int]:
+    """百分之三十至四十, 百分之三十到百分之四十: a range of percentages (its end, or 0)."""
+    r = _PERCENT_HI.match(text, pos)
+    if r is None or text.startswith(("月", "日", "时", "年"), r.end()):
+        return cand, 0
+    try:
+        hi = parse_numeral(r.group(1))
+    except NumeralError:
+        return cand, 0
+    q = cand.quantity
+    if hi.bound is not Bound.eq or hi.value <= q.value or q.bound is not Bound.eq or q.value < 0:
+        return cand, 0
+    q = replace(q, end=r.end(), value_hi=hi.value, bound=Bound.range, rule="百分之<num>-<num>", num_end=r.end())
+    return replace(cand, num_end=r.end(), text=text[q.start: r.end()], quantity=q), r.end()
 
 
 def _has_financial_numeral(text: str) -> bool:
@@ -519,7 +552,10 @@ def _special_forms(text: str, lex: Lexicon, prefix_re) -> list[Candidate]:
         out.append(Candidate(start, end, text[start:end], True, q))
 
     if "分之" in text:
+        range_end = 0
         for m in _PERCENT_CN.finditer(text):
+            if m.start() < range_end:
+                continue  # the upper end of 百分之三十至百分之四十
             try:
                 num = parse_numeral(m.group(1))
             except NumeralError:
@@ -527,6 +563,8 @@ def _special_forms(text: str, lex: Lexicon, prefix_re) -> list[Candidate]:
             add(m.start(), m.end(), num.value, "%", "百分之", "百分之<num>")
             if num.bound is not Bound.eq:
                 out[-1] = replace(out[-1], quantity=replace(out[-1].quantity, bound=num.bound))
+            elif text[m.end(): m.end() + 1] in _RANGE_DASHES:
+                out[-1], range_end = _percent_range(out[-1], text, m.end())
         for m in _FRACTION_CN.finditer(text):
             if m.group(1).startswith("百"):
                 continue
