@@ -19,7 +19,7 @@ import regex
 from .lexicon import Lexicon
 from .mentions import NUMERAL, Candidate
 from .model import Bound
-from .numerals import CN_NUMERAL_CHARS
+from .numerals import CN_NUMERAL_CHARS, FINANCIAL_DIGITS, FINANCIAL_UNITS
 from .regex_shape import HAN, LOOKAROUND, UNSAFE, cannot_start_a_numeral, first_set, group_end, pattern_chars, split_top, starts_at_num
 
 _QUOTES = (("“", "”"), ("\"", "\""), ("「", "」"), ("『", "』"), ("‘", "’"), ("《", "》"))  # 《十条措施》: a title names
@@ -494,8 +494,8 @@ def _tokenizer():
 
 def _idiom(cand: Candidate, text: str, lex: Lexicon) -> bool:
     """A Chinese numeral inside a longer dictionary word: 千家万户, 三番五次, 一心一意."""
-    if not cand.chinese or cand.quantity is None:
-        return False
+    if not cand.chinese or cand.quantity is None or not _FINANCIAL_CHARS.isdisjoint(cand.text):
+        return False  # (a 大写 numeral writes a sum of money, never a set phrase: 伍仟元整)
     a = max(0, cand.num_start - 3)
     b = min(len(text), cand.quantity.end + 3)
     window = text[a:b]
@@ -519,6 +519,7 @@ def _idiom(cand: Candidate, text: str, lex: Lexicon) -> bool:
     return False
 
 
+_FINANCIAL_CHARS = frozenset(FINANCIAL_DIGITS + FINANCIAL_UNITS)
 _NUMERAL_LIKE = set(CN_NUMERAL_CHARS + "余多数几近约第上")  # 上 of 上千 (reaching a thousand), like 近 of 近百
 
 

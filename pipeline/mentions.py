@@ -224,7 +224,7 @@ def find_candidates(
         if grouped or (chinese and num_text[-1] == "两"):
             cut = _trim(text, s, e, tail, noise_commas)
             if cut is None:
-                out.append(Candidate(s, e, num_text, False, None, "ambiguous digit groups"))
+                out.append(Candidate(s, e, num_text, chinese, None, "ambiguous 两" if chinese else "ambiguous digit groups"))
                 pos = e
                 continue
             e = cut
@@ -405,12 +405,12 @@ def _trim(text: str, s: int, e: int, tail, noise_commas: frozenset[int]) -> int 
     when its digits could be read two ways.
 
     十两, 三百两: 两 after a digit or scale is the weight (a lone 两, 两三 and 三两
-    stay numerals). 1，234，567人, 1 000 000元: full-width commas and spaces separate
+    stay numerals); with a measure word after it (十两个) it is None. 1，234，567人, 1 000 000元: full-width commas and spaces separate
     thousands when a measure word follows, there are two of them or more and no comma
     was a half-width one before a space (300, 200, 100); else the numeral ends at the
     first one. With a single one (1，234元: 1234, or a list of 1 and 234?) it is None."""
     if text[e - 1] == "两" and e - s > 1 and not (e - s == 2 and text[s] in "一三两"):
-        return e - 1
+        return None if tail.match(text, e) else e - 1  # 二两个人, 十两个: no reading is safe
     seps = [k for k in range(s, e) if text[k] in _GROUP_SEPARATORS]
     if not seps:
         return e
@@ -520,6 +520,8 @@ def implied_unit(cand: Candidate, text: str, lex: Lexicon) -> Candidate:
     countless = _COUNTLESS.fullmatch(cand.text)
     if not (countless or cand.text.endswith(("万", "亿"))):  # a numeral has no newline for $ to skip
         return cand
+    if not _FINANCIAL_CHARS.isdisjoint(cand.text):
+        return cand  # 陆万村: a 大写 numeral outside a sum of money is a name
     after = text[cand.num_end: cand.num_end + 12]
     noun_after, noun_before_re = _people_patterns(lex)
     m = noun_after.match(after)
