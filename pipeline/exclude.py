@@ -28,7 +28,7 @@ MAX_QUOTED_NAME = 14
 # How far around a numeral the near rules look into a run of numeral characters
 # (the longest numeral run in the seeds, dev, county-dev and own texts is 14).
 NEAR_WINDOW = 64
-WHOLE_PHRASE_RULES = {"百分之<num>", "百分之<num>-<num>", "<num>分之<num>", "一半", "<num>成", "<num>折"}  # a quoted span this short holding a number is a name or slogan
+WHOLE_PHRASE_RULES = {"百分之<num>", "百分之<num>-<num>", "百分百", "<num>分之<num>", "一半", "<num>成", "<num>折"}  # a quoted span this short holding a number is a name or slogan
 
 
 @lru_cache(maxsize=8)

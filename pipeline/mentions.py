@@ -355,6 +355,7 @@ def find_candidates(
 
 _PERCENT_HI = regex.compile(rf"[至到~～—–-]{{1,2}}(?:百分之)?({_CN_OR_ARABIC})(?![\d{CN_NUMERAL_CHARS}点%‰个])")
 _RANGE_DASHES = frozenset("至到~～—–-")
+_CLAUSE_ENDS = frozenset("，。；！？、\n）)")
 
 
 def _percent_range(cand: Candidate, text: str, pos: int) -> tuple[Candidate, int]:
@@ -578,6 +579,13 @@ def _special_forms(text: str, lex: Lexicon, prefix_re) -> list[Candidate]:
                 add(m.start(), m.end(), round(100 * numr / den, 6), "%", "分之", "<num>分之<num>")
     for m in _HALF.finditer(text):
         add(m.start(), m.end(), 50.0, "%", "一半", "一半")
+    for word in lex.words["whole_percent_words"]:
+        k = text.find(word)
+        while k != -1:
+            end = k + len(word)
+            if end == len(text) or text[end] in _CLAUSE_ENDS:  # (百分百落实: an adverb, no share)
+                add(k, end, 100.0, "%", word, "百分百")
+            k = text.find(word, end)
     for m in _tenths(text):
         try:
             tenths = parse_numeral(m.group(1)).value
