@@ -16,7 +16,7 @@ import regex
 
 from .lexicon import Lexicon, Unit
 from .model import Bound, NumeralError, Quantity, record
-from .numerals import CN_DIGITS, CN_NUMERAL_CHARS, FINANCIAL_DIGITS, FINANCIAL_UNITS, digit_value, parse_numeral
+from .numerals import CN_DIGITS, CN_NUMERAL_CHARS, FINANCIAL_DIGITS, FINANCIAL_UNITS, MAX_CHINESE_LENGTH, digit_value, parse_numeral
 
 # Named fragments. NUMERAL is the {num} of the exclusion rules: Arabic (with optional
 # 万/亿 scales and thousands separated by commas) or Chinese (optionally vague: 数十, 几百).
@@ -221,7 +221,7 @@ def find_candidates(
         if True in blocked[s:e]:  # 3万2月1日: the numeral stops where the date starts
             e = blocked.index(True, s, e)
             num_text = text[s:e]
-        if grouped or (chinese and num_text[-1] == "两"):
+        if grouped or (chinese and num_text[-1] == "两" and len(num_text) <= MAX_CHINESE_LENGTH):  # (longer: out of range)
             cut = _trim(text, s, e, tail, noise_commas)
             if cut is None:
                 out.append(Candidate(s, e, num_text, chinese, None, "ambiguous 两" if chinese else "ambiguous digit groups"))
