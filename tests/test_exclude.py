@@ -41,6 +41,7 @@ RULE_EXAMPLES = {
     "service_number": "拨打120急救电话",
     "age": "患者年龄65岁",
     "ratio": "按1:100的比例稀释",
+    "place_name": "八家屯的村民",
     "temperature": "体温37.8℃",
     "duration": "坚持24小时值守",
     "clock_time": "上午9时召开会议",
