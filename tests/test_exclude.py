@@ -42,6 +42,7 @@ RULE_EXAMPLES = {
     "age": "患者年龄65岁",
     "ratio": "按1:100的比例稀释",
     "place_name": "八家屯的村民",
+    "wheel_count": "骑着三轮车送菜",
     "temperature": "体温37.8℃",
     "duration": "坚持24小时值守",
     "clock_time": "上午9时召开会议",
