@@ -168,6 +168,8 @@ _REQUIRED = {
     "ethnic_groups": list,
     "feature_suffixes": list,
     "institution_suffixes": list,
+    "firm_suffixes": list,
+    "firm_name_stops": list,
     "national_markers": list,
     "anaphor_prefixes": list,
     "anaphor_levels": dict,

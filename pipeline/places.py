@@ -629,6 +629,17 @@ def _resolve_by_shared_county(ms: list[PlaceMention], chosen: list[Place | None]
             chosen[i] = inside[0]
 
 
+def _same_prefecture(c: Place) -> int:
+    """The depth of path a candidate must share with the document to be supported.
+
+    A municipality is its own prefecture (上海市 › 上海市 › 虹口区): naming the city
+    says no more about one of its streets or villages than naming a province, so
+    these need their district; its districts themselves need the city only."""
+    if c.level in ("township", "village") and len(c.path) > 2 and c.path[0] == c.path[1]:
+        return 3
+    return 2
+
+
 def _choose(m: PlaceMention, support: _Support, parent: Place | None) -> Place | None:
     cands = [p for p in m.places if p.level != NATION]
     if not cands:
@@ -654,7 +665,7 @@ def _choose(m: PlaceMention, support: _Support, parent: Place | None) -> Place |
     scored = []
     for c in cands:
         score, best = support.score(c)
-        if needs_support(c) and best < 2:
+        if needs_support(c) and best < _same_prefecture(c):
             continue  # nothing else in the document is in the same prefecture
         scored.append((score, c))
     if not scored:
