@@ -297,7 +297,7 @@ def find_candidates(
             bound = Bound.range
         elif bound is Bound.eq and prev in prefix_ends:  # (the only ones a prefix can end with)
             pm = prefix_re.search(text, max(0, s - 4), s)
-            if pm:
+            if pm and not _ends_a_word(text, pm, lex):
                 bound = lex.bounds["prefix"][pm.group()]
         elif prev == "上" and bound is Bound.eq and chinese and num_text.strip("百千万亿") == "":
             bound = Bound.ge  # 上百个, 上千人, 上百万 (reaching that round number); 上 stays outside, like 近
@@ -372,6 +372,25 @@ def _percent_range(cand: Candidate, text: str, pos: int) -> tuple[Candidate, int
         return cand, 0
     q = replace(q, end=r.end(), value_hi=hi.value, bound=Bound.range, rule="百分之<num>-<num>", num_end=r.end())
     return replace(cand, num_end=r.end(), text=text[q.start: r.end()], quantity=q), r.end()
+
+
+# How often jieba's dictionary must have seen a two-character word for a bound marker
+# at its end to be read as part of it (附近 8499, 预约 143, 赶超 88; 共约 3 is no word)
+_WORD_FREQ = 50
+
+
+def _ends_a_word(text: str, marker, lex: Lexicon) -> bool:
+    """附近3个村, 预约300人, 商超89家次: a one-character bound marker (近, 约, 超) that ends a
+    word with the character before it is no bound."""
+    k = marker.start()
+    if marker.end() - k != 1 or k == 0:
+        return False
+    word = text[k - 1: k + 1]
+    if word in lex.words["not_bound_words"]:
+        return True
+    from .wordfreq import tokenizer  # (rare: only a one-character marker gets here)
+
+    return (tokenizer().FREQ.get(word) or 0) >= _WORD_FREQ
 
 
 def _has_financial_numeral(text: str) -> bool:
@@ -547,7 +566,7 @@ def _special_forms(text: str, lex: Lexicon, prefix_re) -> list[Candidate]:
         bound = _suffix_bound(text, end)
         if bound is Bound.eq and start:
             pm = prefix_re.search(text, max(0, start - 4), start)
-            if pm:
+            if pm and not _ends_a_word(text, pm, lex):
                 bound = lex.bounds["prefix"][pm.group()]
         if unit == "%" and start and text[start - 1] == "负":
             value, start = -value, start - 1
