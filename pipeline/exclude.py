@@ -18,16 +18,17 @@ import regex
 
 from .lexicon import Lexicon
 from .mentions import NUMERAL, Candidate
-from .numerals import CN_NUMERAL_CHARS
+from .model import Bound
+from .numerals import CN_NUMERAL_CHARS, FINANCIAL_DIGITS, FINANCIAL_UNITS
 from .regex_shape import HAN, LOOKAROUND, UNSAFE, cannot_start_a_numeral, first_set, group_end, pattern_chars, split_top, starts_at_num
 
-_QUOTES = (("“", "”"), ("\"", "\""), ("「", "」"), ("『", "』"), ("‘", "’"))
+_QUOTES = (("“", "”"), ("\"", "\""), ("「", "」"), ("『", "』"), ("‘", "’"), ("《", "》"))  # 《十条措施》: a title names
 _CLAUSE_END = regex.compile(r"[，。；：！？、\n（）]")
 MAX_QUOTED_NAME = 14
 # How far around a numeral the near rules look into a run of numeral characters
 # (the longest numeral run in the seeds, dev, county-dev and own texts is 14).
 NEAR_WINDOW = 64
-WHOLE_PHRASE_RULES = {"百分之<num>", "<num>分之<num>", "一半", "<num>成"}  # a quoted span this short holding a number is a name or slogan
+WHOLE_PHRASE_RULES = {"百分之<num>", "百分之<num>-<num>", "百分百", "<num>分之<num>", "一半", "<num>成", "<num>折"}  # a quoted span this short holding a number is a name or slogan
 
 
 @lru_cache(maxsize=8)
@@ -455,14 +456,24 @@ def _clause_before(text: str, pos: int, limit: int = 20) -> str:
     return chunk[cut:]
 
 
+# units whose 一 is an amount (一吨, 一升, 一元); not lengths and areas, whose 一 is
+# often a figure of speech (最后一公里, 一米线)
+_WEIGHED_KINDS = frozenset({"mass", "volume", "money"})
+
+
 def _article_yi(cand: Candidate, text: str, lex: Lexicon) -> bool:
     """一 + measure word is an article unless the clause asks "how many".
 
     It counts after a rate (每人发放一个口罩), after 只/仅/保留 (只保留一个出入口),
-    or beside other counts in a list (1个…、一个…).
+    beside other counts in a list (1个…、一个…), with a bound (约一吨) or a smaller
+    part (一吨半), and before a unit of weight, volume or money (一吨).
     """
-    if cand.text != "一" or cand.quantity is None:
+    q = cand.quantity
+    if cand.text != "一" or q is None:
         return False
+    unit = lex.units.get(q.unit_raw or "")
+    if q.bound is not Bound.eq or (unit is not None and (unit.kind in _WEIGHED_KINDS or q.value != unit.factor)):
+        return False  # 约一吨, 一吨半, 一元五角, 一斤: an amount, never an article
     before = _clause_before(text, cand.num_start)
     if any(w in before for w in lex.words["rate_markers"]):
         return False
@@ -483,12 +494,18 @@ def _tokenizer():
 
 def _idiom(cand: Candidate, text: str, lex: Lexicon) -> bool:
     """A Chinese numeral inside a longer dictionary word: 千家万户, 三番五次, 一心一意."""
-    if not cand.chinese or cand.quantity is None:
-        return False
+    if not cand.chinese or cand.quantity is None or not _FINANCIAL_CHARS.isdisjoint(cand.text):
+        return False  # (a 大写 numeral writes a sum of money, never a set phrase: 伍仟元整)
     a = max(0, cand.num_start - 3)
     b = min(len(text), cand.quantity.end + 3)
     window = text[a:b]
-    for word, ws, we in _tokenizer().tokenize(window):
+    tokens = _tokenizer().tokenize(window)
+    if text[cand.quantity.end:cand.quantity.end + 1] == "一":
+        tokens = list(tokens)
+        end = cand.quantity.end - a
+        if any(ws == end and we == end + 2 for _, ws, we in tokens):
+            return False  # 分三人一组, 两人一岗: a count per group, whatever word the dictionary makes of 分三人
+    for word, ws, we in tokens:
         ws += a
         we += a
         if ws > cand.num_start:
@@ -497,12 +514,13 @@ def _idiom(cand: Candidate, text: str, lex: Lexicon) -> bool:
             continue
         if len(word) >= 4 and we > cand.quantity.end:
             return True
-        if ws < cand.num_start and _has_non_numeral(text[ws:cand.num_start]):
-            return True  # the numeral starts inside a word: 统一, 唯一
+        if ws < cand.num_start and _has_non_numeral(text[ws:cand.num_start]) and text[ws:cand.num_start] not in lex.bounds["prefix"]:
+            return True  # the numeral starts inside a word: 统一, 唯一 (not 逾千人: a bound word and a count)
     return False
 
 
-_NUMERAL_LIKE = set(CN_NUMERAL_CHARS + "余多数几近约第")
+_FINANCIAL_CHARS = frozenset(FINANCIAL_DIGITS + FINANCIAL_UNITS)
+_NUMERAL_LIKE = set(CN_NUMERAL_CHARS + "余多数几近约第上")  # 上 of 上千 (reaching a thousand), like 近 of 近百
 
 
 def _has_non_numeral(word: str) -> bool:

@@ -1,9 +1,14 @@
-"""Numbers: Arabic, full-width, Chinese, mixed (13.8万), vague (数十, 两三).
+"""Numbers: Arabic, full-width, Chinese, financial (大写), mixed (13.8万, 3万2千5百),
+vague (数十, 两三, 三十几万).
 
 Everything numeric goes through :func:`parse_numeral`; nothing else calls cn2an.
 cn2an only ever sees an isolated numeral that has already been stripped of
 layout whitespace and of 余/多, never running text (its sentence transform
 rewrites words such as 大年初一).
+
+cn2an reads some strings that are not numerals in running text as if they were
+(``十两`` → 12, ``五一`` → 51, ``三三两两`` → 3322): a wrong value is worse than
+none, so the forms it is given are checked first (:func:`_check_chinese`).
 
 cn2an is imported on first use: its import builds several dozen regular
 expressions (a few tenths of a second at every process start), and the
@@ -21,17 +26,30 @@ import regex
 from .model import Bound, NumeralError, record
 
 # Characters that make up a Chinese numeral. Traditional forms are mapped to
-# simplified ones by the repair stage, so they are not listed here.
+# simplified ones by the repair stage (萬 → 万, 貳 → 贰), so they are not listed here.
 CN_DIGITS = "零〇一二三四五六七八九"
 CN_UNITS = "十百千万亿"
 CN_NUMERAL_CHARS = CN_DIGITS + CN_UNITS + "两廿卅"
+# The financial (大写) forms of cheques and donation notices: 壹…玖, 拾 佰 仟.
+FINANCIAL_DIGITS = "壹贰叁肆伍陆柒捌玖"
+FINANCIAL_UNITS = "拾佰仟"
+_FINANCIAL = str.maketrans(FINANCIAL_DIGITS + FINANCIAL_UNITS, "一二三四五六七八九十百千")
 _DIGIT_VALUE = {c: i for i, c in enumerate("〇一二三四五六七八九")} | {"零": 0, "两": 2}
 _SCALE = {"十": 10, "百": 100, "千": 1000, "万": 10_000, "亿": 100_000_000}
+_SCALE_WIDTH = {"十": 1, "百": 2, "千": 3, "万": 4, "亿": 8}  # digits a full group below the scale has
 _FULLWIDTH = str.maketrans("０１２３４５６７８９．", "0123456789.")
 _LAYOUT = regex.compile(r"\s+")
 _ARABIC_WITH_SCALE = regex.compile(r"^(\d+(?:\.\d+)?)([十百千万亿]*)$")
-_THOUSANDS = regex.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+# 3万2千5百, 1万5000, 2亿3000万, 1万2: Arabic groups, each with its scale, and a last group without one
+_MIXED = regex.compile(r"^\d+(?:\.\d+)?[十百千万亿]+(?:零?\d+[十百千万亿]+)*(?P<zero>零?)(?P<last>\d*)$")
+_DIGITS_IN_MIXED = str.maketrans("一二三四五六七八九两", "1234567892")
+_THOUSANDS = regex.compile(r"(?<=\d)[,，](?=\d{3}(?!\d))")
 _CN_DECIMAL_WITH_SCALE = regex.compile(r"^(.+点[零〇一二三四五六七八九]+)([万亿]+)$")
+# 两三, 三四, 七八, 三五, 一两 (a vague pair), also inside a numeral: 二三十, 三四百万, 十七八
+_VAGUE_PAIR = regex.compile(r"^(?P<pre>(?:.*[十百千万亿])?)(?P<a>[一二三四五六七八九两])(?P<b>[一二三四五六七八九两])(?P<post>[十百千万亿]*)$")
+_PAIRS_BESIDES_NEIGHBOURS = {(3, 5), (3, 2)}  # 三五个, 三两个; otherwise the second digit is the next one
+_NONZERO_DIGITS_IN_A_ROW = regex.compile(r"[一二三四五六七八九两]{2}")
+_DIGIT_STRING = regex.compile(r"^[零〇一二三四五六七八九]{3,4}$")  # 二〇二〇: read digit by digit (a year, a code)
 # A Chinese numeral longer than this is read as too large to represent (inf), which the
 # claims stage rejects (value_out_of_range): the largest counts a float holds exactly
 # (up to 2**53) take about 30 characters.
@@ -50,10 +68,13 @@ class Numeral:
 def parse_numeral(text: str) -> Numeral:
     """Parse one isolated numeral.
 
-    Accepts ``97``, ``１２``, ``13.8万``, ``1.5 万`` (layout spaces), ``十五``,
-    ``两``, ``二〇二〇``, ``百``/``千`` (implicit 一), ``数十``/``几百`` (vague: lower
-    end, ge), ``两三``/``三四`` (a vague pair: lower end, approx).
-    Raises :class:`NumeralError` naming the text when it is not a numeral.
+    Accepts ``97``, ``１２``, ``1,264``, ``13.8万``, ``1.5 万`` (layout spaces),
+    ``3万2千5百`` and ``1万5000`` (mixed), ``十五``, ``两``, ``二〇二〇``, ``伍拾万``
+    (financial), ``百``/``千`` (implicit 一), ``数十``/``几百`` (vague: lower
+    end, ge), ``十几``/``三十几万`` (a vague digit: 0 in the units place, 1 before
+    a scale; ge), ``两三``/``二三十`` (a vague pair: lower end, approx).
+    Raises :class:`NumeralError` naming the text when it is not a numeral or
+    could be read more than one way.
     """
     if text.isascii() and text.isdigit():
         return Numeral(float(text))  # most numerals: what the steps below make of them, without their regexes
@@ -72,13 +93,22 @@ def parse_numeral(text: str) -> Numeral:
             raise NumeralError(f"not a numeral: {text!r}") from exc
         for ch in m.group(2):
             value *= _SCALE[ch]
-        return Numeral(float(value))
+        return Numeral(float(value))  # inf when too long: the value guard rejects it
+    if len(s) > MAX_CHINESE_LENGTH:
+        return Numeral(math.inf)  # no count is written this long: the value guard rejects it
     if s[0] in "数几":
         return _vague(s[1:], text)
-    if len(s) == 2 and s[0] in _DIGIT_VALUE and s[1] in _DIGIT_VALUE:
-        a, b = _DIGIT_VALUE[s[0]], _DIGIT_VALUE[s[1]]
-        if b == a + 1 or (a, b) in ((2, 3), (3, 5)):  # 两三, 三四, 七八, 三五: a vague count
-            return Numeral(float(a), Bound.approx)
+    s = s.translate(_FINANCIAL)
+    if "几" in s:
+        return _vague_digit(s, text)
+    if not s.isascii() and s[0].isdigit():
+        s = s.translate(_DIGITS_IN_MIXED)  # 5万两千 → 5万2千
+    m = _MIXED.match(s)
+    if m:
+        return Numeral(_tidy(_mixed(s, m, text)))
+    pair = _vague_pair(s)
+    if pair is not None:
+        return Numeral(_tidy(_chinese(pair, text)), Bound.approx)
     m = _CN_DECIMAL_WITH_SCALE.match(s)
     if m:  # 三点五万: cn2an reads the decimal, the scale multiplies it
         value = _chinese(m.group(1), text)
@@ -86,6 +116,13 @@ def parse_numeral(text: str) -> Numeral:
             value *= _SCALE[ch]
         return Numeral(_tidy(value))
     return Numeral(_tidy(_chinese(s, text)))
+
+
+def digit_value(ch: str) -> int | None:
+    """The value of one digit character (Arabic, Chinese, financial), or None."""
+    if ch.isascii() and ch.isdigit():
+        return int(ch)
+    return _DIGIT_VALUE.get(ch.translate(_FINANCIAL))
 
 
 def _vague(rest: str, text: str) -> Numeral:
@@ -98,6 +135,56 @@ def _vague(rest: str, text: str) -> Numeral:
             raise NumeralError(f"not a vague numeral: {text!r}")
         value *= _SCALE[ch]
     return Numeral(value, Bound.ge)
+
+
+def _vague_digit(s: str, text: str) -> Numeral:
+    """十几, 三十几万, 20几 (a digit left open in the units place: at least the round
+    number, ge); 一百几十 (before a scale 几 is at least 一: 110, ge)."""
+    head, _, tail = s.partition("几")
+    if not head or "几" in tail or not (head[-1] in "十百千" or (head[-1] == "0" and head.isdigit())):
+        raise NumeralError(f"not a numeral: {text!r}")
+    if tail and tail[0] in "十百千":
+        return Numeral(_tidy(_chinese(head + "一" + tail, text)), Bound.ge)
+    if any(ch not in "万亿" for ch in tail):
+        raise NumeralError(f"not a numeral: {text!r}")
+    value = parse_numeral(head).value
+    for ch in tail:
+        value *= _SCALE[ch]
+    return Numeral(_tidy(value), Bound.ge)
+
+
+def _vague_pair(s: str) -> str | None:
+    """两三, 二三十, 三四百万, 十七八: the numeral at the lower end (两, 二十, 三百万,
+    十七), or None when ``s`` holds no vague pair."""
+    m = _VAGUE_PAIR.match(s)
+    if m is None:
+        return None
+    a, b = _DIGIT_VALUE[m.group("a")], _DIGIT_VALUE[m.group("b")]
+    if b != a + 1 and (a, b) not in _PAIRS_BESIDES_NEIGHBOURS:
+        return None
+    low = m.group("a") if a < b else m.group("b")
+    return m.group("pre") + low + m.group("post")
+
+
+def _mixed(s: str, m, text: str) -> float:
+    """3万2千5百 = 32500, 1万5000 = 15000, 1万2 = 12000 (one digit: the next place down),
+    3万零500 = 30500. A last group of any other width (1万50) could be read two ways."""
+    last, zero = m.group("last"), m.group("zero")
+    if last and not zero:
+        scales = s[: len(s) - len(last)]
+        scales = scales[len(scales.rstrip("十百千万亿")):]
+        if not ((len(last) == 1 and len(scales) == 1) or len(last) == _SCALE_WIDTH[scales[-1]]):
+            raise NumeralError(f"ambiguous numeral: {text!r}")
+    elif zero and not last:
+        raise NumeralError(f"not a numeral: {text!r}")
+    import cn2an  # see the module doc
+
+    try:
+        return float(cn2an.cn2an(s, "smart"))
+    except OverflowError:  # beyond float range: the value guard rejects it
+        return math.inf
+    except (ValueError, KeyError) as exc:
+        raise NumeralError(f"not a numeral: {text[:40]!r}") from exc
 
 
 _ONE_TO_NINE = {c: v for c, v in _DIGIT_VALUE.items() if v}  # 一…九 and 两
@@ -122,15 +209,32 @@ def _simple_chinese(s: str) -> float | None:
     return None
 
 
+def _check_chinese(s: str, text: str) -> None:
+    """Forms cn2an reads but running text does not mean as one number: 两 that is not
+    before 百/千/万/亿 (十两, 两十, 一百两: 两 is then the weight), and two digits in a
+    row (五一, 三三两两) outside a digit-by-digit string such as 二〇二〇."""
+    if len(s) > 1:
+        i = s.find("两")
+        while i != -1:
+            if i + 1 == len(s) or s[i + 1] not in "百千万亿":
+                raise NumeralError(f"not a numeral: {text!r}")
+            i = s.find("两", i + 1)
+        if _NONZERO_DIGITS_IN_A_ROW.search(s) and not _DIGIT_STRING.match(s):
+            raise NumeralError(f"not a numeral: {text!r}")
+        if len(s) == 2 and s[0] in CN_DIGITS and s[1] in CN_DIGITS:
+            raise NumeralError(f"not a numeral: {text!r}")  # 二〇, 零五
+
+
 def _chinese(s: str, text: str) -> float:
     if s[0] in "十百千万亿":
         s = ("一" + s) if s[0] != "十" else s
+    if len(s) > MAX_CHINESE_LENGTH:
+        return math.inf  # (cn2an's time grows with the square of the length)
     s = s.replace("廿", "二十").replace("卅", "三十")
+    _check_chinese(s.partition("点")[0], text)
     simple = _simple_chinese(s)
     if simple is not None:
         return simple
-    if len(s) > MAX_CHINESE_LENGTH:
-        return math.inf  # (cn2an's time grows with the square of the length)
     import cn2an  # see the module doc: only for the forms _simple_chinese leaves
 
     try:
@@ -138,7 +242,7 @@ def _chinese(s: str, text: str) -> float:
     except OverflowError:  # an integer beyond float range (`两两两…`): the value guard rejects it
         return math.inf
     except (ValueError, KeyError) as exc:  # cn2an raises ValueError on bad input
-        raise NumeralError(f"not a numeral: {text!r}") from exc
+        raise NumeralError(f"not a numeral: {text[:40]!r}") from exc
 
 
 def _tidy(value: float) -> float:

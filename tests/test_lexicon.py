@@ -149,7 +149,8 @@ def test_units_have_known_kinds_and_positive_factors() -> None:
         assert surface.strip() == surface and canonical.strip() == canonical, f"units.tsv:{lineno}"
 
 
-# CLAIMS.md, Values and units: the canonical unit of each dimension.
+# CLAIMS.md, Values and units: the canonical unit of each dimension. A unit the spec
+# does not convert keeps its own name: a foreign currency (英镑), a land measure (亩).
 CANONICAL_BY_KIND = {"money": None, "mass": {"kg"}, "volume": {"L"}, "length": {"km", "m"}, "area": {"km2", "m2"}, "percent": {"%"}}
 
 
@@ -157,9 +158,9 @@ def test_dimensions_use_the_spec_canonical_units() -> None:
     for u in load_lexicon().units.values():
         allowed = CANONICAL_BY_KIND.get(u.kind)
         if allowed:
-            assert u.canonical in allowed, u
+            assert u.canonical in allowed or (u.kind == "area" and u.canonical == u.surface and u.factor == 1), u
         if u.kind == "money":
-            assert u.canonical.endswith("元"), u
+            assert u.canonical.endswith("元") or (u.canonical == u.surface and u.factor == 1), u
 
 
 @pytest.mark.parametrize(
@@ -341,6 +342,13 @@ def test_heads_are_unique_and_open_classes_resolve() -> None:
 
 def test_lexicon_error_is_a_pipeline_error() -> None:
     assert issubclass(LexiconError, PipelineError)
+
+
+def test_every_currency_is_funds() -> None:
+    """A sum in any currency units.tsv knows is categorised funds (CLAIMS.md: money is funds)."""
+    lex = load_lexicon()
+    money = {u.canonical for u in lex.units.values() if u.kind == "money"}
+    assert {c for c in money if lex.decisive_units.get(c) is not Category.funds} == set()
 
 
 # --- page.yaml (furniture, page dates, table headers, converter noise) -----------

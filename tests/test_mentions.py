@@ -156,3 +156,74 @@ def test_implied_unit_leaves_small_bare_numbers_alone(lex) -> None:
     text = "编号35父老乡亲"
     (cand,) = find_candidates(text, lex)
     assert implied_unit(cand, text, lex) is cand
+
+
+def test_a_numeral_stops_where_a_date_starts(lex) -> None:
+    text = "资金3万2月1日到位"
+    date = text.index("2月")
+    (cand,) = find_candidates(text, lex, taken=[(date, date + 4)])
+    assert (cand.text, cand.quantity) == ("3万", None)  # not 3万2 (32000)
+
+
+def test_a_single_full_width_comma_between_digits_is_no_number(lex) -> None:
+    text = "捐款1，234元"
+    (cand,) = find_candidates(text, lex)
+    assert (cand.text, cand.quantity, cand.reason) == ("1，234", None, "ambiguous digit groups")
+
+
+# --- properties of the unit grammar (issue 13, point 5) -----------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+QUICK = settings(max_examples=100, deadline=None)
+
+
+def _only_quantity(text: str, lex):
+    (q,) = [c.quantity for c in find_candidates(text, lex) if c.quantity is not None]
+    return q
+
+
+@QUICK
+@given(st.integers(1, 999), st.sampled_from(["吨", "公斤", "斤", "公里", "米", "升", "平方米"]))
+def test_a_half_after_the_unit_adds_half_a_unit(lex, whole: int, unit: str) -> None:
+    text = f"当天运来{whole}{unit}半。"
+    q = _only_quantity(text, lex)
+    assert q.value == pytest.approx((whole + 0.5) * lex.units[unit].factor)
+    assert text[q.start:q.end] == f"{whole}{unit}半"
+
+
+@QUICK
+@given(st.integers(0, 99_999), st.integers(1, 9), st.integers(0, 9))
+def test_yuan_jiao_fen_is_the_sum_of_its_parts(lex, yuan: int, jiao: int, fen: int) -> None:
+    q = _only_quantity(f"每份{yuan}元{jiao}角{fen}分。", lex)
+    assert (q.value, q.unit) == (round(yuan + jiao / 10 + fen / 100, 6), "元")
+
+
+@QUICK
+@given(st.integers(1, 9), st.sampled_from(["", "半", "五"]))
+def test_tenths_are_percent(lex, tenths: int, extra: str) -> None:
+    q = _only_quantity(f"接种率达{'一二三四五六七八九'[tenths - 1]}成{extra}。", lex)
+    assert (q.value, q.unit) == (10 * tenths + {"": 0, "半": 5, "五": 5}[extra], "%")
+
+
+@QUICK
+@given(st.integers(1, 999), st.sampled_from(["千分之", "万分之"]))
+def test_per_mille_and_per_myriad_are_percent(lex, n: int, word: str) -> None:
+    q = _only_quantity(f"发生率为{word}{n}。", lex)
+    assert (q.value, q.unit) == (pytest.approx(n / (10 if word == "千分之" else 100)), "%")
+
+
+@QUICK
+@given(st.lists(st.sampled_from(sorted(load_lexicon().units) + ["的", "人", "平方", "个"]), min_size=1, max_size=4))
+def test_the_unit_trie_matches_as_the_longest_first_alternation(parts: list[str]) -> None:
+    import regex
+
+    from pipeline.mentions import alternation_trie
+
+    units = load_lexicon().units
+    alternation = "|".join(regex.escape(u) for u in sorted(units, key=lambda u: (-len(u), u)))
+    text = "".join(parts)
+    got = regex.match(alternation_trie(units), text)
+    want = regex.match(f"(?:{alternation})", text)
+    assert (got and got.group()) == (want and want.group())
