@@ -9,6 +9,7 @@ Stage order, for one document::
     claims.select_quantities View, dates  -> Quantities (+ rejected numbers, with reasons)
     claims.draft_claims      quantities   -> drafts (item, category, per, sentence date)
     locality.attribute       drafts       -> LocalityPaths
+    facts.relate             drafts, places -> FactLinks per draft, Facts (same figure, parts, aspect…)
     claims.finish_claims     drafts       -> Claims (raw offsets)
     tables.build_tables      Claims       -> documents / paragraphs / claims DataFrames
 
@@ -25,11 +26,12 @@ from typing import Iterable, Iterator, Sequence
 
 from . import claims as claims_stage
 from . import dates as dates_stage
+from . import facts as facts_stage
 from . import locality as locality_stage
 from .ingest import iter_inputs, read_document
 from .lexicon import Lexicon, load_lexicon
 from .manifest import Manifest, load_manifest
-from .model import Claim, Document, DocumentMeta, Paragraph, Rejection
+from .model import Claim, Document, DocumentMeta, Fact, Paragraph, Rejection
 from .repair import repair
 from .segment import paragraphs as split_paragraphs
 
@@ -42,6 +44,7 @@ class Extraction:
     paragraphs: list[Paragraph] = field(default_factory=list)
     claims: list[Claim] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
+    facts: list[Fact] = field(default_factory=list)
 
 
 def _date_context(meta: DocumentMeta) -> dates_stage.DateContext:
@@ -86,10 +89,12 @@ def extract_document(doc: Document, lex: Lexicon | None = None, timings: dict[st
     tick("draft_claims")
     places = locality_stage.attribute(view.text, paras, [(d.start, d.end) for d in drafts], doc.meta.locality)
     tick("locality")
-    found = claims_stage.finish_claims(doc.doc_id, doc.text, view, paras, drafts, places)
+    links, facts = facts_stage.relate(doc.doc_id, view, paras, drafts, places, lex)
+    tick("facts")
+    found = claims_stage.finish_claims(doc.doc_id, doc.text, view, paras, drafts, places, links)
     rejections = [_rejection(doc.text, *view.raw_span(r.start, r.end), r.reason) for r in rejected]
     tick("finish_claims")
-    return Extraction(doc, paras, found, rejections)
+    return Extraction(doc, paras, found, rejections, facts)
 
 
 def _rejection(raw: str, start: int, end: int, reason: str) -> Rejection:

@@ -22,6 +22,7 @@ from .model import (
     Category,
     Claim,
     DateMention,
+    FactLinks,
     LocalityPath,
     Paragraph,
     ParagraphKind,
@@ -208,6 +209,7 @@ def breakdown_total(q: Quantity, text: str, earlier: list[Draft], lex: Lexicon, 
 
 
 _LIST_JOINERS = "、和及与"
+_NO_LINKS = FactLinks()
 
 
 def share_list_heads(drafts: list[Draft], text: str, lex: Lexicon) -> list[Draft]:
@@ -246,10 +248,12 @@ def _item_names_category(item: str, lex: Lexicon) -> bool:
     return best_keyword(item, lex) is not None
 
 
-def finish_claims(doc_id: str, raw: str, view: View, paras: list[Paragraph], drafts: list[Draft], places: list[LocalityPath]) -> list[Claim]:
-    """Map drafts to raw offsets and attach their places."""
+def finish_claims(doc_id: str, raw: str, view: View, paras: list[Paragraph], drafts: list[Draft], places: list[LocalityPath],
+                  links: list[FactLinks] | None = None) -> list[Claim]:
+    """Map drafts to raw offsets and attach their places and (``links``, from :mod:`pipeline.facts`) facts."""
     out = []
-    for d, place in zip(drafts, places):
+    for k, (d, place) in enumerate(zip(drafts, places)):
+        f = links[k] if links is not None else _NO_LINKS
         start, end = view.raw_span(d.start, d.end)
         out.append(
             Claim(
@@ -270,6 +274,13 @@ def finish_claims(doc_id: str, raw: str, view: View, paras: list[Paragraph], dra
                 place=place,
                 date=d.date,
                 rule=d.rule,
+                fact=f.fact,
+                part_of=f.part_of,
+                replaced_by=f.replaced_by,
+                aspect=f.aspect,
+                measure=f.measure,
+                origin=f.origin,
+                is_headline=f.is_headline,
             )
         )
     return out

@@ -64,6 +64,45 @@ class Bound(str, Enum):
     range = "range"
 
 
+class Aspect(str, Enum):
+    """How a count relates to time (CLAIMS.md "Facts")."""
+
+    new = "new"
+    cumulative = "cumulative"
+    current = "current"
+
+
+class Measure(str, Enum):
+    """What a cases count counts (CLAIMS.md "Facts")."""
+
+    confirmed = "confirmed"
+    asymptomatic = "asymptomatic"
+    suspected = "suspected"
+    death = "death"
+    recovered = "recovered"
+    close_contact = "close_contact"
+    secondary_contact = "secondary_contact"
+    observation = "observation"
+    released = "released"
+    converted = "converted"
+    other = "other"
+
+
+class Origin(str, Enum):
+    local = "local"
+    imported = "imported"
+
+
+class PartsStatus(str, Enum):
+    """How a total's parts add up: ``complete`` (they sum to it), ``partial`` (an open
+    breakdown that names only some), ``mismatch`` (a closed list that does not sum to it,
+    or parts that exceed it)."""
+
+    complete = "complete"
+    partial = "partial"
+    mismatch = "mismatch"
+
+
 class ParagraphKind(str, Enum):
     headline = "headline"
     byline = "byline"
@@ -223,7 +262,57 @@ class Claim:
     place: LocalityPath
     date: str | None
     rule: str
+    # How the claim relates to the others of its document (CLAIMS.md "Facts"; pipeline/facts.py)
+    fact: str | None = None
+    part_of: str | None = None
+    replaced_by: str | None = None
+    aspect: str | None = None
+    measure: str | None = None
+    origin: str | None = None
+    is_headline: bool = False
 
     @property
     def claim_id(self) -> str:
         return f"{self.doc_id}:{self.start}-{self.end}"
+
+    @property
+    def fact_id(self) -> str | None:
+        return self.fact
+
+
+@record
+class FactLinks:
+    """What the facts stage says of one claim (all None for a date)."""
+
+    fact: str | None = None
+    part_of: str | None = None
+    replaced_by: str | None = None
+    aspect: str | None = None
+    measure: str | None = None
+    origin: str | None = None
+    is_headline: bool = False
+
+
+@record
+class Fact:
+    """One figure of a document, however often it is mentioned; the row of the facts table."""
+
+    doc_id: str
+    fact_id: str
+    category: Category
+    item: str
+    measure: str | None
+    aspect: str | None
+    origin: str | None
+    value: float
+    value_hi: float | None
+    unit: str | None
+    bound: Bound
+    place: LocalityPath
+    date: str | None
+    first_claim: str
+    n_mentions: int
+    part_of: str | None
+    parts_sum: float | None
+    parts_status: str | None
+    replaced_by: str | None

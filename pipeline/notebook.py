@@ -1,7 +1,7 @@
 """Reading a run's tables in a notebook: pandas DataFrames and DuckDB SQL.
 
 Reads: an output folder written by ``bulletin extract`` (``documents.parquet``,
-``paragraphs.parquet``, ``claims.parquet``, ``rejections.parquet``); a table
+``paragraphs.parquet``, ``claims.parquet``, ``rejections.parquet``, ``facts.parquet``); a table
 may also be a *dataset folder* of Parquet files (``DIR/claims/*.parquet``, hive
 partitions such as ``DIR/claims/category=cases/part-0.parquet`` included).
 Writes nothing.
@@ -24,7 +24,7 @@ import pandas as pd
 from .model import Bound, Category, ParagraphKind
 from .schema import TABLES
 
-TABLE_NAMES = ("documents", "paragraphs", "claims", "rejections")
+TABLE_NAMES = ("documents", "paragraphs", "claims", "rejections", "facts")
 LOCALITY_LEVELS = ("province", "city", "county", "township", "village", "locality")
 
 # Categorical columns: table -> column -> fixed categories (in this order) or None (the observed values, sorted).
@@ -38,6 +38,12 @@ _CATEGORICAL: dict[str, dict[str, tuple[str, ...] | None]] = {
         **{level: None for level in LOCALITY_LEVELS},
     },
     "rejections": {"reason": None},
+    "facts": {
+        "category": tuple(c.value for c in Category if c is not Category.date),
+        "bound": tuple(b.value for b in Bound),
+        "unit": None,
+        **{level: None for level in LOCALITY_LEVELS},
+    },
 }
 
 
@@ -92,6 +98,7 @@ class Outputs:
     paragraphs: pd.DataFrame
     claims: pd.DataFrame
     rejections: pd.DataFrame
+    facts: pd.DataFrame
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return getattr(self, name)
@@ -120,7 +127,7 @@ def _sql_string(s: str) -> str:
 
 def connect(path: str | Path = "outputs", con=None):
     """A DuckDB connection with one view per table of the folder (documents, paragraphs,
-    claims, rejections), each over its Parquet file or dataset folder."""
+    claims, rejections, facts), each over its Parquet file or dataset folder."""
     import duckdb
 
     path = Path(path)

@@ -80,8 +80,8 @@ MAX_CHUNK_BYTES = 1024 * 1024
 MIN_CHUNK_BYTES = 32 * 1024
 STATE_FILE = ".bulletin-state.json"
 STATE_VERSION = 1
-TABLE_NAMES = ("documents", "paragraphs", "claims", "rejections")
-SINGLE_FILES = ("documents.parquet", "paragraphs.parquet", "claims.parquet", "rejections.parquet", "claims.jsonl")
+TABLE_NAMES = ("documents", "paragraphs", "claims", "rejections", "facts")
+SINGLE_FILES = ("documents.parquet", "paragraphs.parquet", "claims.parquet", "rejections.parquet", "facts.parquet", "claims.jsonl")
 ENGINES = ("local", "dask")
 
 log = logging.getLogger(__name__)

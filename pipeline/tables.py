@@ -19,8 +19,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import __version__
-from .model import Claim
-from .schema import CLAIMS, DOCUMENTS, PARAGRAPHS, REJECTIONS, Table, validate
+from .model import Claim, Fact
+from .schema import CLAIMS, DOCUMENTS, FACTS, PARAGRAPHS, REJECTIONS, Table, validate
 
 # pandas is imported inside the functions that make or read DataFrames: importing it
 # costs about half a second, which ``import pipeline`` and the commands that make
@@ -28,7 +28,7 @@ from .schema import CLAIMS, DOCUMENTS, PARAGRAPHS, REJECTIONS, Table, validate
 if TYPE_CHECKING:
     import pandas as pd
 
-TABLE_FILES = ("documents.parquet", "paragraphs.parquet", "claims.parquet", "rejections.parquet", "claims.jsonl")
+TABLE_FILES = ("documents.parquet", "paragraphs.parquet", "claims.parquet", "rejections.parquet", "facts.parquet", "claims.jsonl")
 
 
 @dataclass
@@ -37,6 +37,7 @@ class Tables:
     paragraphs: pd.DataFrame
     claims: pd.DataFrame
     rejections: pd.DataFrame
+    facts: pd.DataFrame
 
 
 def claim_values(c: Claim) -> tuple:
@@ -50,6 +51,17 @@ def claim_values(c: Claim) -> tuple:
         c.doc_id, c.para_id, c.claim_id, c.start, c.end, c.quote, c.category._value_, c.item, c.value, c.value_hi,
         c.iso, c.unit, c.unit_raw, c.bound._value_, c.per, p.locality, p.province, p.city, p.county,
         p.township, p.village, c.date, c.rule,
+        c.fact, c.part_of, c.replaced_by, c.aspect, c.measure, c.origin, c.is_headline,
+    )
+
+
+def fact_values(f: Fact) -> tuple:
+    """A facts-table row as a tuple, in the order of :data:`pipeline.schema.FACTS`'s columns."""
+    p = f.place
+    return (
+        f.doc_id, f.fact_id, f.category._value_, f.item, f.measure, f.aspect, f.origin, f.value, f.value_hi, f.unit,
+        f.bound._value_, p.locality, p.province, p.city, p.county, p.township, p.village, f.date, f.first_claim,
+        f.n_mentions, f.part_of, f.parts_sum, f.parts_status, f.replaced_by,
     )
 
 
@@ -68,6 +80,7 @@ _encode_json = json.JSONEncoder(ensure_ascii=False).encode
 _SPEC_LINE = (
     '{"doc": %s, "start": %s, "end": %s, "quote": %s, "category": %s, "item": %s, "value": %s, "value_hi": %s, '
     '"unit": %s, "bound": %s, "per": %s, "locality": %s, "county": %s, "date": %s, "optional": false, '
+    '"fact": %s, "part_of": %s, "replaced_by": %s, "aspect": %s, "measure": %s, "origin": %s, '
     '"province": %s, "city": %s, "township": %s, "village": %s, "rule": %s}\n'
 )
 
@@ -75,13 +88,15 @@ _SPEC_LINE = (
 def spec_line_of(values: tuple) -> str:
     """A claims-table row (as :func:`claim_values` makes it) as one line of claims.jsonl."""
     (doc_id, _, _, start, end, quote, category, item, value, value_hi, iso, unit, _,
-     bound, per, locality, province, city, county, township, village, date, rule) = values
+     bound, per, locality, province, city, county, township, village, date, rule,
+     fact, part_of, replaced_by, aspect, measure, origin, _) = values
     return _SPEC_LINE % (
         _json_str(doc_id), start, end, _json_str(quote), _json_str(category), _json_str(item),
         _json_opt_str(iso) if category == "date" else _json_num(value), _json_num(value_hi),
         _json_opt_str(unit), _json_str(bound), _json_opt_str(per), _json_opt_str(locality), _json_opt_str(county),
-        _json_opt_str(date), _json_opt_str(province), _json_opt_str(city), _json_opt_str(township),
-        _json_opt_str(village), _json_str(rule),
+        _json_opt_str(date), _json_opt_str(fact), _json_opt_str(part_of), _json_opt_str(replaced_by),
+        _json_opt_str(aspect), _json_opt_str(measure), _json_opt_str(origin), _json_opt_str(province),
+        _json_opt_str(city), _json_opt_str(township), _json_opt_str(village), _json_str(rule),
     )
 
 
@@ -116,8 +131,8 @@ def _frame(rows: list[dict], table: Table) -> pd.DataFrame:
     return df
 
 
-def extraction_values(ex) -> tuple[list[tuple], list[tuple], list[tuple], list[tuple]]:
-    """The rows one extraction adds to the documents, paragraphs, claims and rejections
+def extraction_values(ex) -> tuple[list[tuple], list[tuple], list[tuple], list[tuple], list[tuple]]:
+    """The rows one extraction adds to the documents, paragraphs, claims, rejections and facts
     tables, as tuples in the order of each table's columns (:mod:`pipeline.schema`)."""
     d = ex.document
     doc = (
@@ -130,31 +145,34 @@ def extraction_values(ex) -> tuple[list[tuple], list[tuple], list[tuple], list[t
     paras = [(p.doc_id, p.para_id, p.article_id, p.kind._value_, p.start, p.end, p.text) for p in ex.paragraphs]
     claims = [claim_values(c) for c in ex.claims]
     rejections = [(doc_id, r.start, r.end, r.text, r.reason) for r in ex.rejections]
-    return [doc], paras, claims, rejections
+    facts = [fact_values(f) for f in ex.facts]
+    return [doc], paras, claims, rejections, facts
 
 
-def extraction_rows(ex) -> tuple[list[dict], list[dict], list[dict], list[dict]]:
+def extraction_rows(ex) -> tuple[list[dict], list[dict], list[dict], list[dict], list[dict]]:
     """:func:`extraction_values` as dicts (column name -> value)."""
     return tuple(
         [dict(zip(table.names, values)) for values in part]
-        for table, part in zip((DOCUMENTS, PARAGRAPHS, CLAIMS, REJECTIONS), extraction_values(ex))
+        for table, part in zip((DOCUMENTS, PARAGRAPHS, CLAIMS, REJECTIONS, FACTS), extraction_values(ex))
     )
 
 
-def tables_from_rows(docs: list[dict], paras: list[dict], claims: list[dict], rejections: list[dict]) -> Tables:
+def tables_from_rows(docs: list[dict], paras: list[dict], claims: list[dict], rejections: list[dict], facts: list[dict] = ()) -> Tables:
     """Sorted, validated DataFrames from rows (as :func:`extraction_rows` makes them)."""
-    return Tables(_frame(docs, DOCUMENTS), _frame(paras, PARAGRAPHS), _frame(claims, CLAIMS), _frame(rejections, REJECTIONS))
+    return Tables(_frame(docs, DOCUMENTS), _frame(paras, PARAGRAPHS), _frame(claims, CLAIMS), _frame(rejections, REJECTIONS),
+                  _frame(list(facts), FACTS))
 
 
 def build_tables(extractions: Iterable) -> Tables:
-    docs, paras, claims, rejections = [], [], [], []
+    docs, paras, claims, rejections, facts = [], [], [], [], []
     for ex in extractions:
-        d, p, c, r = extraction_rows(ex)
+        d, p, c, r, f = extraction_rows(ex)
         docs += d
         paras += p
         claims += c
         rejections += r
-    return tables_from_rows(docs, paras, claims, rejections)
+        facts += f
+    return tables_from_rows(docs, paras, claims, rejections, facts)
 
 
 def _arrow(df: pd.DataFrame, table: Table) -> pa.Table:
@@ -181,6 +199,7 @@ def write_tables(tables: Tables, out: Path) -> list[Path]:
             ("paragraphs.parquet", tables.paragraphs, PARAGRAPHS),
             ("claims.parquet", tables.claims, CLAIMS),
             ("rejections.parquet", tables.rejections, REJECTIONS),
+            ("facts.parquet", tables.facts, FACTS),
         ):
             tmp = _temp_path(out, name)
             staged.append((tmp, out / name))  # before writing: a failed write removes it too
@@ -204,7 +223,12 @@ def _temp_path(folder: Path, name: str) -> Path:
 
 
 def read_tables(folder: Path) -> Tables:
+    """The tables of an output folder (single files); a folder written before the facts table
+    existed reads with an empty one."""
     import pandas as pd
 
     folder = Path(folder)
-    return Tables(*(pd.read_parquet(folder / f"{n}.parquet") for n in ("documents", "paragraphs", "claims", "rejections")))
+    frames = [pd.read_parquet(folder / f"{n}.parquet") for n in ("documents", "paragraphs", "claims", "rejections")]
+    facts = folder / "facts.parquet"
+    frames.append(pd.read_parquet(facts) if facts.exists() else _frame([], FACTS))
+    return Tables(*frames)

@@ -34,6 +34,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "mentions.tsv": ("text", "claims"),
     "repair.tsv": ("raw", "text"),
     "categories.tsv": ("text", "quote", "category", "per"),
+    "facts.tsv": ("text", "claims", "totals"),
 }
 LINE_FILES = ("not_claims.txt",)
 

@@ -1,0 +1,807 @@
+"""Facts: how the figures of one document relate (CLAIMS.md "Facts").
+
+Reads: one document's drafts after places and dates (view offsets), their
+places, the paragraphs and the repaired text, and the signal words of
+``data/facts.yaml``. Writes: a :class:`~pipeline.model.FactLinks` per draft
+(the same-figure group ``fact``, ``part_of``, ``replaced_by``, ``aspect``,
+``measure``, ``origin``, ``is_headline``; all None for dates) and one
+:class:`~pipeline.model.Fact` per figure, with its parts checked against it.
+
+How, in order (each step reads only what the ones before wrote):
+
+1. *Words.* One Aho-Corasick pass over the text finds the signal words; each
+   mention's own words are those in its clause before the number (back to a
+   list joiner or the previous figure) and in the noun right after it, plus a
+   parenthesis right after it (``3例（境外输入）``), which stays its own.
+2. *Parts.* A total and its breakdown: figures inside a parenthesis right
+   after a total; figures after an opener (其中, 包括, 含: open; 分别为:
+   closed) up to the end of its sentence, clause by clause; a list joined by
+   、/和 right before a total marked 共/合计 (or ending the sentence before
+   it); a run of figures right after a total, in its sentence or the next,
+   that adds up to it exactly (a status list). A rate (``per``) is never a
+   part or a total; a part's measure must fit its total's (``part_measures``).
+3. *Corrections.* A figure followed by a correction word and another figure
+   of its unit (由411例订正为631例) is replaced by it.
+4. *Aspect, measure, origin.* A mention's own word; else the nearest word
+   before it in its sentence (aspect: up to a ；) that is not a part's own
+   word; else, for a part, its total's; origin then carries on through the
+   paragraph from figures that are not parts (contacts take only their own).
+   A cases count with no measure word takes its measure word's
+   (``measure_by_unit``: 例 → confirmed), else ``other``.
+5. *Facts.* Mentions join the earliest fact all of whose mentions they agree
+   with: same category, unit, value (or a rounded restatement: 超120万 for
+   1205768), place, measure; no conflicting date, aspect or origin; the same
+   counted noun (first character after the measure word) unless people or
+   cases are counted; not in one list; not a part or a correction of each
+   other. Ids are ``f1``, ``f2``… in text order of each fact's first mention.
+6. *Checks.* Each breakdown's parts are summed: equal to the total is
+   ``complete``; more, or less in a closed list, is ``mismatch``; less in an
+   open breakdown (or one with a remainder word, 其余) is ``partial``. The
+   numbers are kept as the text gives them, never corrected.
+
+Work is per mention over bounded windows, and sorting: O(n log n) in the
+number of claims plus one pass over the text.
+"""
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from functools import lru_cache
+
+import regex
+
+from .lexicon import FactWords, Lexicon, load_facts
+from .model import Bound, Category, Fact, FactLinks, LocalityPath, Paragraph, ParagraphKind, View
+from .segment import sentences
+
+NO_LINKS = FactLinks()
+WINDOW = 24  # how far a mention's own words reach before and after it
+PEOPLE_UNITS = frozenset({"人"})
+_CLAUSE_CHARS = "，,；;。！？!?\n、：:（()）【】#"
+_CLAUSE_BACK = regex.compile("(?r)[" + regex.escape(_CLAUSE_CHARS) + "]")
+_CLAUSE_FWD = regex.compile("[" + regex.escape(_CLAUSE_CHARS) + "]")
+_LIST_BREAK = regex.compile(r"[，,；;。！？!?\n：:]")  # what a list of figures may not contain
+_SENTENCE_BREAK = regex.compile(r"[；;。！？!?\n]")
+_JOINED = regex.compile(r"以及|[和及与、]")
+_JOINER_BACK = regex.compile(r"(?r)以及|[和及与、]")
+_SEMI_MARKS = regex.compile(r"[；;#【】]")
+_HEAD_MARKS = regex.compile(r"(?:【[^】\n]{1,80}】|#[^#\n]{1,60}#)+")
+_NOUN_STOPS = frozenset("的和及与等、在已为是将均共各每其余")
+_OPEN_PAREN = "（("
+_CLOSE_PAREN = "）)"
+KINDS = ("aspect", "measure", "origin", "open", "closed", "remainder", "total", "correction")
+
+
+class _Hit:
+    __slots__ = ("start", "end", "kind", "label", "time")
+
+    def __init__(self, start: int, end: int, kind: str, label: str, time: bool = False):
+        self.start, self.end, self.kind, self.label, self.time = start, end, kind, label, time
+
+
+class _Words:
+    """The automaton and orderings built once per word file."""
+
+    def __init__(self, fw: FactWords):
+        import ahocorasick
+
+        entries: dict[str, list[tuple[str, str]]] = {}
+        for kind in ("aspect", "measure", "origin"):
+            for label, ws in getattr(fw, kind).items():
+                for w in ws:
+                    entries.setdefault(w, []).append((kind, label))
+        for label, ws in fw.breakdown.items():
+            for w in ws:
+                entries.setdefault(w, []).append((label, label))
+        for kind in ("remainder", "total", "correction"):
+            for w in getattr(fw, kind):
+                entries.setdefault(w, []).append((kind, kind))
+        self.auto = ahocorasick.Automaton()
+        for w, what in entries.items():
+            self.auto.add_word(w, (len(w), w in fw.aspect_time_phrases, tuple(what)))
+        self.auto.make_automaton()
+        self.measure_rank = {label: i for i, label in enumerate(fw.measure)}
+        self.fw = fw
+
+    def hits(self, text: str) -> dict[str, tuple[list[int], list[_Hit]]]:
+        """Signal words of ``text`` by kind, each sorted by start (with the list of starts, for bisect)."""
+        found: dict[str, list[_Hit]] = {k: [] for k in KINDS}
+        for last, (n, time, what) in self.auto.iter(text):
+            start = last + 1 - n
+            for kind, label in what:
+                found[kind].append(_Hit(start, last + 1, kind, label, time))
+        out = {}
+        for kind, hs in found.items():
+            hs.sort(key=lambda h: (h.start, -h.end))
+            out[kind] = ([h.start for h in hs], hs)
+        return out
+
+
+@lru_cache(maxsize=4)
+def _words(fw: FactWords) -> _Words:
+    return _Words(fw)
+
+
+class _M:
+    """One quantity mention while the stage works on it."""
+
+    __slots__ = ("k", "d", "place", "start", "end", "sent", "para", "lo", "hi", "paren", "total", "bd",
+                 "own", "pm", "aspect", "measure", "origin", "carry", "replaced_by", "fact", "noun", "noun_after", "headline")
+
+    def __init__(self, k: int, d, place: LocalityPath):
+        self.k = k  # index in the drafts
+        self.d = d
+        self.place = place
+        self.start, self.end = d.start, d.end
+        self.paren: tuple[int, int] | None = None  # a parenthesis right after it that is its own
+        self.total: _M | None = None  # the total it is a part of
+        self.bd: _Breakdown | None = None
+        self.own: dict[str, tuple[str, bool] | None] = {}  # kind -> (label, from a parenthesis)
+        self.pm: str | None = None  # measure before parts are known (to match parts to totals)
+        self.aspect = self.measure = self.origin = None
+        self.carry = False  # its origin may carry on through the paragraph
+        self.replaced_by: _M | None = None
+        self.fact: _Fact | None = None
+        self.noun: str | None = None
+        self.noun_after: str | None = None
+        self.headline = False
+
+    @property
+    def value(self) -> float:
+        return self.d.value
+
+    @property
+    def unit(self) -> str | None:
+        return self.d.unit
+
+    @property
+    def is_rate(self) -> bool:
+        return self.d.per is not None
+
+
+class _Breakdown:
+    __slots__ = ("total", "parts", "kind", "remainder")
+
+    def __init__(self, total: _M, kind: str):
+        self.total = total
+        self.parts: list[_M] = []
+        self.kind = kind  # open | closed | status
+        self.remainder = False
+
+    def add(self, m: _M) -> None:
+        m.total, m.bd = self.total, self
+        self.parts.append(m)
+
+    @property
+    def sum(self) -> float:
+        return sum(p.value for p in self.parts)
+
+
+class _Fact:
+    __slots__ = ("n", "members", "first")
+
+    def __init__(self, first: _M):
+        self.n = 0
+        self.members = [first]
+        self.first = first
+
+
+# --------------------------------------------------------------------------
+# The stage
+
+
+def relate(doc_id: str, view: View, paras: list[Paragraph], drafts: list, places: list[LocalityPath],
+           lex: Lexicon) -> tuple[list[FactLinks], list[Fact]]:
+    """Facts, parts, corrections, aspect, measure and origin of one document's drafts (see the module doc)."""
+    links = [NO_LINKS] * len(drafts)
+    ms = [_M(k, d, places[k]) for k, d in enumerate(drafts) if d.category is not Category.date and d.value is not None]
+    if not ms:
+        return links, []
+    words = _words(lex.facts or load_facts())
+    text = view.text
+    hits = words.hits(text)
+    sents = sentences(text)
+    sent_starts = [s for s, _ in sents]
+    marks = [m.start() for m in _SEMI_MARKS.finditer(text)]
+    for m in ms:
+        m.sent = max(0, bisect_right(sent_starts, m.start) - 1)
+        m.para = m.d.para_index
+    _windows(ms, text)
+    _mark_headlines(ms, paras, text)
+    for m in ms:
+        _own_words(m, hits, words)
+        m.noun_after = _noun_after(m, text)
+        m.noun = m.noun_after or _noun_before(m, text)
+    for m in ms:
+        if m.d.category is Category.cases:
+            m.pm = _pre_measure(m, hits, sents, words)
+    breakdowns: list[_Breakdown] = []
+    _paren_parts(ms, text, breakdowns)
+    _opener_parts(ms, text, hits, sents, words, breakdowns)
+    _list_totals(ms, text, hits, breakdowns)
+    _status_lists(ms, text, sents, words, breakdowns)
+    _corrections(ms, text, hits)
+    _resolve(ms, text, hits, sents, marks, paras, words, lex.words)
+    facts = _group(ms, text)
+    return _links(ms, links), _rows(doc_id, view, facts, breakdowns)
+
+
+# --------------------------------------------------------------------------
+# 1. Windows and own words
+
+
+def _windows(ms: list[_M], text: str) -> None:
+    """Each mention's own stretch of text: [lo, start) before it, [end, hi) after it."""
+    n = len(ms)
+    for i, m in enumerate(ms):
+        prev_end = ms[i - 1].end if i else 0
+        nxt_start = ms[i + 1].start if i + 1 < n else len(text)
+        lo = max(prev_end, m.start - WINDOW)
+        c = _CLAUSE_BACK.search(text, lo, m.start) if lo < m.start else None
+        if c:
+            lo = c.end()
+        elif i and prev_end > m.start - WINDOW:  # a figure right before it: the words after a joiner are this one's
+            j = _JOINER_BACK.search(text, prev_end, m.start)
+            if j:
+                lo = j.end()
+        m.lo = lo
+        hi = min(nxt_start, m.end + WINDOW)
+        c = _CLAUSE_FWD.search(text, m.end, hi) if m.end < hi else None
+        if c:
+            hi = c.start()
+        if i + 1 < n and hi == nxt_start:  # the next figure follows: its words start after the last joiner
+            j = _JOINER_BACK.search(text, m.end, hi)
+            if j:
+                hi = j.start()
+        m.hi = hi
+        if hi < len(text) and text[hi] in _OPEN_PAREN:
+            close = _find_close(text, hi + 1, min(len(text), hi + 1 + WINDOW))
+            if close is not None and (i + 1 == n or ms[i + 1].start > close):
+                m.paren = (hi + 1, close)
+
+
+def _find_close(text: str, a: int, b: int) -> int | None:
+    for k in range(a, b):
+        if text[k] in _CLOSE_PAREN:
+            return k
+    return None
+
+
+def _mark_headlines(ms: list[_M], paras: list[Paragraph], text: str) -> None:
+    """A headline paragraph, or the 【…】/#…# title a body paragraph opens with."""
+    zones: dict[int, int] = {}
+    for k, p in enumerate(paras):
+        if p.kind is ParagraphKind.headline:
+            zones[k] = p.vend
+        elif p.text[:1] in ("【", "#"):
+            h = _HEAD_MARKS.match(text, p.vstart, p.vend)
+            if h:
+                zones[k] = h.end()
+    for m in ms:
+        end = zones.get(m.para)
+        m.headline = end is not None and m.start < end
+
+
+def _in(hs: tuple[list[int], list[_Hit]], a: int, b: int) -> list[_Hit]:
+    """Hits that lie wholly in [a, b)."""
+    starts, items = hs
+    i = bisect_left(starts, a)
+    out = []
+    while i < len(items) and items[i].start < b:
+        if items[i].end <= b:
+            out.append(items[i])
+        i += 1
+    return out
+
+
+def _own_words(m: _M, hits, words: _Words) -> None:
+    for kind in ("aspect", "origin"):
+        before = _in(hits[kind], m.lo, m.start)
+        if before:
+            m.own[kind] = (max(before, key=lambda h: (h.end, h.end - h.start)).label, False)
+            continue
+        after = _in(hits[kind], m.end, m.hi)
+        if after:
+            m.own[kind] = (after[0].label, False)
+            continue
+        inside = _in(hits[kind], *m.paren) if m.paren else []
+        m.own[kind] = (inside[0].label, True) if inside else None
+    found = _in(hits["measure"], m.lo, m.start) + _in(hits["measure"], m.end, m.hi)
+    if m.paren:
+        found += _in(hits["measure"], *m.paren)
+    m.own["measure"] = (min((h.label for h in found), key=words.measure_rank.__getitem__), False) if found else None
+
+
+def _noun_after(m: _M, text: str) -> str | None:
+    """The counted noun's key: the first character after the measure word (15个乡镇 → 乡)."""
+    k = m.end
+    while k < len(text) and text[k] in " \t\r\n\u3000":
+        k += 1
+    if k < len(text) and "\u4e00" <= text[k] <= "\u9fff" and text[k] not in _NOUN_STOPS:
+        return text[k]
+    return None
+
+
+def _noun_before(m: _M, text: str) -> str | None:
+    """Without a noun after the measure word: the last character of the noun before the number
+    (道路卡口32个 → 口)."""
+    for c in reversed(text[m.lo:m.start].strip()):
+        if "\u4e00" <= c <= "\u9fff":
+            return c
+        break
+    return None
+
+
+def _pre_measure(m: _M, hits, sents, words: _Words) -> str:
+    """A cases mention's measure from its own words, else the nearest before it in its sentence."""
+    if m.own["measure"]:
+        return m.own["measure"][0]
+    s0 = sents[m.sent][0] if sents else 0
+    before = _in(hits["measure"], s0, m.lo)
+    if before:
+        return before[-1].label
+    return words.fw.measure_by_unit.get(m.unit or "", "other")
+
+
+# --------------------------------------------------------------------------
+# 2. Parts
+
+
+def _fits(part: _M, total: _M, fw: FactWords | None, cumulative: bool = False) -> bool:
+    """Can ``part`` be a part of ``total``: same unit, not a rate, not larger, a fitting measure
+    (any measure when ``fw`` is None)."""
+    if part.unit != total.unit or part.is_rate or total.is_rate or part is total:
+        return False
+    if part.value > total.value and part.d.bound is Bound.eq and total.d.bound is Bound.eq:
+        return False
+    if fw is not None and part.pm is not None and total.pm is not None and part.pm != total.pm:
+        if part.pm not in fw.part_measures.get(total.pm, ()) and not (
+            cumulative and part.pm in fw.cumulative_part_measures.get(total.pm, ())
+        ):
+            return False
+    up = total  # no cycle: the total is not (under) the part
+    while up is not None:
+        if up is part:
+            return False
+        up = up.total
+    return True
+
+
+def _paren_parts(ms: list[_M], text: str, out: list[_Breakdown]) -> None:
+    """``境外输入病例3例（武汉市3例）``, ``在院治疗15305例（其中重症13例）``."""
+    n = len(ms)
+    for i, t in enumerate(ms):
+        if t.paren or t.is_rate or t.hi >= len(text) or text[t.hi] not in _OPEN_PAREN:
+            continue
+        close = _find_close(text, t.hi + 1, min(len(text), t.hi + 1 + 4 * WINDOW))
+        if close is None:
+            continue
+        bd = None
+        for j in range(i + 1, n):
+            m = ms[j]
+            if m.start >= close:
+                break
+            if m.total is None and _fits(m, t, None):
+                if bd is None:
+                    bd = _Breakdown(t, "open")
+                    out.append(bd)
+                bd.add(m)
+
+
+def _mention_before(ms: list[_M], starts: list[int], pos: int) -> int:
+    """Index of the last mention that ends at or before ``pos`` (-1 if none)."""
+    i = bisect_right(starts, pos) - 1
+    while i >= 0 and ms[i].end > pos:
+        i -= 1
+    return i
+
+
+def _opener_parts(ms: list[_M], text: str, hits, sents, words: _Words, out: list[_Breakdown]) -> None:
+    """``T，其中A…，B…`` (also 包括, 含; 分别为 closed): the parts run on clause by clause to the end
+    of the opener's sentence; a clause with no figure ends them, and so does a total whose parts
+    already add up to it. Two totals before one opener (1787户7958人，其中…) each take the parts
+    of their unit (and measure)."""
+    starts = [m.start for m in ms]
+    sent_starts = [a for a, _ in sents]
+    for kind in ("open", "closed"):
+        for h in hits[kind][1]:
+            i = _mention_before(ms, starts, h.start)
+            if i < 0:
+                continue
+            between = text[ms[i].end:h.start]
+            if len(between) > 2 * WINDOW or any(c in between for c in "；;") or (
+                    ms[i].sent != bisect_right(sent_starts, h.start) - 1 and _LIST_BREAK.search(between.rstrip("，,。 "))):
+                continue  # the opener does not follow a figure of its sentence (or end the sentence before)
+            totals = [ms[i]]
+            while i > 0 and not _LIST_BREAK.search(text, ms[i - 1].end, ms[i].start) and ms[i].start - ms[i - 1].end <= WINDOW:
+                i -= 1
+                totals.append(ms[i])
+            totals = [t for t in totals if not t.is_rate]
+            if not totals:
+                continue
+            s_end = _sentence_end(sents, h.start, len(text))
+            bds: dict[int, _Breakdown] = {}
+            closed: set[int] = set()
+            prev = h.end
+            j = _mention_before(ms, starts, h.end) + 1
+            last = None
+            while j < len(ms) and ms[j].start < s_end:
+                m = ms[j]
+                if len(_LIST_BREAK.findall(text, prev, m.start)) >= 2:
+                    break  # a whole clause without a figure: the breakdown is over
+                prev = m.end
+                j += 1
+                if m.total is not None or m.is_rate:
+                    continue
+                cands = [t for t in totals if (id(t) not in closed or m.value == 0) and _fits(m, t, words.fw)]
+                if not cands:
+                    if m.unit in {t.unit for t in totals} and all(id(t) in closed for t in totals if t.unit == m.unit):
+                        break  # its totals are complete already: it is not theirs
+                    continue
+                same = [t for t in cands if t.pm is not None and t.pm == m.pm]
+                t = (same or cands)[0]
+                bd = bds.get(id(t))
+                if bd is None:
+                    bd = bds[id(t)] = _Breakdown(t, kind)
+                    out.append(bd)
+                bd.add(m)
+                last = m
+                if _close(bd.sum, t.value):
+                    closed.add(id(t))
+            if last is not None and _in(hits["remainder"], last.end, s_end):
+                for bd in bds.values():
+                    bd.remainder = True
+
+
+def _sentence_end(sents, pos: int, default: int) -> int:
+    k = bisect_right([s for s, _ in sents], pos) - 1 if sents else -1
+    return sents[k][1] if k >= 0 else default
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
+
+
+def _list_totals(ms: list[_M], text: str, hits, out: list[_Breakdown]) -> None:
+    """``3个卡口、1个劝导劝返和1个排查巡查共5个``: a list joined by 、/和 right before a total
+    marked 共/合计 (in its sentence, or ending the sentence before when the total opens its
+    own), of its unit and category, adding up to no more than it."""
+    for i, t in enumerate(ms):
+        if i < 2 or t.is_rate or not _in(hits["total"], t.lo, t.start):
+            continue
+        q = ms[i - 1]
+        if q.sent == t.sent:
+            if len(_LIST_BREAK.findall(text, q.end, t.start)) > 1 or _SENTENCE_BREAK.search(text, q.end, t.start):
+                continue  # the list must run into the total (…和1个，共8个)
+        elif q.sent != t.sent - 1:
+            continue  # or end the sentence before the one the total opens
+        members = []
+        k = i - 1
+        while k >= 0:
+            q = ms[k]
+            if q.unit != t.unit or q.d.category is not t.d.category or q.is_rate or q.total is not None:
+                break
+            if members and _LIST_BREAK.search(text, q.end, members[-1].start):
+                break
+            members.append(q)
+            k -= 1
+        if len(members) < 2 or sum(q.value for q in members) > t.value * (1 + 1e-9):
+            continue
+        bd = _Breakdown(t, "closed")
+        out.append(bd)
+        for q in reversed(members):
+            bd.add(q)
+
+
+def _status_lists(ms: list[_M], text: str, sents, words: _Words, out: list[_Breakdown]) -> None:
+    """``累计确诊426例，治愈出院385例，在院治疗34例，死亡7例``: figures right after a total,
+    in its sentence or the next, of its unit and category, that add up to it exactly."""
+    n = len(ms)
+    for i, t in enumerate(ms):
+        if t.is_rate or t.value <= 0:
+            continue
+        cumulative = t.own.get("aspect") is not None and t.own["aspect"][0] == "cumulative"
+        run: list[_M] = []
+        run_sent = None
+        total = 0.0
+        if i + 1 < n and not _LIST_BREAK.search(text, t.end, ms[i + 1].start) and _JOINED.search(text, t.end, ms[i + 1].start):
+            continue  # joined to the figure after it by 、/和: a list member, not a total
+        for j in range(i + 1, n):
+            m = ms[j]
+            if m.sent > t.sent + 1:
+                break
+            if m.total is t:
+                continue  # a part of an earlier breakdown of the same total
+            if m.sent != run_sent:
+                run, total, run_sent = [], 0.0, m.sent
+            if (m.total is not None or m.d.category is not t.d.category or not _same_thing(m, t)
+                    or not _fits(m, t, words.fw, cumulative) or m.value >= t.value):
+                run, total, run_sent = [], 0.0, None  # a figure that does not fit breaks the run
+                continue
+            run.append(m)
+            total += m.value
+            if _close(total, t.value) and len(run) >= 2:
+                bd = _Breakdown(t, "status")
+                out.append(bd)
+                for p in run:
+                    bd.add(p)
+                run, total, run_sent = [], 0.0, None
+            elif total > t.value:
+                run, total, run_sent = [], 0.0, None
+
+
+def _same_thing(part: _M, total: _M) -> bool:
+    """A part of a status list counts what its total counts: it names no noun of its own after
+    its measure word, or the total's (cases and people differ by their own words: 治愈出院, 死亡)."""
+    if total.d.category is Category.cases or total.unit in PEOPLE_UNITS:
+        return True
+    return part.noun_after is None or part.noun_after == total.noun
+
+
+# --------------------------------------------------------------------------
+# 3. Corrections
+
+
+def _corrections(ms: list[_M], text: str, hits) -> None:
+    for a, b in zip(ms, ms[1:]):
+        if a.unit == b.unit and b.start - a.end <= 10 and _in(hits["correction"], a.end, b.start):
+            a.replaced_by = b
+
+
+# --------------------------------------------------------------------------
+# 4. Aspect, measure, origin
+
+
+def _resolve(ms: list[_M], text: str, hits, sents, marks: list[int], paras: list[Paragraph], words: _Words, lex_words) -> None:
+    fw = words.fw
+    blocked = sorted(
+        [(m.lo, m.start) for m in ms if m.total is not None] + [(m.end, m.hi) for m in ms if m.total is not None]
+        + [m.paren for m in ms if m.paren]
+    )
+    b_starts = [a for a, _ in blocked]
+
+    def free(pos: int) -> bool:
+        k = bisect_right(b_starts, pos) - 1
+        return not any(blocked[x][0] <= pos < blocked[x][1] for x in (k, k - 1) if x >= 0)
+
+    def governing(kind: str, a: int, b: int, ok=None) -> _Hit | None:
+        """The nearest free word of ``kind`` in [a, b) (that ``ok`` accepts)."""
+        starts, items = hits[kind]
+        k = bisect_left(starts, b) - 1
+        while k >= 0 and items[k].start >= a:
+            h = items[k]
+            if h.end <= b and free(h.start) and (ok is None or ok(h)):
+                return h
+            k -= 1
+        return None
+
+    starts = [m.start for m in ms]
+
+    def anchored(h: _Hit) -> bool:
+        """A figure word (not a time phrase) governs only from the clause of a figure:
+        nothing but a list (、) stands between it and the next figure (累计购买口罩…、手套…;
+        not 紧急征用现有医院、新建医院等，床位达到…)."""
+        if h.time:
+            return False
+        j = bisect_left(starts, h.end)
+        return j < len(ms) and not _LIST_BREAK.search(text, h.end, ms[j].start)
+
+    def label(h: _Hit | None) -> str | None:
+        return None if h is None else h.label
+
+    per_openers = tuple(lex_words.get("per_openers", ()))
+    carry: dict[int, str | None] = {}  # carry block -> origin
+    for m in ms:
+        s0 = sents[m.sent][0] if sents else 0
+        k = bisect_left(marks, m.start) - 1
+        mark = marks[k] + 1 if k >= 0 and marks[k] >= s0 else s0
+        aspect = m.own["aspect"][0] if m.own["aspect"] else None
+        if aspect is None and not (m.is_rate and m.d.per.startswith(per_openers)):  # 每天一篇: a rate, not a count
+            word = governing("aspect", mark, m.lo, anchored)
+            phrase = governing("aspect", s0, m.lo, lambda h: h.time)
+            aspect = label(max((h for h in (word, phrase) if h is not None), key=lambda h: h.start, default=None))
+            if aspect is None and m.total is not None and m.total.start < m.start and m.total.sent == m.sent:
+                aspect = m.total.aspect
+        m.aspect = aspect
+        if m.d.category is not Category.cases:
+            continue
+        head = _head_start(marks, text, s0, m.start)
+        measure = m.own["measure"][0] if m.own["measure"] else None
+        if measure is None:
+            measure = label(governing("measure", head, m.lo))
+        if measure is None and m.total is not None:
+            measure = m.total.measure
+        if measure is None:
+            measure = fw.measure_by_unit.get(m.unit or "", m.pm or "other")
+        m.measure = measure
+        origin = None
+        own = m.own["origin"]
+        block = _carry_block(m, marks, paras)
+        if own:
+            origin = own[0]
+            m.carry = not own[1]
+        elif measure not in fw.origin_own_only:
+            origin = label(governing("origin", head, m.lo))
+            if origin is None and m.total is not None:
+                origin = m.total.origin
+            if origin is None:
+                origin = carry.get(block)
+            else:
+                m.carry = True
+        if origin is not None and m.carry and m.total is None:
+            carry[block] = origin
+        m.origin = origin
+
+
+def _head_start(marks: list[int], text: str, s0: int, pos: int) -> int:
+    """Where the words that govern ``pos`` may start: its sentence, cut at a #, 【 or 】."""
+    k = bisect_left(marks, pos) - 1
+    while k >= 0 and marks[k] >= s0:
+        if text[marks[k]] in "#【】":
+            return marks[k] + 1
+        k -= 1
+    return s0
+
+
+def _carry_block(m: _M, marks: list[int], paras: list[Paragraph]) -> tuple[int, int]:
+    """Origin carries on within a paragraph, a headline's #…# pieces apart."""
+    k = bisect_left(marks, m.start)
+    return (m.para, k if m.headline else -1)
+
+
+# --------------------------------------------------------------------------
+# 5. Facts
+
+
+def _same_clause(a: _M, b: _M, text: str) -> bool:
+    return a.sent == b.sent and not _LIST_BREAK.search(text, a.end, b.start)
+
+
+def _related(a: _M, b: _M) -> bool:
+    """One is (under) the other's part, they share a total, or one corrects the other."""
+    if a.replaced_by is b or b.replaced_by is a:
+        return True
+    if a.total is not None and a.total is b.total:
+        return True
+    for x, y in ((a, b), (b, a)):
+        up = x.total
+        while up is not None:
+            if up is y:
+                return True
+            up = up.total
+    return False
+
+
+def _rounds_to(exact: float, rounded: float, bound: Bound) -> bool:
+    """``超120万人`` restates 1205768: the rounded figure keeps fewer significant digits."""
+    if rounded <= 0 or exact <= 0 or not float(rounded).is_integer():
+        return False
+    r = int(rounded)
+    step = 1
+    while r % (step * 10) == 0:
+        step *= 10
+    if step < 100:
+        return False
+    if bound is Bound.ge:
+        return rounded <= exact < rounded + step
+    return abs(exact - rounded) < step / 2
+
+
+def _same_value(a: _M, b: _M) -> bool:
+    if a.d.value_hi != b.d.value_hi:
+        return False
+    if _close(a.value, b.value):
+        return a.d.bound is b.d.bound or Bound.eq in (a.d.bound, b.d.bound) and Bound.range not in (a.d.bound, b.d.bound)
+    for x, y in ((a, b), (b, a)):
+        if x.d.bound is Bound.eq and y.d.bound in (Bound.ge, Bound.approx) and _rounds_to(x.value, y.value, y.d.bound):
+            return True
+    return False
+
+
+def _compatible(a: _M, b: _M, text: str) -> bool:
+    da, db = a.d, b.d
+    if a.is_rate or b.is_rate or da.category is not db.category or da.unit != db.unit:
+        return False
+    if a.place != b.place or a.measure != b.measure or not _same_value(a, b):
+        return False
+    for x, y in ((da.date, db.date), (a.aspect, b.aspect), (a.origin, b.origin)):
+        if x is not None and y is not None and x != y:
+            return False
+    if da.unit not in PEOPLE_UNITS and da.category is not Category.cases and a.noun and b.noun and a.noun != b.noun:
+        return False
+    if _same_clause(a, b, text) or _related(a, b):
+        return False
+    return True
+
+
+def _group(ms: list[_M], text: str) -> list[_Fact]:
+    facts: list[_Fact] = []
+    exact: dict[tuple, list[_Fact]] = {}
+    rounded: dict[tuple, list[_Fact]] = {}  # facts whose mentions include a rounded (余, 约) figure
+    by_kind: dict[tuple, list[_Fact]] = {}  # (category, unit) -> facts, for a rounded figure to look through
+    for m in ms:
+        key = (m.d.category, m.unit)
+        joined = None
+        if not m.is_rate:
+            cands = list(exact.get(key + (round(m.value, 6),), ()))
+            cands += [f for f in rounded.get(key, ()) if f not in cands]
+            if m.d.bound in (Bound.ge, Bound.approx):
+                cands += [f for f in by_kind.get(key, ()) if f not in cands]
+            for f in sorted(cands, key=lambda f: f.first.start):
+                if all(_compatible(x, m, text) for x in f.members):
+                    joined = f
+                    break
+        if joined is None:
+            joined = _Fact(m)
+            facts.append(joined)
+            exact.setdefault(key + (round(m.value, 6),), []).append(joined)
+            by_kind.setdefault(key, []).append(joined)
+        else:
+            joined.members.append(m)
+        m.fact = joined
+        if m.d.bound in (Bound.ge, Bound.approx) and joined not in rounded.get(key, ()):
+            rounded.setdefault(key, []).append(joined)
+    for n, f in enumerate(facts, 1):
+        f.n = n
+    return facts
+
+
+def _fid(f: _Fact | None) -> str | None:
+    return None if f is None else f"f{f.n}"
+
+
+def _links(ms: list[_M], links: list[FactLinks]) -> list[FactLinks]:
+    for m in ms:
+        part_of = m.total.fact if m.total is not None else None
+        replaced = m.replaced_by.fact if m.replaced_by is not None else None
+        links[m.k] = FactLinks(
+            _fid(m.fact), _fid(part_of) if part_of is not m.fact else None,
+            _fid(replaced) if replaced is not m.fact else None, m.aspect, m.measure, m.origin, m.headline,
+        )
+    return links
+
+
+# --------------------------------------------------------------------------
+# 6. Facts rows, with their parts checked
+
+
+def _status(bd: _Breakdown) -> str:
+    total, parts = bd.total.value, bd.sum
+    exact = bd.total.d.bound is Bound.eq and all(p.d.bound is Bound.eq for p in bd.parts)
+    if _close(parts, total):
+        return "complete"
+    if parts > total:
+        return "mismatch" if exact else "partial"
+    if bd.kind == "closed" and not bd.remainder and exact:
+        return "mismatch"
+    return "partial"
+
+
+def _rows(doc_id: str, view: View, facts: list[_Fact], breakdowns: list[_Breakdown]) -> list[Fact]:
+    checks: dict[int, list[tuple[str, float]]] = {}
+    for bd in breakdowns:
+        if bd.parts and bd.total.fact is not None:
+            checks.setdefault(id(bd.total.fact), []).append((_status(bd), bd.sum))
+    rows = []
+    for f in facts:
+        first = f.first
+        main = next((m for m in f.members if m.d.bound is Bound.eq), first)
+        item = next((m.d.item for m in f.members if m.d.item and not m.headline), "") or next(
+            (m.d.item for m in f.members if m.d.item), "")
+        part_of = next((m.total.fact for m in f.members if m.total is not None and m.total.fact is not f), None)
+        replaced = next((m.replaced_by.fact for m in f.members if m.replaced_by is not None and m.replaced_by.fact is not f), None)
+        status, parts_sum = None, None
+        got = checks.get(id(f))
+        if got:
+            rank = {"mismatch": 0, "complete": 1, "partial": 2}
+            status, parts_sum = min(got, key=lambda sv: (rank[sv[0]], -sv[1]))
+        start, end = view.raw_span(first.start, first.end)
+        rows.append(Fact(
+            doc_id=doc_id, fact_id=f"f{f.n}", category=first.d.category, item=item,
+            measure=first.measure, aspect=next((m.aspect for m in f.members if m.aspect), None),
+            origin=next((m.origin for m in f.members if m.origin), None),
+            value=main.value, value_hi=main.d.value_hi, unit=main.unit, bound=main.d.bound, place=first.place,
+            date=next((m.d.date for m in f.members if m.d.date), None), first_claim=f"{doc_id}:{start}-{end}",
+            n_mentions=len(f.members), part_of=_fid(part_of), parts_sum=parts_sum, parts_status=status,
+            replaced_by=_fid(replaced),
+        ))
+    return rows
