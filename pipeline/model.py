@@ -311,6 +311,7 @@ class Fact:
     place: LocalityPath
     date: str | None
     first_claim: str
+    start: int
     n_mentions: int
     part_of: str | None
     parts_sum: float | None

@@ -72,8 +72,8 @@ def read_table(folder: str | Path, name: str) -> pd.DataFrame:
     known = [c for c in table.names if c in df.columns]
     extra = [c for c in df.columns if c not in table.names]
     df = df[known + extra]
-    if src.is_dir() and set(table.primary_key) <= set(df.columns):
-        df = df.sort_values(list(table.primary_key), kind="stable").reset_index(drop=True)
+    if src.is_dir() and set(table.sort_key) <= set(df.columns):
+        df = df.sort_values(list(table.sort_key), kind="stable").reset_index(drop=True)
     return df
 
 

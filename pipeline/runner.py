@@ -654,7 +654,7 @@ def write_batch(staging: Path, batch: int, pieces: list[dict]) -> tuple[dict[str
         t = pa.concat_tables([p[name] for p in pieces]) if pieces else TABLES[name].arrow_schema().empty_table()
         spec = TABLES[name]
         _check(t, spec)
-        tables[name] = t.sort_by([(k, "ascending") for k in spec.primary_key]) if t.num_rows else t
+        tables[name] = t.sort_by([(k, "ascending") for k in spec.sort_key]) if t.num_rows else t
     docs = tables["documents"]
     years = [_year(p) for p in docs["published"].to_pylist()]
     doc_ids = pa.array(docs["doc_id"].to_pylist(), pa.string())

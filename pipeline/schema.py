@@ -37,6 +37,11 @@ class Table:
     doc: str
     columns: tuple[Col, ...]
     primary_key: tuple[str, ...]
+    order_by: tuple[str, ...] = ()  # row order of the files, when not the primary key's
+
+    @property
+    def sort_key(self) -> tuple[str, ...]:
+        return self.order_by or self.primary_key
 
     def arrow_schema(self) -> pa.Schema:
         return pa.schema([pa.field(c.name, c.type, nullable=c.nullable) for c in self.columns])
@@ -153,6 +158,7 @@ FACTS = Table(
         Col("village", _S, True, "village or community of the locality"),
         Col("date", _S, True, "ISO date its mentions' sentences give"),
         Col("first_claim", _S, False, "claim_id of its first mention"),
+        Col("start", _I, False, "raw offset of its first mention (rows are in text order)"),
         Col("n_mentions", _I, False, "claims that mention it"),
         Col("part_of", _S, True, "fact_id of the total it is a part of"),
         Col("parts_sum", _F, True, "sum of its parts, for a total (of the breakdown that decides parts_status)"),
@@ -162,6 +168,7 @@ FACTS = Table(
         Col("replaced_by", _S, True, "fact_id of the figure that corrects it"),
     ),
     ("doc_id", "fact_id"),
+    ("doc_id", "start", "fact_id"),
 )
 
 REJECTIONS = Table(

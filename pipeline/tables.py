@@ -61,7 +61,7 @@ def fact_values(f: Fact) -> tuple:
     return (
         f.doc_id, f.fact_id, f.category._value_, f.item, f.measure, f.aspect, f.origin, f.value, f.value_hi, f.unit,
         f.bound._value_, p.locality, p.province, p.city, p.county, p.township, p.village, f.date, f.first_claim,
-        f.n_mentions, f.part_of, f.parts_sum, f.parts_status, f.replaced_by,
+        f.start, f.n_mentions, f.part_of, f.parts_sum, f.parts_status, f.replaced_by,
     )
 
 
@@ -126,7 +126,7 @@ def _frame(rows: list[dict], table: Table) -> pd.DataFrame:
     df = arrow.to_pandas()
     if not rows:
         df = pd.DataFrame({c: pd.Series(dtype=object) for c in table.names})
-    df = df.sort_values(list(table.primary_key), kind="stable").reset_index(drop=True)
+    df = df.sort_values(list(table.sort_key), kind="stable").reset_index(drop=True)
     validate(df, table)
     return df
 
