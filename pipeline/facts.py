@@ -799,7 +799,7 @@ def _rows(doc_id: str, view: View, facts: list[_Fact], breakdowns: list[_Breakdo
             doc_id=doc_id, fact_id=f"f{f.n}", category=first.d.category, item=item,
             measure=first.measure, aspect=next((m.aspect for m in f.members if m.aspect), None),
             origin=next((m.origin for m in f.members if m.origin), None),
-            value=main.value, value_hi=main.d.value_hi, unit=main.unit, bound=main.d.bound, place=first.place,
+            value=main.value, value_hi=main.d.value_hi, unit=main.unit, bound=main.d.bound, per=first.d.per, place=first.place,
             date=next((m.d.date for m in f.members if m.d.date), None), first_claim=f"{doc_id}:{start}-{end}",
             start=start, n_mentions=len(f.members), part_of=_fid(part_of), parts_sum=parts_sum, parts_status=status,
             replaced_by=_fid(replaced),

@@ -308,6 +308,7 @@ class Fact:
     value_hi: float | None
     unit: str | None
     bound: Bound
+    per: str | None
     place: LocalityPath
     date: str | None
     first_claim: str

@@ -150,6 +150,7 @@ FACTS = Table(
         Col("value_hi", _F, True, "upper end of a range"),
         Col("unit", _S, True, "canonical unit"),
         Col("bound", _S, False, "eq, ge, le, approx or range", tuple(b.value for b in Bound)),
+        Col("per", _S, True, "rate denominator (每个乡镇): a rate is not added to totals"),
         Col("locality", _S, True, "most specific place the figure is about, or 全国"),
         Col("province", _S, True, "province of the locality"),
         Col("city", _S, True, "prefecture-level city of the locality"),

@@ -60,7 +60,7 @@ def fact_values(f: Fact) -> tuple:
     p = f.place
     return (
         f.doc_id, f.fact_id, f.category._value_, f.item, f.measure, f.aspect, f.origin, f.value, f.value_hi, f.unit,
-        f.bound._value_, p.locality, p.province, p.city, p.county, p.township, p.village, f.date, f.first_claim,
+        f.bound._value_, f.per, p.locality, p.province, p.city, p.county, p.township, p.village, f.date, f.first_claim,
         f.start, f.n_mentions, f.part_of, f.parts_sum, f.parts_status, f.replaced_by,
     )
 

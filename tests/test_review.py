@@ -409,6 +409,23 @@ def test_docs_commands_run(seeds_out, tmp_path, monkeypatch):
     assert (sandbox / "tmp" / "seeds-executed.ipynb").is_file()
 
 
+def test_docs_facts_totals_print_what_the_readme_shows(seeds_out, tmp_path, monkeypatch):
+    """The facts section's snippet, run on a fresh extraction of the seeds, prints the text block
+    the README shows beside it (the naive checkpoint sums, each figure once, the mismatches)."""
+    import contextlib
+    import io
+
+    pairs = re.findall(r"```python\n((?:(?!```).)*)```\n\n```text\n(.*?)```", review_section(), flags=re.S)
+    assert pairs, "no python snippet with its printed output in the review section"
+    (tmp_path / "outputs").symlink_to(seeds_out)
+    monkeypatch.chdir(tmp_path)
+    for code, shown in pairs:
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            exec(compile(code, str(DOCS), "exec"), {"__name__": "__docs__"})
+        assert printed.getvalue() == shown
+
+
 def test_docs_name_real_commands():
     text = review_section()
     used = set(re.findall(r"^\s*bulletin ([a-z]+)", text, flags=re.M))
