@@ -51,7 +51,6 @@ import regex
 
 from .lexicon import FactWords, Lexicon, load_facts
 from .model import Bound, Category, Fact, FactLinks, LocalityPath, Paragraph, ParagraphKind, View
-from .segment import sentences
 
 NO_LINKS = FactLinks()
 WINDOW = 24  # how far a mention's own words reach before and after it
@@ -71,11 +70,9 @@ _CLOSE_PAREN = "）)"
 KINDS = ("aspect", "measure", "origin", "open", "closed", "remainder", "total", "correction")
 
 
-class _Hit:
-    __slots__ = ("start", "end", "kind", "label", "time")
-
-    def __init__(self, start: int, end: int, kind: str, label: str, time: bool = False):
-        self.start, self.end, self.kind, self.label, self.time = start, end, kind, label, time
+# A signal word found in the text: (start, end, label, is a time phrase), as a tuple (one per hit)
+_Hit = tuple
+START, END, LABEL, TIME = 0, 1, 2, 3
 
 
 class _Words:
@@ -108,12 +105,17 @@ class _Words:
         for last, (n, time, what) in self.auto.iter(text):
             start = last + 1 - n
             for kind, label in what:
-                found[kind].append(_Hit(start, last + 1, kind, label, time))
+                found[kind].append((start, last + 1, label, time))
         out = {}
         for kind, hs in found.items():
-            hs.sort(key=lambda h: (h.start, -h.end))
-            out[kind] = ([h.start for h in hs], hs)
+            if len(hs) > 1:
+                hs.sort(key=_by_start)
+            out[kind] = ([h[START] for h in hs], hs)
         return out
+
+
+def _by_start(h: _Hit) -> tuple[int, int]:
+    return h[START], -h[END]
 
 
 @lru_cache(maxsize=4)
@@ -124,38 +126,32 @@ def _words(fw: FactWords) -> _Words:
 class _M:
     """One quantity mention while the stage works on it."""
 
-    __slots__ = ("k", "d", "place", "start", "end", "sent", "para", "lo", "hi", "paren", "total", "bd",
-                 "own", "pm", "aspect", "measure", "origin", "carry", "replaced_by", "fact", "noun", "noun_after", "headline")
+    __slots__ = ("k", "d", "place", "start", "end", "value", "unit", "is_rate", "cases", "sent", "s0", "para", "lo", "hi",
+                 "paren", "total", "bd", "own", "pm", "aspect", "measure", "origin", "carry", "replaced_by", "fact",
+                 "noun", "noun_after", "headline")
 
     def __init__(self, k: int, d, place: LocalityPath):
         self.k = k  # index in the drafts
         self.d = d
         self.place = place
-        self.start, self.end = d.start, d.end
+        self.start, self.end, self.value, self.unit = d.start, d.end, d.value, d.unit
+        self.is_rate = d.per is not None
+        self.cases = d.category is Category.cases
         self.paren: tuple[int, int] | None = None  # a parenthesis right after it that is its own
         self.total: _M | None = None  # the total it is a part of
         self.bd: _Breakdown | None = None
-        self.own: dict[str, tuple[str, bool] | None] = {}  # kind -> (label, from a parenthesis)
+        self.own = _NO_OWN  # kind -> (label, from a parenthesis), for the kinds it has words of
         self.pm: str | None = None  # measure before parts are known (to match parts to totals)
         self.aspect = self.measure = self.origin = None
         self.carry = False  # its origin may carry on through the paragraph
         self.replaced_by: _M | None = None
         self.fact: _Fact | None = None
-        self.noun: str | None = None
-        self.noun_after: str | None = None
         self.headline = False
+        self.noun = self.noun_after = _UNKNOWN  # read through nouns(), the first time they are needed
 
-    @property
-    def value(self) -> float:
-        return self.d.value
 
-    @property
-    def unit(self) -> str | None:
-        return self.d.unit
-
-    @property
-    def is_rate(self) -> bool:
-        return self.d.per is not None
+_NO_OWN: dict = {}
+_UNKNOWN = object()
 
 
 class _Breakdown:
@@ -177,10 +173,10 @@ class _Breakdown:
 
 
 class _Fact:
-    __slots__ = ("n", "members", "first")
+    __slots__ = ("id", "members", "first")
 
     def __init__(self, first: _M):
-        self.n = 0
+        self.id = ""
         self.members = [first]
         self.first = first
 
@@ -199,34 +195,61 @@ def relate(doc_id: str, view: View, paras: list[Paragraph], drafts: list, places
     words = _words(lex.facts or load_facts())
     text = view.text
     hits = words.hits(text)
-    sents = sentences(text)
-    sent_starts = [s for s, _ in sents]
     marks = [m.start() for m in _SEMI_MARKS.finditer(text)]
-    for m in ms:
-        m.sent = max(0, bisect_right(sent_starts, m.start) - 1)
-        m.para = m.d.para_index
+    _sentences(ms, text)
     _windows(ms, text)
     _mark_headlines(ms, paras, text)
+    everything = _merged(hits)
     for m in ms:
-        _own_words(m, hits, words)
-        m.noun_after = _noun_after(m, text)
-        m.noun = m.noun_after or _noun_before(m, text)
-    for m in ms:
-        if m.d.category is Category.cases:
-            m.pm = _pre_measure(m, hits, sents, words)
+        _own_words(m, everything, words)
+        if m.cases:
+            m.pm = _pre_measure(m, hits, words)
     breakdowns: list[_Breakdown] = []
-    _paren_parts(ms, text, breakdowns)
-    _opener_parts(ms, text, hits, sents, words, breakdowns)
-    _list_totals(ms, text, hits, breakdowns)
-    _status_lists(ms, text, sents, words, breakdowns)
-    _corrections(ms, text, hits)
-    _resolve(ms, text, hits, sents, marks, paras, words, lex.words)
+    if "（" in text or "(" in text:
+        _paren_parts(ms, text, breakdowns)
+    if hits["open"][0] or hits["closed"][0]:
+        _opener_parts(ms, text, hits, words, breakdowns)
+    if hits["total"][0]:
+        _list_totals(ms, text, hits, breakdowns)
+    _status_lists(ms, text, words, breakdowns)
+    if hits["correction"][0]:
+        _corrections(ms, text, hits)
+    _resolve(ms, text, hits, marks, words, lex.words)
     facts = _group(ms, text)
     return _links(ms, links), _rows(doc_id, view, facts, breakdowns)
 
 
 # --------------------------------------------------------------------------
-# 1. Windows and own words
+# 1. Sentences, windows and own words
+
+_SENT_END = regex.compile(r"[。！？!?\n】]")
+_SENT_END_BACK = regex.compile(r"(?r)[。！？!?\n】]")
+
+
+def _sentences(ms: list[_M], text: str) -> None:
+    """Each mention's sentence (a number counting sentences that hold figures) and where the
+    sentence starts, from the gaps between consecutive figures only (not the whole text)."""
+    sent, s0, prev_end = 0, 0, 0
+    for i, m in enumerate(ms):
+        m.para = m.d.para_index
+        if i == 0 or _SENT_END.search(text, prev_end, m.start):
+            c = _SENT_END_BACK.search(text, prev_end, m.start)
+            s0 = c.end() if c else (prev_end if i else 0)
+            sent += 1 if i else 0
+        m.sent, m.s0 = sent, s0
+        prev_end = m.end
+
+
+def _sentence_end(text: str, pos: int) -> int:
+    c = _SENT_END.search(text, pos)
+    return c.start() if c else len(text)
+
+
+def _merged(hits) -> tuple[list[int], list[tuple]]:
+    """Every signal word, of the kinds a mention's own words may be, in one list by start."""
+    out = [(h[START], h[END], kind, h[LABEL]) for kind in ("aspect", "measure", "origin") for h in hits[kind][1]]
+    out.sort()
+    return [h[0] for h in out], out
 
 
 def _windows(ms: list[_M], text: str) -> None:
@@ -260,10 +283,9 @@ def _windows(ms: list[_M], text: str) -> None:
 
 
 def _find_close(text: str, a: int, b: int) -> int | None:
-    for k in range(a, b):
-        if text[k] in _CLOSE_PAREN:
-            return k
-    return None
+    """The first closing parenthesis in [a, b)."""
+    found = [k for k in (text.find("）", a, b), text.find(")", a, b)) if k != -1]
+    return min(found) if found else None
 
 
 def _mark_headlines(ms: list[_M], paras: list[Paragraph], text: str) -> None:
@@ -286,29 +308,62 @@ def _in(hs: tuple[list[int], list[_Hit]], a: int, b: int) -> list[_Hit]:
     starts, items = hs
     i = bisect_left(starts, a)
     out = []
-    while i < len(items) and items[i].start < b:
-        if items[i].end <= b:
+    while i < len(items) and items[i][START] < b:
+        if items[i][END] <= b:
             out.append(items[i])
         i += 1
     return out
 
 
-def _own_words(m: _M, hits, words: _Words) -> None:
+def _own_words(m: _M, everything, words: _Words) -> None:
+    """The words of its own clause: the nearest before the number, else the first in the noun
+    after it, else in a parenthesis right after it (which stays its own); the measure by rank."""
+    starts, items = everything
+    hi = m.paren[1] if m.paren else m.hi
+    i = bisect_left(starts, m.lo)
+    if i == len(items) or items[i][0] >= hi:
+        return  # (most mentions) no signal word around it
+    before: dict[str, tuple] = {}
+    after: dict[str, tuple] = {}
+    paren: dict[str, tuple] = {}
+    measures = []
+    while i < len(items) and items[i][0] < hi:
+        start, end, kind, label = items[i]
+        i += 1
+        if end <= m.start:
+            where = before
+        elif start >= m.end and end <= m.hi:
+            where = after
+        elif m.paren and start >= m.paren[0] and end <= m.paren[1]:
+            where = paren
+        else:
+            continue
+        if kind == "measure":
+            measures.append(label)
+        elif m.cases or kind == "aspect":
+            got = where.get(kind)
+            if where is before:
+                if got is None or (end, end - start) > (got[1], got[1] - got[0]):
+                    where[kind] = (start, end, label)
+            elif got is None:
+                where[kind] = (start, end, label)
+    own = {}
     for kind in ("aspect", "origin"):
-        before = _in(hits[kind], m.lo, m.start)
-        if before:
-            m.own[kind] = (max(before, key=lambda h: (h.end, h.end - h.start)).label, False)
-            continue
-        after = _in(hits[kind], m.end, m.hi)
-        if after:
-            m.own[kind] = (after[0].label, False)
-            continue
-        inside = _in(hits[kind], *m.paren) if m.paren else []
-        m.own[kind] = (inside[0].label, True) if inside else None
-    found = _in(hits["measure"], m.lo, m.start) + _in(hits["measure"], m.end, m.hi)
-    if m.paren:
-        found += _in(hits["measure"], *m.paren)
-    m.own["measure"] = (min((h.label for h in found), key=words.measure_rank.__getitem__), False) if found else None
+        for where, in_paren in ((before, False), (after, False), (paren, True)):
+            if kind in where:
+                own[kind] = (where[kind][2], in_paren)
+                break
+    if measures and m.cases:
+        own["measure"] = (min(measures, key=words.measure_rank.__getitem__), False)
+    m.own = own
+
+
+def nouns(m: _M, text: str) -> tuple[str | None, str | None]:
+    """(the counted noun's key, the noun right after the measure word), worked out once."""
+    if m.noun is _UNKNOWN:
+        m.noun_after = _noun_after(m, text)
+        m.noun = m.noun_after or _noun_before(m, text)
+    return m.noun, m.noun_after
 
 
 def _noun_after(m: _M, text: str) -> str | None:
@@ -331,14 +386,13 @@ def _noun_before(m: _M, text: str) -> str | None:
     return None
 
 
-def _pre_measure(m: _M, hits, sents, words: _Words) -> str:
+def _pre_measure(m: _M, hits, words: _Words) -> str:
     """A cases mention's measure from its own words, else the nearest before it in its sentence."""
-    if m.own["measure"]:
+    if "measure" in m.own:
         return m.own["measure"][0]
-    s0 = sents[m.sent][0] if sents else 0
-    before = _in(hits["measure"], s0, m.lo)
+    before = _in(hits["measure"], m.s0, m.lo)
     if before:
-        return before[-1].label
+        return before[-1][LABEL]
     return words.fw.measure_by_unit.get(m.unit or "", "other")
 
 
@@ -395,21 +449,20 @@ def _mention_before(ms: list[_M], starts: list[int], pos: int) -> int:
     return i
 
 
-def _opener_parts(ms: list[_M], text: str, hits, sents, words: _Words, out: list[_Breakdown]) -> None:
+def _opener_parts(ms: list[_M], text: str, hits, words: _Words, out: list[_Breakdown]) -> None:
     """``T，其中A…，B…`` (also 包括, 含; 分别为 closed): the parts run on clause by clause to the end
     of the opener's sentence; a clause with no figure ends them, and so does a total whose parts
     already add up to it. Two totals before one opener (1787户7958人，其中…) each take the parts
     of their unit (and measure)."""
     starts = [m.start for m in ms]
-    sent_starts = [a for a, _ in sents]
     for kind in ("open", "closed"):
         for h in hits[kind][1]:
-            i = _mention_before(ms, starts, h.start)
+            i = _mention_before(ms, starts, h[START])
             if i < 0:
                 continue
-            between = text[ms[i].end:h.start]
+            between = text[ms[i].end:h[START]]
             if len(between) > 2 * WINDOW or any(c in between for c in "；;") or (
-                    ms[i].sent != bisect_right(sent_starts, h.start) - 1 and _LIST_BREAK.search(between.rstrip("，,。 "))):
+                    _SENT_END.search(between) and _LIST_BREAK.search(between.rstrip("，,。 "))):
                 continue  # the opener does not follow a figure of its sentence (or end the sentence before)
             totals = [ms[i]]
             while i > 0 and not _LIST_BREAK.search(text, ms[i - 1].end, ms[i].start) and ms[i].start - ms[i - 1].end <= WINDOW:
@@ -418,11 +471,11 @@ def _opener_parts(ms: list[_M], text: str, hits, sents, words: _Words, out: list
             totals = [t for t in totals if not t.is_rate]
             if not totals:
                 continue
-            s_end = _sentence_end(sents, h.start, len(text))
+            s_end = _sentence_end(text, h[END])
             bds: dict[int, _Breakdown] = {}
             closed: set[int] = set()
-            prev = h.end
-            j = _mention_before(ms, starts, h.end) + 1
+            prev = h[END]
+            j = _mention_before(ms, starts, h[END]) + 1
             last = None
             while j < len(ms) and ms[j].start < s_end:
                 m = ms[j]
@@ -452,11 +505,6 @@ def _opener_parts(ms: list[_M], text: str, hits, sents, words: _Words, out: list
                     bd.remainder = True
 
 
-def _sentence_end(sents, pos: int, default: int) -> int:
-    k = bisect_right([s for s, _ in sents], pos) - 1 if sents else -1
-    return sents[k][1] if k >= 0 else default
-
-
 def _close(a: float, b: float) -> bool:
     return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
 
@@ -466,7 +514,7 @@ def _list_totals(ms: list[_M], text: str, hits, out: list[_Breakdown]) -> None:
     marked 共/合计 (in its sentence, or ending the sentence before when the total opens its
     own), of its unit and category, adding up to no more than it."""
     for i, t in enumerate(ms):
-        if i < 2 or t.is_rate or not _in(hits["total"], t.lo, t.start):
+        if i < 2 or t.is_rate or ms[i - 1].unit != t.unit or not _in(hits["total"], t.lo, t.start):
             continue
         q = ms[i - 1]
         if q.sent == t.sent:
@@ -492,19 +540,22 @@ def _list_totals(ms: list[_M], text: str, hits, out: list[_Breakdown]) -> None:
             bd.add(q)
 
 
-def _status_lists(ms: list[_M], text: str, sents, words: _Words, out: list[_Breakdown]) -> None:
+def _status_lists(ms: list[_M], text: str, words: _Words, out: list[_Breakdown]) -> None:
     """``累计确诊426例，治愈出院385例，在院治疗34例，死亡7例``: figures right after a total,
     in its sentence or the next, of its unit and category, that add up to it exactly."""
     n = len(ms)
     for i, t in enumerate(ms):
-        if t.is_rate or t.value <= 0:
+        if t.is_rate or t.value < 2 or i + 2 >= n:
             continue
-        cumulative = t.own.get("aspect") is not None and t.own["aspect"][0] == "cumulative"
+        nxt = ms[i + 1]
+        if nxt.unit != t.unit and (i + 2 >= n or ms[i + 2].unit != t.unit):
+            continue  # (most figures) the next ones count something else
+        if not _LIST_BREAK.search(text, t.end, nxt.start) and _JOINED.search(text, t.end, nxt.start):
+            continue  # joined to the figure after it by 、/和: a list member, not a total
+        cumulative = "aspect" in t.own and t.own["aspect"][0] == "cumulative"
         run: list[_M] = []
         run_sent = None
         total = 0.0
-        if i + 1 < n and not _LIST_BREAK.search(text, t.end, ms[i + 1].start) and _JOINED.search(text, t.end, ms[i + 1].start):
-            continue  # joined to the figure after it by 、/和: a list member, not a total
         for j in range(i + 1, n):
             m = ms[j]
             if m.sent > t.sent + 1:
@@ -513,7 +564,7 @@ def _status_lists(ms: list[_M], text: str, sents, words: _Words, out: list[_Brea
                 continue  # a part of an earlier breakdown of the same total
             if m.sent != run_sent:
                 run, total, run_sent = [], 0.0, m.sent
-            if (m.total is not None or m.d.category is not t.d.category or not _same_thing(m, t)
+            if (m.total is not None or m.d.category is not t.d.category or not _same_thing(m, t, text)
                     or not _fits(m, t, words.fw, cumulative) or m.value >= t.value):
                 run, total, run_sent = [], 0.0, None  # a figure that does not fit breaks the run
                 continue
@@ -529,12 +580,13 @@ def _status_lists(ms: list[_M], text: str, sents, words: _Words, out: list[_Brea
                 run, total, run_sent = [], 0.0, None
 
 
-def _same_thing(part: _M, total: _M) -> bool:
+def _same_thing(part: _M, total: _M, text: str) -> bool:
     """A part of a status list counts what its total counts: it names no noun of its own after
     its measure word, or the total's (cases and people differ by their own words: 治愈出院, 死亡)."""
-    if total.d.category is Category.cases or total.unit in PEOPLE_UNITS:
+    if total.cases or total.unit in PEOPLE_UNITS:
         return True
-    return part.noun_after is None or part.noun_after == total.noun
+    after = nouns(part, text)[1]
+    return after is None or after == nouns(total, text)[0]
 
 
 # --------------------------------------------------------------------------
@@ -543,7 +595,7 @@ def _same_thing(part: _M, total: _M) -> bool:
 
 def _corrections(ms: list[_M], text: str, hits) -> None:
     for a, b in zip(ms, ms[1:]):
-        if a.unit == b.unit and b.start - a.end <= 10 and _in(hits["correction"], a.end, b.start):
+        if b.start - a.end <= 10 and a.unit == b.unit and _in(hits["correction"], a.end, b.start):
             a.replaced_by = b
 
 
@@ -551,7 +603,7 @@ def _corrections(ms: list[_M], text: str, hits) -> None:
 # 4. Aspect, measure, origin
 
 
-def _resolve(ms: list[_M], text: str, hits, sents, marks: list[int], paras: list[Paragraph], words: _Words, lex_words) -> None:
+def _resolve(ms: list[_M], text: str, hits, marks: list[int], words: _Words, lex_words) -> None:
     fw = words.fw
     blocked = sorted(
         [(m.lo, m.start) for m in ms if m.total is not None] + [(m.end, m.hi) for m in ms if m.total is not None]
@@ -567,9 +619,9 @@ def _resolve(ms: list[_M], text: str, hits, sents, marks: list[int], paras: list
         """The nearest free word of ``kind`` in [a, b) (that ``ok`` accepts)."""
         starts, items = hits[kind]
         k = bisect_left(starts, b) - 1
-        while k >= 0 and items[k].start >= a:
+        while k >= 0 and items[k][START] >= a:
             h = items[k]
-            if h.end <= b and free(h.start) and (ok is None or ok(h)):
+            if h[END] <= b and free(h[START]) and (ok is None or ok(h)):
                 return h
             k -= 1
         return None
@@ -580,47 +632,53 @@ def _resolve(ms: list[_M], text: str, hits, sents, marks: list[int], paras: list
         """A figure word (not a time phrase) governs only from the clause of a figure:
         nothing but a list (、) stands between it and the next figure (累计购买口罩…、手套…;
         not 紧急征用现有医院、新建医院等，床位达到…)."""
-        if h.time:
+        if h[TIME]:
             return False
-        j = bisect_left(starts, h.end)
-        return j < len(ms) and not _LIST_BREAK.search(text, h.end, ms[j].start)
+        j = bisect_left(starts, h[END])
+        return j < len(ms) and not _LIST_BREAK.search(text, h[END], ms[j].start)
 
-    def label(h: _Hit | None) -> str | None:
-        return None if h is None else h.label
+    def is_time(h: _Hit) -> bool:
+        return h[TIME]
 
     per_openers = tuple(lex_words.get("per_openers", ()))
-    carry: dict[int, str | None] = {}  # carry block -> origin
+    aspect_starts = hits["aspect"][0]
+    carry: dict[tuple, str | None] = {}  # carry block -> origin
     for m in ms:
-        s0 = sents[m.sent][0] if sents else 0
-        k = bisect_left(marks, m.start) - 1
-        mark = marks[k] + 1 if k >= 0 and marks[k] >= s0 else s0
-        aspect = m.own["aspect"][0] if m.own["aspect"] else None
+        s0 = m.s0
+        own = m.own
+        aspect = own["aspect"][0] if "aspect" in own else None
         if aspect is None and not (m.is_rate and m.d.per.startswith(per_openers)):  # 每天一篇: a rate, not a count
-            word = governing("aspect", mark, m.lo, anchored)
-            phrase = governing("aspect", s0, m.lo, lambda h: h.time)
-            aspect = label(max((h for h in (word, phrase) if h is not None), key=lambda h: h.start, default=None))
+            k = bisect_left(aspect_starts, m.lo) - 1
+            if k >= 0 and aspect_starts[k] >= s0:  # a word before it in its sentence
+                k = bisect_left(marks, m.start) - 1
+                mark = marks[k] + 1 if k >= 0 and marks[k] >= s0 else s0
+                word = governing("aspect", mark, m.lo, anchored)
+                phrase = governing("aspect", s0, m.lo, is_time)
+                found = [h for h in (word, phrase) if h is not None]
+                aspect = max(found)[LABEL] if found else None
             if aspect is None and m.total is not None and m.total.start < m.start and m.total.sent == m.sent:
                 aspect = m.total.aspect
         m.aspect = aspect
-        if m.d.category is not Category.cases:
+        if not m.cases:
             continue
         head = _head_start(marks, text, s0, m.start)
-        measure = m.own["measure"][0] if m.own["measure"] else None
+        measure = own["measure"][0] if "measure" in own else None
         if measure is None:
-            measure = label(governing("measure", head, m.lo))
+            h = governing("measure", head, m.lo)
+            measure = h[LABEL] if h else None
         if measure is None and m.total is not None:
             measure = m.total.measure
         if measure is None:
             measure = fw.measure_by_unit.get(m.unit or "", m.pm or "other")
         m.measure = measure
         origin = None
-        own = m.own["origin"]
-        block = _carry_block(m, marks, paras)
-        if own:
-            origin = own[0]
-            m.carry = not own[1]
+        block = _carry_block(m, marks)
+        if "origin" in own:
+            origin = own["origin"][0]
+            m.carry = not own["origin"][1]
         elif measure not in fw.origin_own_only:
-            origin = label(governing("origin", head, m.lo))
+            h = governing("origin", head, m.lo)
+            origin = h[LABEL] if h else None
             if origin is None and m.total is not None:
                 origin = m.total.origin
             if origin is None:
@@ -642,7 +700,7 @@ def _head_start(marks: list[int], text: str, s0: int, pos: int) -> int:
     return s0
 
 
-def _carry_block(m: _M, marks: list[int], paras: list[Paragraph]) -> tuple[int, int]:
+def _carry_block(m: _M, marks: list[int]) -> tuple[int, int]:
     """Origin carries on within a paragraph, a headline's #…# pieces apart."""
     k = bisect_left(marks, m.start)
     return (m.para, k if m.headline else -1)
@@ -706,56 +764,60 @@ def _compatible(a: _M, b: _M, text: str) -> bool:
     for x, y in ((da.date, db.date), (a.aspect, b.aspect), (a.origin, b.origin)):
         if x is not None and y is not None and x != y:
             return False
-    if da.unit not in PEOPLE_UNITS and da.category is not Category.cases and a.noun and b.noun and a.noun != b.noun:
-        return False
+    if da.unit not in PEOPLE_UNITS and not a.cases:
+        na, nb = nouns(a, text)[0], nouns(b, text)[0]
+        if na and nb and na != nb:
+            return False
     if _same_clause(a, b, text) or _related(a, b):
         return False
     return True
 
 
 def _group(ms: list[_M], text: str) -> list[_Fact]:
+    """Each mention joins the earliest fact whose mentions it all agrees with (candidates: the
+    facts of its category, unit and value; for a rounded figure, or with one about, every fact
+    of its category and unit)."""
     facts: list[_Fact] = []
     exact: dict[tuple, list[_Fact]] = {}
     rounded: dict[tuple, list[_Fact]] = {}  # facts whose mentions include a rounded (余, 约) figure
-    by_kind: dict[tuple, list[_Fact]] = {}  # (category, unit) -> facts, for a rounded figure to look through
+    roundish = (Bound.ge, Bound.approx)
     for m in ms:
-        key = (m.d.category, m.unit)
+        key = (m.d.category, m.unit, m.value)
         joined = None
         if not m.is_rate:
-            cands = list(exact.get(key + (round(m.value, 6),), ()))
-            cands += [f for f in rounded.get(key, ()) if f not in cands]
-            if m.d.bound in (Bound.ge, Bound.approx):
-                cands += [f for f in by_kind.get(key, ()) if f not in cands]
-            for f in sorted(cands, key=lambda f: f.first.start):
+            cands = exact.get(key, ())
+            if rounded or m.d.bound in roundish:
+                kind = key[:2]
+                cands = list(cands) + [f for f in rounded.get(kind, ()) if f not in cands]
+                if m.d.bound in roundish:
+                    cands += [f for f in facts if f.first.d.category is kind[0] and f.first.unit == kind[1] and f not in cands]
+                cands.sort(key=lambda f: f.first.start)
+            for f in cands:
                 if all(_compatible(x, m, text) for x in f.members):
                     joined = f
                     break
         if joined is None:
             joined = _Fact(m)
             facts.append(joined)
-            exact.setdefault(key + (round(m.value, 6),), []).append(joined)
-            by_kind.setdefault(key, []).append(joined)
+            exact.setdefault(key, []).append(joined)
         else:
             joined.members.append(m)
         m.fact = joined
-        if m.d.bound in (Bound.ge, Bound.approx) and joined not in rounded.get(key, ()):
-            rounded.setdefault(key, []).append(joined)
+        if m.d.bound in roundish and joined not in rounded.get(key[:2], ()):
+            rounded.setdefault(key[:2], []).append(joined)
     for n, f in enumerate(facts, 1):
-        f.n = n
+        f.id = f"f{n}"
     return facts
-
-
-def _fid(f: _Fact | None) -> str | None:
-    return None if f is None else f"f{f.n}"
 
 
 def _links(ms: list[_M], links: list[FactLinks]) -> list[FactLinks]:
     for m in ms:
+        f = m.fact
         part_of = m.total.fact if m.total is not None else None
         replaced = m.replaced_by.fact if m.replaced_by is not None else None
         links[m.k] = FactLinks(
-            _fid(m.fact), _fid(part_of) if part_of is not m.fact else None,
-            _fid(replaced) if replaced is not m.fact else None, m.aspect, m.measure, m.origin, m.headline,
+            f.id, part_of.id if part_of is not None and part_of is not f else None,
+            replaced.id if replaced is not None and replaced is not f else None, m.aspect, m.measure, m.origin, m.headline,
         )
     return links
 
@@ -781,27 +843,34 @@ def _rows(doc_id: str, view: View, facts: list[_Fact], breakdowns: list[_Breakdo
     for bd in breakdowns:
         if bd.parts and bd.total.fact is not None:
             checks.setdefault(id(bd.total.fact), []).append((_status(bd), bd.sum))
+    rank = {"mismatch": 0, "complete": 1, "partial": 2}
     rows = []
     for f in facts:
         first = f.first
-        main = next((m for m in f.members if m.d.bound is Bound.eq), first)
-        item = next((m.d.item for m in f.members if m.d.item and not m.headline), "") or next(
-            (m.d.item for m in f.members if m.d.item), "")
-        part_of = next((m.total.fact for m in f.members if m.total is not None and m.total.fact is not f), None)
-        replaced = next((m.replaced_by.fact for m in f.members if m.replaced_by is not None and m.replaced_by.fact is not f), None)
+        members = f.members
+        if len(members) == 1:  # (most facts)
+            main, item, aspect, origin, date = first, first.d.item, first.aspect, first.origin, first.d.date
+            part_of = first.total.fact if first.total is not None else None
+            replaced = first.replaced_by.fact if first.replaced_by is not None else None
+        else:
+            main = next((m for m in members if m.d.bound is Bound.eq), first)
+            item = next((m.d.item for m in members if m.d.item and not m.headline), "") or next(
+                (m.d.item for m in members if m.d.item), "")
+            aspect = next((m.aspect for m in members if m.aspect), None)
+            origin = next((m.origin for m in members if m.origin), None)
+            date = next((m.d.date for m in members if m.d.date), None)
+            part_of = next((m.total.fact for m in members if m.total is not None and m.total.fact is not f), None)
+            replaced = next((m.replaced_by.fact for m in members if m.replaced_by is not None and m.replaced_by.fact is not f), None)
         status, parts_sum = None, None
         got = checks.get(id(f))
         if got:
-            rank = {"mismatch": 0, "complete": 1, "partial": 2}
             status, parts_sum = min(got, key=lambda sv: (rank[sv[0]], -sv[1]))
         start, end = view.raw_span(first.start, first.end)
+        d = main.d
         rows.append(Fact(
-            doc_id=doc_id, fact_id=f"f{f.n}", category=first.d.category, item=item,
-            measure=first.measure, aspect=next((m.aspect for m in f.members if m.aspect), None),
-            origin=next((m.origin for m in f.members if m.origin), None),
-            value=main.value, value_hi=main.d.value_hi, unit=main.unit, bound=main.d.bound, per=first.d.per, place=first.place,
-            date=next((m.d.date for m in f.members if m.d.date), None), first_claim=f"{doc_id}:{start}-{end}",
-            start=start, n_mentions=len(f.members), part_of=_fid(part_of), parts_sum=parts_sum, parts_status=status,
-            replaced_by=_fid(replaced),
+            doc_id, f.id, first.d.category, item, first.measure, aspect, origin, main.value, d.value_hi, main.unit,
+            d.bound, first.d.per, first.place, date, f"{doc_id}:{start}-{end}", start, len(members),
+            part_of.id if part_of is not None and part_of is not f else None, parts_sum, status,
+            replaced.id if replaced is not None and replaced is not f else None,
         ))
     return rows
