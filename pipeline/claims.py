@@ -97,6 +97,8 @@ def select_quantities(
 
 
 _TABLE_CELL = regex.compile(r"(?<=\S )\d+(?= |$)")
+TABLE_CELL_RULE = "<table header unit><cell>"
+TABLE_CAPTION = 60  # a line above a table this short is its caption (…（单位：例）)
 
 
 def table_units(text: str, paras: list[Paragraph], lex: Lexicon) -> dict[int, tuple[str, str]]:
@@ -110,7 +112,7 @@ def table_units(text: str, paras: list[Paragraph], lex: Lexicon) -> dict[int, tu
         if len(cells) < 3:
             continue
         header = p.text[: cells[0].start()]
-        if k > 0 and len(paras[k - 1].text) <= 60:
+        if k > 0 and len(paras[k - 1].text) <= TABLE_CAPTION:
             header = paras[k - 1].text + " " + header  # a caption line above the table: …（单位：例）
         for word, unit in pairs:
             if word in header:
@@ -127,7 +129,7 @@ def table_cell(cand: Candidate, text: str, paras: list[Paragraph], headers: dict
     if k not in headers or not (text[cand.num_start - 1: cand.num_start] == " "):
         return cand
     _, unit = headers[k]
-    q = Quantity(cand.num_start, cand.num_end, float(cand.text), None, unit, None, Bound.eq, "<table header unit><cell>", cand.num_start, cand.num_end)
+    q = Quantity(cand.num_start, cand.num_end, float(cand.text), None, unit, None, Bound.eq, TABLE_CELL_RULE, cand.num_start, cand.num_end)
     return replace(cand, quantity=q, reason=None)
 
 

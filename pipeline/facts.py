@@ -49,6 +49,7 @@ from functools import lru_cache
 
 import regex
 
+from .claims import TABLE_CAPTION, TABLE_CELL_RULE
 from .lexicon import FactWords, Lexicon, load_facts
 from .model import Bound, Category, Fact, FactLinks, LocalityPath, Paragraph, ParagraphKind, View
 
@@ -67,7 +68,7 @@ _HEAD_MARKS = regex.compile(r"(?:【[^】\n]{1,80}】|#[^#\n]{1,60}#)+")
 _NOUN_STOPS = frozenset("的和及与等、在已为是将均共各每其余")
 _OPEN_PAREN = "（("
 _CLOSE_PAREN = "）)"
-KINDS = ("aspect", "measure", "origin", "open", "closed", "remainder", "total", "correction")
+KINDS = ("aspect", "measure", "measure_else", "origin", "open", "closed", "remainder", "total", "correction")
 
 
 # A signal word found in the text: (start, end, label, is a time phrase), as a tuple (one per hit)
@@ -92,6 +93,8 @@ class _Words:
         for kind in ("remainder", "total", "correction"):
             for w in getattr(fw, kind):
                 entries.setdefault(w, []).append((kind, kind))
+        for w in fw.measure_else:
+            entries.setdefault(w, []).append(("measure_else", "other"))
         self.auto = ahocorasick.Automaton()
         for w, what in entries.items():
             self.auto.add_word(w, (len(w), w in fw.aspect_time_phrases, tuple(what)))
@@ -127,8 +130,8 @@ class _M:
     """One quantity mention while the stage works on it."""
 
     __slots__ = ("k", "d", "place", "start", "end", "value", "unit", "is_rate", "cases", "sent", "s0", "para", "lo", "hi",
-                 "paren", "total", "bd", "own", "pm", "aspect", "measure", "origin", "carry", "replaced_by", "fact",
-                 "noun", "noun_after", "headline")
+                 "paren", "total", "bd", "own", "pm", "aspect", "measure", "origin", "replaced_by", "fact",
+                 "noun", "noun_after", "headline", "cell")
 
     def __init__(self, k: int, d, place: LocalityPath):
         self.k = k  # index in the drafts
@@ -143,7 +146,6 @@ class _M:
         self.own = _NO_OWN  # kind -> (label, from a parenthesis), for the kinds it has words of
         self.pm: str | None = None  # measure before parts are known (to match parts to totals)
         self.aspect = self.measure = self.origin = None
-        self.carry = False  # its origin may carry on through the paragraph
         self.replaced_by: _M | None = None
         self.fact: _Fact | None = None
         self.headline = False
@@ -196,7 +198,7 @@ def relate(doc_id: str, view: View, paras: list[Paragraph], drafts: list, places
     text = view.text
     hits = words.hits(text)
     marks = [m.start() for m in _SEMI_MARKS.finditer(text)]
-    _sentences(ms, text)
+    _sentences(ms, text, paras)
     _windows(ms, text)
     _mark_headlines(ms, paras, text)
     everything = _merged(hits)
@@ -214,7 +216,7 @@ def relate(doc_id: str, view: View, paras: list[Paragraph], drafts: list, places
     _status_lists(ms, text, words, breakdowns)
     if hits["correction"][0]:
         _corrections(ms, text, hits)
-    _resolve(ms, text, hits, marks, words, lex.words)
+    _resolve(ms, text, hits, marks, paras, words, lex.words)
     facts = _group(ms, text)
     return _links(ms, links), _rows(doc_id, view, facts, breakdowns)
 
@@ -226,9 +228,11 @@ _SENT_END = regex.compile(r"[。！？!?\n】]")
 _SENT_END_BACK = regex.compile(r"(?r)[。！？!?\n】]")
 
 
-def _sentences(ms: list[_M], text: str) -> None:
+def _sentences(ms: list[_M], text: str, paras: list[Paragraph]) -> None:
     """Each mention's sentence (a number counting sentences that hold figures) and where the
-    sentence starts, from the gaps between consecutive figures only (not the whole text)."""
+    sentence starts, from the gaps between consecutive figures only (not the whole text).
+    The cells of a flattened table are governed by its header, on a short line above it
+    (``现有在院治疗确诊病例（单位：例）`` / ``甲区 412 乙区 28 合计 440``), as their unit is."""
     sent, s0, prev_end = 0, 0, 0
     for i, m in enumerate(ms):
         m.para = m.d.para_index
@@ -237,6 +241,9 @@ def _sentences(ms: list[_M], text: str) -> None:
             s0 = c.end() if c else (prev_end if i else 0)
             sent += 1 if i else 0
         m.sent, m.s0 = sent, s0
+        m.cell = m.d.rule == TABLE_CELL_RULE
+        if m.cell and 0 < m.para < len(paras) and len(paras[m.para - 1].text) <= TABLE_CAPTION:
+            m.s0 = min(s0, paras[m.para - 1].vstart)
         prev_end = m.end
 
 
@@ -247,7 +254,7 @@ def _sentence_end(text: str, pos: int) -> int:
 
 def _merged(hits) -> tuple[list[int], list[tuple]]:
     """Every signal word, of the kinds a mention's own words may be, in one list by start."""
-    out = [(h[START], h[END], kind, h[LABEL]) for kind in ("aspect", "measure", "origin") for h in hits[kind][1]]
+    out = [(h[START], h[END], kind, h[LABEL]) for kind in ("aspect", "measure", "measure_else", "origin") for h in hits[kind][1]]
     out.sort()
     return [h[0] for h in out], out
 
@@ -327,6 +334,7 @@ def _own_words(m: _M, everything, words: _Words) -> None:
     after: dict[str, tuple] = {}
     paren: dict[str, tuple] = {}
     measures = []
+    unnamed = []
     while i < len(items) and items[i][0] < hi:
         start, end, kind, label = items[i]
         i += 1
@@ -340,6 +348,8 @@ def _own_words(m: _M, everything, words: _Words) -> None:
             continue
         if kind == "measure":
             measures.append(label)
+        elif kind == "measure_else":
+            unnamed.append(label)
         elif m.cases or kind == "aspect":
             got = where.get(kind)
             if where is before:
@@ -353,8 +363,8 @@ def _own_words(m: _M, everything, words: _Words) -> None:
             if kind in where:
                 own[kind] = (where[kind][2], in_paren)
                 break
-    if measures and m.cases:
-        own["measure"] = (min(measures, key=words.measure_rank.__getitem__), False)
+    if m.cases and (measures or unnamed):
+        own["measure"] = (min(measures, key=words.measure_rank.__getitem__) if measures else unnamed[0], False)
     m.own = own
 
 
@@ -386,13 +396,19 @@ def _noun_before(m: _M, text: str) -> str | None:
     return None
 
 
+def _bare(h: _Hit, hits) -> bool:
+    """A word that names no measure counts only on its own: not as the tail of one that does
+    (无症状感染者 is asymptomatic, not 感染者)."""
+    return all(x[END] < h[START] for x in _in(hits["measure"], h[START] - 4, h[END]))
+
+
 def _pre_measure(m: _M, hits, words: _Words) -> str:
     """A cases mention's measure from its own words, else the nearest before it in its sentence."""
     if "measure" in m.own:
         return m.own["measure"][0]
-    before = _in(hits["measure"], m.s0, m.lo)
+    before = _in(hits["measure"], m.s0, m.lo) + [h for h in _in(hits["measure_else"], m.s0, m.lo) if _bare(h, hits)]
     if before:
-        return before[-1][LABEL]
+        return max(before)[LABEL]
     return words.fw.measure_by_unit.get(m.unit or "", "other")
 
 
@@ -553,8 +569,7 @@ def _status_lists(ms: list[_M], text: str, words: _Words, out: list[_Breakdown])
         if not _LIST_BREAK.search(text, t.end, nxt.start) and _JOINED.search(text, t.end, nxt.start):
             continue  # joined to the figure after it by 、/和: a list member, not a total
         cumulative = "aspect" in t.own and t.own["aspect"][0] == "cumulative"
-        run: list[_M] = []
-        run_sent = None
+        run: list[_M] = []  # consecutive fitting figures (a run may go on into the next sentence)
         total = 0.0
         for j in range(i + 1, n):
             m = ms[j]
@@ -562,11 +577,9 @@ def _status_lists(ms: list[_M], text: str, words: _Words, out: list[_Breakdown])
                 break
             if m.total is t:
                 continue  # a part of an earlier breakdown of the same total
-            if m.sent != run_sent:
-                run, total, run_sent = [], 0.0, m.sent
             if (m.total is not None or m.d.category is not t.d.category or not _same_thing(m, t, text)
                     or not _fits(m, t, words.fw, cumulative) or m.value >= t.value):
-                run, total, run_sent = [], 0.0, None  # a figure that does not fit breaks the run
+                run, total = [], 0.0  # a figure that does not fit breaks the run
                 continue
             run.append(m)
             total += m.value
@@ -575,9 +588,9 @@ def _status_lists(ms: list[_M], text: str, words: _Words, out: list[_Breakdown])
                 out.append(bd)
                 for p in run:
                     bd.add(p)
-                run, total, run_sent = [], 0.0, None
-            elif total > t.value:
-                run, total, run_sent = [], 0.0, None
+                run, total = [], 0.0
+            elif total > t.value:  # too much: a run may start again at this figure
+                run, total = ([m], m.value) if m.value < t.value else ([], 0.0)
 
 
 def _same_thing(part: _M, total: _M, text: str) -> bool:
@@ -603,7 +616,7 @@ def _corrections(ms: list[_M], text: str, hits) -> None:
 # 4. Aspect, measure, origin
 
 
-def _resolve(ms: list[_M], text: str, hits, marks: list[int], words: _Words, lex_words) -> None:
+def _resolve(ms: list[_M], text: str, hits, marks: list[int], paras: list[Paragraph], words: _Words, lex_words) -> None:
     fw = words.fw
     blocked = sorted(
         [(m.lo, m.start) for m in ms if m.total is not None] + [(m.end, m.hi) for m in ms if m.total is not None]
@@ -640,9 +653,35 @@ def _resolve(ms: list[_M], text: str, hits, marks: list[int], words: _Words, lex
     def is_time(h: _Hit) -> bool:
         return h[TIME]
 
+    origin_starts, origin_items = hits["origin"]
+    mixed = {id(m.total) for m in ms if m.total is not None and "origin" in m.own}
+    part_words = sorted([(m.lo, m.start) for m in ms if m.total is not None and "origin" in m.own]
+                        + [(m.end, m.hi) for m in ms if m.total is not None and "origin" in m.own])
+    asides = sorted(m.paren for m in ms if m.paren)
+
+    def inside(spans: list, pos: int) -> bool:
+        k = bisect_right(spans, (pos, len(text))) - 1
+        return any(spans[x][0] <= pos < spans[x][1] for x in (k, k - 1) if x >= 0)
+
+    def paragraph_origin(m: _M) -> str | None:
+        """The origin every origin word of its paragraph before it names, when they agree
+        (新增本土…。新增治愈出院217例 is local; after 新增境外输入…，无新增本土…, or a breakdown by
+        origin, it is unknown). Words in a parenthesis after a figure are that figure's alone."""
+        k = bisect_left(marks, m.start) - 1
+        a = paras[m.para].vstart if paras else 0
+        if k >= 0 and marks[k] >= a and text[marks[k]] in "#【】":
+            a = marks[k] + 1
+        labels = set()
+        for x in range(bisect_left(origin_starts, a), bisect_left(origin_starts, m.start)):
+            pos = origin_items[x][START]
+            if inside(part_words, pos):
+                return None
+            if not inside(asides, pos):
+                labels.add(origin_items[x][LABEL])
+        return labels.pop() if len(labels) == 1 else None
+
     per_openers = tuple(lex_words.get("per_openers", ()))
     aspect_starts = hits["aspect"][0]
-    carry: dict[tuple, str | None] = {}  # carry block -> origin
     for m in ms:
         s0 = m.s0
         own = m.own
@@ -652,7 +691,7 @@ def _resolve(ms: list[_M], text: str, hits, marks: list[int], words: _Words, lex
             if k >= 0 and aspect_starts[k] >= s0:  # a word before it in its sentence
                 k = bisect_left(marks, m.start) - 1
                 mark = marks[k] + 1 if k >= 0 and marks[k] >= s0 else s0
-                word = governing("aspect", mark, m.lo, anchored)
+                word = governing("aspect", mark, m.lo, None if m.cell else anchored)  # a table's header governs its cells
                 phrase = governing("aspect", s0, m.lo, is_time)
                 found = [h for h in (word, phrase) if h is not None]
                 aspect = max(found)[LABEL] if found else None
@@ -663,30 +702,24 @@ def _resolve(ms: list[_M], text: str, hits, marks: list[int], words: _Words, lex
             continue
         head = _head_start(marks, text, s0, m.start)
         measure = own["measure"][0] if "measure" in own else None
-        if measure is None:
-            h = governing("measure", head, m.lo)
-            measure = h[LABEL] if h else None
+        if measure is None:  # the nearest measure word before it, or a word that names none (感染者)
+            found = [h for h in (governing("measure", head, m.lo), governing("measure_else", head, m.lo, lambda h: _bare(h, hits))) if h]
+            measure = max(found)[LABEL] if found else None
         if measure is None and m.total is not None:
             measure = m.total.measure
         if measure is None:
             measure = fw.measure_by_unit.get(m.unit or "", m.pm or "other")
         m.measure = measure
         origin = None
-        block = _carry_block(m, marks)
         if "origin" in own:
             origin = own["origin"][0]
-            m.carry = not own["origin"][1]
         elif measure not in fw.origin_own_only:
-            h = governing("origin", head, m.lo)
+            h = governing("origin", head, m.lo, lambda h: not _LIST_BREAK.search(text, h[END], m.start))  # its list's word
             origin = h[LABEL] if h else None
             if origin is None and m.total is not None:
                 origin = m.total.origin
-            if origin is None:
-                origin = carry.get(block)
-            else:
-                m.carry = True
-        if origin is not None and m.carry and m.total is None:
-            carry[block] = origin
+            if origin is None and id(m) not in mixed:  # (a total whose parts name their origins is mixed)
+                origin = paragraph_origin(m)
         m.origin = origin
 
 
@@ -698,12 +731,6 @@ def _head_start(marks: list[int], text: str, s0: int, pos: int) -> int:
             return marks[k] + 1
         k -= 1
     return s0
-
-
-def _carry_block(m: _M, marks: list[int]) -> tuple[int, int]:
-    """Origin carries on within a paragraph, a headline's #…# pieces apart."""
-    k = bisect_left(marks, m.start)
-    return (m.para, k if m.headline else -1)
 
 
 # --------------------------------------------------------------------------

@@ -42,6 +42,7 @@ class FactWords:
     aspect: Mapping[str, tuple[str, ...]]
     aspect_time_phrases: frozenset[str]  # aspect words that govern their whole sentence
     measure: Mapping[str, tuple[str, ...]]  # in priority order: the first label listed wins
+    measure_else: tuple[str, ...]  # words of a cases count that name no measure: other
     measure_by_unit: Mapping[str, str]
     origin: Mapping[str, tuple[str, ...]]
     origin_own_only: frozenset[str]
@@ -211,7 +212,7 @@ _FACT_LABELS = {
     "origin": frozenset(o.value for o in Origin),
     "breakdown": frozenset({"open", "closed"}),
 }
-_FACT_LISTS = ("remainder", "total", "correction")
+_FACT_LISTS = ("remainder", "total", "correction", "measure_else")
 _FACT_KEYS = {*_FACT_LABELS, *_FACT_LISTS, "aspect_time_phrases", "measure_by_unit", "origin_own_only", "part_measures",
               "cumulative_part_measures"}
 
@@ -294,6 +295,10 @@ def load_facts(text: str | None = None, name: str = "facts.yaml") -> FactWords:
             label(knode, "measure", key)
             parts[key][total] = frozenset(label(n, "measure", f"{key}.{total}") for n in _sequence(v, where))
     lists = {key: words(top[key][1], key) for key in _FACT_LISTS}
+    measure_words = {w for ws in labelled["measure"].values() for w in ws}
+    for w, item in zip(lists["measure_else"], top["measure_else"][1].value):
+        if w in measure_words:
+            raise LexiconError(f"{where(item)}: measure_else: {w!r} is a measure word already")
     aspect_words = {w for ws in labelled["aspect"].values() for w in ws}
     phrases = top["aspect_time_phrases"][1]
     for w, item in zip(words(phrases, "aspect_time_phrases"), phrases.value):
@@ -301,7 +306,7 @@ def load_facts(text: str | None = None, name: str = "facts.yaml") -> FactWords:
             raise LexiconError(f"{where(item)}: aspect_time_phrases: {w!r} is not an aspect word")
     return FactWords(
         aspect=labelled["aspect"], aspect_time_phrases=frozenset(phrases.value[i].value for i in range(len(phrases.value))),
-        measure=labelled["measure"], measure_by_unit=by_unit,
+        measure=labelled["measure"], measure_else=lists["measure_else"], measure_by_unit=by_unit,
         origin=labelled["origin"], origin_own_only=own_only, breakdown=labelled["breakdown"],
         remainder=lists["remainder"], total=lists["total"], correction=lists["correction"],
         part_measures=parts["part_measures"], cumulative_part_measures=parts["cumulative_part_measures"],
