@@ -377,7 +377,7 @@ def nouns(m: _M, text: str) -> tuple[str | None, str | None]:
 
 
 def _noun_after(m: _M, text: str) -> str | None:
-    """The counted noun's key: the first character after the measure word (15个乡镇 → 乡)."""
+    """The counted noun's key: the first character after the measure word (12个社区 → 社)."""
     k = m.end
     while k < len(text) and text[k] in " \t\r\n\u3000":
         k += 1
@@ -468,7 +468,7 @@ def _mention_before(ms: list[_M], starts: list[int], pos: int) -> int:
 def _opener_parts(ms: list[_M], text: str, hits, words: _Words, out: list[_Breakdown]) -> None:
     """``T，其中A…，B…`` (also 包括, 含; 分别为 closed): the parts run on clause by clause to the end
     of the opener's sentence; a clause with no figure ends them, and so does a total whose parts
-    already add up to it. Two totals before one opener (1787户7958人，其中…) each take the parts
+    already add up to it. Two totals before one opener (走访860户2400人，其中…) each take the parts
     of their unit (and measure)."""
     starts = [m.start for m in ms]
     for kind in ("open", "closed"):
@@ -526,7 +526,7 @@ def _close(a: float, b: float) -> bool:
 
 
 def _list_totals(ms: list[_M], text: str, hits, out: list[_Breakdown]) -> None:
-    """``3个卡口、1个劝导劝返和1个排查巡查共5个``: a list joined by 、/和 right before a total
+    """``国道卡口3个、村口卡口4个和流动卡口1个，共8个``: a list joined by 、/和 right before a total
     marked 共/合计 (in its sentence, or ending the sentence before when the total opens its
     own), of its unit and category, adding up to no more than it."""
     for i, t in enumerate(ms):
@@ -643,8 +643,8 @@ def _resolve(ms: list[_M], text: str, hits, marks: list[int], paras: list[Paragr
 
     def anchored(h: _Hit) -> bool:
         """A figure word (not a time phrase) governs only from the clause of a figure:
-        nothing but a list (、) stands between it and the next figure (累计购买口罩…、手套…;
-        not 紧急征用现有医院、新建医院等，床位达到…)."""
+        nothing but a list (、) stands between it and the next figure (累计发放口罩…个、手套…副;
+        not 改造现有宾馆、学校等场所，床位达到…张)."""
         if h[TIME]:
             return False
         j = bisect_left(starts, h[END])
@@ -665,7 +665,7 @@ def _resolve(ms: list[_M], text: str, hits, marks: list[int], paras: list[Paragr
 
     def paragraph_origin(m: _M) -> str | None:
         """The origin every origin word of its paragraph before it names, when they agree
-        (新增本土…。新增治愈出院217例 is local; after 新增境外输入…，无新增本土…, or a breakdown by
+        (新增本土病例…。新增治愈出院…例 is local; after 新增境外输入…，无新增本土…, or a breakdown by
         origin, it is unknown). Words in a parenthesis after a figure are that figure's alone."""
         k = bisect_left(marks, m.start) - 1
         a = paras[m.para].vstart if paras else 0
