@@ -124,7 +124,7 @@ def facts_summary(ex, para: int | None = None) -> list[str]:
         if f.fact_id not in shown or (f.n_mentions < 2 and not f.parts_status and not f.replaced_by):
             continue
         quotes = ", ".join(_show(c.quote) for c in ex.claims if c.fact == f.fact_id)
-        line = f"  {f.fact_id} {_num(f.value)} {f.unit or ''} {f.category.value}: {f.n_mentions} mention(s) {quotes}"
+        line = f"  {f.fact_id} {_num(f.value)} {f.unit or ''} {f.category}: {f.n_mentions} mention(s) {quotes}"
         if f.parts_status:
             ps = " + ".join(_num(c.value) for c in parts.get(f.fact_id, []))
             flag = "  << MISMATCH" if f.parts_status == "mismatch" else ""

@@ -129,9 +129,16 @@ def _words(fw: FactWords) -> _Words:
 class _M:
     """One quantity mention while the stage works on it."""
 
-    __slots__ = ("k", "d", "place", "start", "end", "value", "unit", "is_rate", "cases", "sent", "s0", "para", "lo", "hi",
-                 "paren", "total", "bd", "own", "pm", "aspect", "measure", "origin", "replaced_by", "fact",
-                 "noun", "noun_after", "headline", "cell")
+    # Most mentions keep these: read from the class until a step sets them on the instance.
+    paren: tuple[int, int] | None = None  # a parenthesis right after it that is its own
+    total: _M | None = None  # the total it is a part of
+    bd: _Breakdown | None = None
+    pm: str | None = None  # measure before parts are known (to match parts to totals)
+    aspect = measure = origin = None
+    replaced_by: _M | None = None
+    fact: _Fact | None = None
+    headline = False
+    cell = False  # a cell of a flattened table
 
     def __init__(self, k: int, d, place: LocalityPath):
         self.k = k  # index in the drafts
@@ -140,15 +147,7 @@ class _M:
         self.start, self.end, self.value, self.unit = d.start, d.end, d.value, d.unit
         self.is_rate = d.per is not None
         self.cases = d.category is Category.cases
-        self.paren: tuple[int, int] | None = None  # a parenthesis right after it that is its own
-        self.total: _M | None = None  # the total it is a part of
-        self.bd: _Breakdown | None = None
         self.own = _NO_OWN  # kind -> (label, from a parenthesis), for the kinds it has words of
-        self.pm: str | None = None  # measure before parts are known (to match parts to totals)
-        self.aspect = self.measure = self.origin = None
-        self.replaced_by: _M | None = None
-        self.fact: _Fact | None = None
-        self.headline = False
         self.noun = self.noun_after = _UNKNOWN  # read through nouns(), the first time they are needed
 
 
@@ -241,9 +240,10 @@ def _sentences(ms: list[_M], text: str, paras: list[Paragraph]) -> None:
             s0 = c.end() if c else (prev_end if i else 0)
             sent += 1 if i else 0
         m.sent, m.s0 = sent, s0
-        m.cell = m.d.rule == TABLE_CELL_RULE
-        if m.cell and 0 < m.para < len(paras) and len(paras[m.para - 1].text) <= TABLE_CAPTION:
-            m.s0 = min(s0, paras[m.para - 1].vstart)
+        if m.d.rule == TABLE_CELL_RULE:
+            m.cell = True
+            if 0 < m.para < len(paras) and len(paras[m.para - 1].text) <= TABLE_CAPTION:
+                m.s0 = min(s0, paras[m.para - 1].vstart)
         prev_end = m.end
 
 
@@ -305,9 +305,11 @@ def _mark_headlines(ms: list[_M], paras: list[Paragraph], text: str) -> None:
             h = _HEAD_MARKS.match(text, p.vstart, p.vend)
             if h:
                 zones[k] = h.end()
-    for m in ms:
-        end = zones.get(m.para)
-        m.headline = end is not None and m.start < end
+    if zones:
+        for m in ms:
+            end = zones.get(m.para)
+            if end is not None and m.start < end:
+                m.headline = True
 
 
 def _in(hs: tuple[list[int], list[_Hit]], a: int, b: int) -> list[_Hit]:
@@ -783,41 +785,45 @@ def _same_value(a: _M, b: _M) -> bool:
 
 
 def _compatible(a: _M, b: _M, text: str) -> bool:
+    """Can ``b`` be the same figure as ``a``, which shares its category, unit, place and measure
+    (the key they were found by): the same value, nothing that conflicts, not one list, not
+    related as total and part or as a correction."""
+    if not _same_value(a, b):
+        return False
     da, db = a.d, b.d
-    if a.is_rate or b.is_rate or da.category is not db.category or da.unit != db.unit:
+    if (da.date is not None and db.date is not None and da.date != db.date
+            or a.aspect is not None and b.aspect is not None and a.aspect != b.aspect
+            or a.origin is not None and b.origin is not None and a.origin != b.origin):
         return False
-    if a.place != b.place or a.measure != b.measure or not _same_value(a, b):
+    if _related(a, b) or _same_clause(a, b, text):
         return False
-    for x, y in ((da.date, db.date), (a.aspect, b.aspect), (a.origin, b.origin)):
-        if x is not None and y is not None and x != y:
-            return False
     if da.unit not in PEOPLE_UNITS and not a.cases:
         na, nb = nouns(a, text)[0], nouns(b, text)[0]
         if na and nb and na != nb:
             return False
-    if _same_clause(a, b, text) or _related(a, b):
-        return False
     return True
 
 
 def _group(ms: list[_M], text: str) -> list[_Fact]:
-    """Each mention joins the earliest fact whose mentions it all agrees with (candidates: the
-    facts of its category, unit and value; for a rounded figure, or with one about, every fact
-    of its category and unit)."""
+    """Each mention joins the earliest fact all of whose mentions it agrees with. Candidates
+    share its category, unit, place and measure, and its value (a rounded figure, or a fact
+    with one, is compared with every fact of that kind). A rate is a fact of its own."""
     facts: list[_Fact] = []
     exact: dict[tuple, list[_Fact]] = {}
+    by_kind: dict[tuple, list[_Fact]] = {}
     rounded: dict[tuple, list[_Fact]] = {}  # facts whose mentions include a rounded (余, 约) figure
     roundish = (Bound.ge, Bound.approx)
     for m in ms:
-        key = (m.d.category, m.unit, m.value)
+        p = m.place
+        kind = (m.d.category, m.unit, m.measure, p.locality, p.village, p.township, p.county, p.city, p.province)
+        key = (kind, m.value)
         joined = None
         if not m.is_rate:
             cands = exact.get(key, ())
-            if rounded or m.d.bound in roundish:
-                kind = key[:2]
+            if m.d.bound in roundish or kind in rounded:
                 cands = list(cands) + [f for f in rounded.get(kind, ()) if f not in cands]
                 if m.d.bound in roundish:
-                    cands += [f for f in facts if f.first.d.category is kind[0] and f.first.unit == kind[1] and f not in cands]
+                    cands += [f for f in by_kind.get(kind, ()) if f not in cands]
                 cands.sort(key=lambda f: f.first.start)
             for f in cands:
                 if all(_compatible(x, m, text) for x in f.members):
@@ -826,12 +832,14 @@ def _group(ms: list[_M], text: str) -> list[_Fact]:
         if joined is None:
             joined = _Fact(m)
             facts.append(joined)
-            exact.setdefault(key, []).append(joined)
+            if not m.is_rate:
+                exact.setdefault(key, []).append(joined)
+                by_kind.setdefault(kind, []).append(joined)
         else:
             joined.members.append(m)
         m.fact = joined
-        if m.d.bound in roundish and joined not in rounded.get(key[:2], ()):
-            rounded.setdefault(key[:2], []).append(joined)
+        if m.d.bound in roundish and joined not in rounded.get(kind, ()):
+            rounded.setdefault(kind, []).append(joined)
     for n, f in enumerate(facts, 1):
         f.id = f"f{n}"
     return facts
@@ -893,10 +901,11 @@ def _rows(doc_id: str, view: View, facts: list[_Fact], breakdowns: list[_Breakdo
         if got:
             status, parts_sum = min(got, key=lambda sv: (rank[sv[0]], -sv[1]))
         start, end = view.raw_span(first.start, first.end)
-        d = main.d
+        d, p = main.d, first.place
         rows.append(Fact(
-            doc_id, f.id, first.d.category, item, first.measure, aspect, origin, main.value, d.value_hi, main.unit,
-            d.bound, first.d.per, first.place, date, f"{doc_id}:{start}-{end}", start, len(members),
+            doc_id, f.id, first.d.category._value_, item, first.measure, aspect, origin, main.value, d.value_hi,
+            main.unit, d.bound._value_, first.d.per, p.locality, p.province, p.city, p.county, p.township, p.village,
+            date, f"{doc_id}:{start}-{end}", start, len(members),
             part_of.id if part_of is not None and part_of is not f else None, parts_sum, status,
             replaced.id if replaced is not None and replaced is not f else None,
         ))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import MISSING, dataclass, field, fields
 from enum import Enum
+from typing import NamedTuple
 
 
 def record(cls):
@@ -280,9 +281,9 @@ class Claim:
         return self.fact
 
 
-@record
-class FactLinks:
-    """What the facts stage says of one claim (all None for a date)."""
+class FactLinks(NamedTuple):
+    """What the facts stage says of one claim (all None for a date). A tuple: one is made
+    for every claim."""
 
     fact: str | None = None
     part_of: str | None = None
@@ -293,13 +294,14 @@ class FactLinks:
     is_headline: bool = False
 
 
-@record
-class Fact:
-    """One figure of a document, however often it is mentioned; the row of the facts table."""
+class Fact(NamedTuple):
+    """One figure of a document, however often it is mentioned: a row of the facts table,
+    its fields in the order of :data:`pipeline.schema.FACTS`'s columns (a tuple, as the
+    table's rows are; one is made for nearly every claim)."""
 
     doc_id: str
     fact_id: str
-    category: Category
+    category: str  # a Category value
     item: str
     measure: str | None
     aspect: str | None
@@ -307,9 +309,14 @@ class Fact:
     value: float
     value_hi: float | None
     unit: str | None
-    bound: Bound
+    bound: str  # a Bound value
     per: str | None
-    place: LocalityPath
+    locality: str | None
+    province: str | None
+    city: str | None
+    county: str | None
+    township: str | None
+    village: str | None
     date: str | None
     first_claim: str
     start: int

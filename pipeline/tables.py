@@ -56,13 +56,9 @@ def claim_values(c: Claim) -> tuple:
 
 
 def fact_values(f: Fact) -> tuple:
-    """A facts-table row as a tuple, in the order of :data:`pipeline.schema.FACTS`'s columns."""
-    p = f.place
-    return (
-        f.doc_id, f.fact_id, f.category._value_, f.item, f.measure, f.aspect, f.origin, f.value, f.value_hi, f.unit,
-        f.bound._value_, f.per, p.locality, p.province, p.city, p.county, p.township, p.village, f.date, f.first_claim,
-        f.start, f.n_mentions, f.part_of, f.parts_sum, f.parts_status, f.replaced_by,
-    )
+    """A facts-table row as a tuple, in the order of :data:`pipeline.schema.FACTS`'s columns
+    (a :class:`~pipeline.model.Fact` is that tuple already)."""
+    return f
 
 
 # A claims-table row as a dict -> the same row as :func:`claim_values` makes it
