@@ -47,41 +47,42 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from functools import lru_cache
 
-import regex
+import re
 
 from .claims import TABLE_CAPTION, TABLE_CELL_RULE
 from .lexicon import FactWords, Lexicon, load_facts
 from .model import Bound, Category, Fact, FactLinks, LocalityPath, Paragraph, ParagraphKind, View
 
 NO_LINKS = FactLinks()
+_new = tuple.__new__  # a named tuple from a tuple of its fields, without its Python-level __new__
 WINDOW = 24  # how far a mention's own words reach before and after it
 PEOPLE_UNITS = frozenset({"人"})
+# Character classes are searched with ``re`` (a call costs a fraction of one to ``regex``); a
+# search backwards is a search of the reversed stretch, with the pattern's words written
+# reversed (以及 → 及以).
 _CLAUSE_CHARS = "，,；;。！？!?\n、：:（()）【】#"
-_CLAUSE_BACK = regex.compile("(?r)[" + regex.escape(_CLAUSE_CHARS) + "]")
-_CLAUSE_FWD = regex.compile("[" + regex.escape(_CLAUSE_CHARS) + "]")
-_LIST_BREAK = regex.compile(r"[，,；;。！？!?\n：:]")  # what a list of figures may not contain
-_SENTENCE_BREAK = regex.compile(r"[；;。！？!?\n]")
-_JOINED = regex.compile(r"以及|[和及与、]")
-_JOINER_BACK = regex.compile(r"(?r)以及|[和及与、]")
-_SEMI_MARKS = regex.compile(r"[；;#【】]")
-_HEAD_MARKS = regex.compile(r"(?:【[^】\n]{1,80}】|#[^#\n]{1,60}#)+")
+_CLAUSE = re.compile("[" + re.escape(_CLAUSE_CHARS) + "]")
+_LIST_BREAK = re.compile(r"[，,；;。！？!?\n：:]")  # what a list of figures may not contain
+_SENTENCE_BREAK = re.compile(r"[；;。！？!?\n]")
+_JOINED = re.compile(r"以及|[和及与、]")
+_JOINED_REVERSED = re.compile(r"及以|[和及与、]")
+_HEAD_MARKS = re.compile(r"(?:【[^】\n]{1,80}】|#[^#\n]{1,60}#)+")
 _NOUN_STOPS = frozenset("的和及与等、在已为是将均共各每其余")
 _OPEN_PAREN = "（("
 _CLOSE_PAREN = "）)"
 KINDS = ("aspect", "measure", "measure_else", "origin", "open", "closed", "remainder", "total", "correction")
 
 
+_NO_HITS: tuple = ((), ())
 # A signal word found in the text: (start, end, label, is a time phrase), as a tuple (one per hit)
 _Hit = tuple
 START, END, LABEL, TIME = 0, 1, 2, 3
 
 
 class _Words:
-    """The automaton and orderings built once per word file."""
+    """The search for the signal words and what each word signals, built once per word file."""
 
     def __init__(self, fw: FactWords):
-        import ahocorasick
-
         entries: dict[str, list[tuple[str, str]]] = {}
         for kind in ("aspect", "measure", "origin"):
             for label, ws in getattr(fw, kind).items():
@@ -95,30 +96,34 @@ class _Words:
                 entries.setdefault(w, []).append((kind, kind))
         for w in fw.measure_else:
             entries.setdefault(w, []).append(("measure_else", "other"))
-        self.auto = ahocorasick.Automaton()
-        for w, what in entries.items():
-            self.auto.add_word(w, (len(w), w in fw.aspect_time_phrases, tuple(what)))
-        self.auto.make_automaton()
+        self.entries = {w: (w in fw.aspect_time_phrases, tuple(what)) for w, what in entries.items()}
+        # One alternation of literal words, longest first: a scan in C that skips every character
+        # no word starts with (the words of one stretch are read without overlaps, the longest
+        # first: 无症状感染者 is 无症状 then 感染者, 次密切接触者 is not also 密切接触者)
+        self.pattern = re.compile("|".join(re.escape(w) for w in sorted(entries, key=lambda w: (-len(w), w))))
         self.measure_rank = {label: i for i, label in enumerate(fw.measure)}
         self.fw = fw
 
-    def hits(self, text: str) -> dict[str, tuple[list[int], list[_Hit]]]:
-        """Signal words of ``text`` by kind, each sorted by start (with the list of starts, for bisect)."""
-        found: dict[str, list[_Hit]] = {k: [] for k in KINDS}
-        for last, (n, time, what) in self.auto.iter(text):
-            start = last + 1 - n
-            for kind, label in what:
-                found[kind].append((start, last + 1, label, time))
-        out = {}
-        for kind, hs in found.items():
-            if len(hs) > 1:
-                hs.sort(key=_by_start)
-            out[kind] = ([h[START] for h in hs], hs)
+    def hits(self, text: str, spans: list[tuple[int, int]]) -> dict[str, tuple[list[int], list[_Hit]]]:
+        """Signal words of ``text`` within ``spans`` (in order, not overlapping) by kind, each in
+        text order (with the list of starts, for bisect); under ``""``, the starts of all of them."""
+        found: dict[str, list[_Hit]] = {}
+        every = []
+        entries = self.entries
+        finditer = self.pattern.finditer
+        for a, b in spans:
+            for m in finditer(text, a, b):
+                time, what = entries[m.group()]
+                start, end = m.span()
+                every.append(start)
+                for kind, label in what:
+                    found.setdefault(kind, []).append((start, end, label, time))
+        out = {kind: ([h[START] for h in hs], hs) for kind, hs in found.items()}
+        for kind in KINDS:
+            if kind not in out:
+                out[kind] = _NO_HITS
+        out[""] = (every, ())
         return out
-
-
-def _by_start(h: _Hit) -> tuple[int, int]:
-    return h[START], -h[END]
 
 
 @lru_cache(maxsize=4)
@@ -139,20 +144,17 @@ class _M:
     fact: _Fact | None = None
     headline = False
     cell = False  # a cell of a flattened table
+    plain_after = -1  # for a mention with no word near: where the figure before it ends (-2: none before)
+    own: dict = {}  # kind -> (label, from a parenthesis), for the kinds it has words of (never changed in place)
+    noun = noun_after = None  # read through nouns(), which works them out the first time (nouns_known)
+    nouns_known = False
 
     def __init__(self, k: int, d, place: LocalityPath):
-        self.k = k  # index in the drafts
-        self.d = d
-        self.place = place
+        self.k, self.d, self.place = k, d, place  # k: its index in the drafts
         self.start, self.end, self.value, self.unit = d.start, d.end, d.value, d.unit
-        self.is_rate = d.per is not None
-        self.cases = d.category is Category.cases
-        self.own = _NO_OWN  # kind -> (label, from a parenthesis), for the kinds it has words of
-        self.noun = self.noun_after = _UNKNOWN  # read through nouns(), the first time they are needed
+        self.is_rate, self.cases = d.per is not None, d.category is Category.cases
 
 
-_NO_OWN: dict = {}
-_UNKNOWN = object()
 
 
 class _Breakdown:
@@ -195,19 +197,14 @@ def relate(doc_id: str, view: View, paras: list[Paragraph], drafts: list, places
         return links, []
     words = _words(lex.facts or load_facts())
     text = view.text
-    hits = words.hits(text)
-    marks = [m.start() for m in _SEMI_MARKS.finditer(text)]
-    _sentences(ms, text, paras)
-    _windows(ms, text)
+    ends = _positions(text, _SENT_END_CHARS)
+    hits = words.hits(text, _where_words_count(ms, text, paras, ends))
+    marks = _positions(text, "；;#【】")
+    paren_totals = _scan(ms, text, paras, _merged(hits), hits, words, ends)
     _mark_headlines(ms, paras, text)
-    everything = _merged(hits)
-    for m in ms:
-        _own_words(m, everything, words)
-        if m.cases:
-            m.pm = _pre_measure(m, hits, words)
     breakdowns: list[_Breakdown] = []
-    if "（" in text or "(" in text:
-        _paren_parts(ms, text, breakdowns)
+    if paren_totals:
+        _paren_parts(ms, paren_totals, text, breakdowns)
     if hits["open"][0] or hits["closed"][0]:
         _opener_parts(ms, text, hits, words, breakdowns)
     if hits["total"][0]:
@@ -215,7 +212,7 @@ def relate(doc_id: str, view: View, paras: list[Paragraph], drafts: list, places
     _status_lists(ms, text, words, breakdowns)
     if hits["correction"][0]:
         _corrections(ms, text, hits)
-    _resolve(ms, text, hits, marks, paras, words, lex.words)
+    _resolve(ms, text, hits, marks, paras, words, lex.words, breakdowns)
     facts = _group(ms, text)
     return _links(ms, links), _rows(doc_id, view, facts, breakdowns)
 
@@ -223,28 +220,132 @@ def relate(doc_id: str, view: View, paras: list[Paragraph], drafts: list, places
 # --------------------------------------------------------------------------
 # 1. Sentences, windows and own words
 
-_SENT_END = regex.compile(r"[。！？!?\n】]")
-_SENT_END_BACK = regex.compile(r"(?r)[。！？!?\n】]")
+_SENT_END = re.compile(r"[。！？!?\n】]")
+_SENT_END_CHARS = "。！？!?\n】"
 
 
-def _sentences(ms: list[_M], text: str, paras: list[Paragraph]) -> None:
-    """Each mention's sentence (a number counting sentences that hold figures) and where the
-    sentence starts, from the gaps between consecutive figures only (not the whole text).
-    The cells of a flattened table are governed by its header, on a short line above it
-    (``现有在院治疗确诊病例（单位：例）`` / ``甲区 412 乙区 28 合计 440``), as their unit is."""
+def _positions(text: str, chars: str) -> list[int]:
+    """Where any of ``chars`` occurs, in order: a str.find loop per character (C's speed over
+    the text, Python's only per occurrence; an ``re`` class costs some 100 instructions a
+    character over Chinese text)."""
+    out = []
+    for c in chars:
+        k = text.find(c)
+        while k != -1:
+            out.append(k)
+            k = text.find(c, k + 1)
+    out.sort()
+    return out
+
+
+def _where_words_count(ms: list[_M], text: str, paras: list[Paragraph], ends: list[int]) -> list[tuple[int, int]]:
+    """The stretches of text whose signal words can bear on a figure: the sentences that hold
+    figures, a table's caption line, and a paragraph up to its last cases figure (the origin
+    words of a paragraph: _resolve). About a quarter of a bulletin's text; the rest is not read."""
+    spans = []
+    size = len(text)
+    for m in ms:
+        d = m.d
+        k = bisect_left(ends, d.start)
+        a, b = (ends[k - 1] + 1 if k else 0), (ends[k] + 1 if k < len(ends) else size)
+        if d.category is Category.cases and d.para_index < len(paras):
+            a = min(a, paras[d.para_index].vstart)
+        if d.rule == TABLE_CELL_RULE and 0 < d.para_index < len(paras):
+            a = min(a, paras[d.para_index - 1].vstart)
+        if spans and spans[-1][1] >= a:
+            if b > spans[-1][1]:
+                spans[-1] = (min(spans[-1][0], a), b)
+            elif a < spans[-1][0]:
+                spans[-1] = (a, spans[-1][1])
+        else:
+            spans.append((a, b))
+    return _merge(spans)
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            if b > out[-1][1]:
+                out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return out
+
+
+def _scan(ms: list[_M], text: str, paras: list[Paragraph], everything, hits, words: _Words, ends: list[int]) -> list[int]:
+    """One pass over the mentions: each one's sentence (a number counting the sentences that
+    hold figures, and where the sentence starts, found in the gaps between figures rather than
+    in the whole text), its own stretch of text ([lo, start) before it back to a clause
+    mark or a list joiner, [end, hi) after it, a parenthesis right after it), the signal
+    words there, and a cases mention's measure as far as its words tell. The cells of a
+    flattened table are governed by its header, on a short line above it
+    (``现有在院治疗病例（单位：例）`` / ``甲区 12 乙区 8 合计 20``), as their unit is.
+
+    A mention with no signal word or parenthesis near it (most) keeps the stretch of its number
+    (lo = start, hi = end): nothing it would hold is read. Returns the indices of mentions a
+    parenthesis with figures follows (their totals, maybe)."""
+    n, size = len(ms), len(text)
+    clause, joined = _CLAUSE.search, _JOINED_REVERSED.search
+    starts = hits[""][0]  # every signal word, of any kind
+    n_hits = len(starts)
+    paren_totals = []
     sent, s0, prev_end = 0, 0, 0
     for i, m in enumerate(ms):
-        m.para = m.d.para_index
-        if i == 0 or _SENT_END.search(text, prev_end, m.start):
-            c = _SENT_END_BACK.search(text, prev_end, m.start)
-            s0 = c.end() if c else (prev_end if i else 0)
+        d = m.d
+        start, end = m.start, m.end
+        m.para = d.para_index
+        k = bisect_left(ends, start) - 1  # the last sentence end before it
+        if i == 0 or (k >= 0 and ends[k] >= prev_end):
+            s0 = ends[k] + 1 if k >= 0 and ends[k] >= prev_end else (prev_end if i else 0)
             sent += 1 if i else 0
-        m.sent, m.s0 = sent, s0
-        if m.d.rule == TABLE_CELL_RULE:
+        m.sent = sent
+        m.s0 = s0
+        if d.rule == TABLE_CELL_RULE:
             m.cell = True
             if 0 < m.para < len(paras) and len(paras[m.para - 1].text) <= TABLE_CAPTION:
                 m.s0 = min(s0, paras[m.para - 1].vstart)
-        prev_end = m.end
+        k = bisect_left(starts, start - WINDOW)
+        near = k < n_hits and starts[k] < end + WINDOW
+        if not near and ("（" not in text[end:end + WINDOW] and "(" not in text[end:end + WINDOW]):
+            m.lo, m.hi = start, end  # (most mentions) nothing of its own around it
+            m.plain_after = prev_end if i else -2  # (its noun before may still be read: _noun_before)
+            if m.cases:
+                m.pm = _pre_measure(m, hits, words)
+            prev_end = end
+            continue
+        lo = max(prev_end, start - WINDOW)
+        if lo < start:
+            c = clause(text[lo:start][::-1])
+            if c:
+                lo = start - c.start()
+            elif i and prev_end > start - WINDOW:  # a figure right before it: the words after a joiner are this one's
+                j = joined(text[prev_end:start][::-1])
+                if j:
+                    lo = start - j.start()
+        m.lo = lo
+        nxt_start = ms[i + 1].start if i + 1 < n else size
+        hi = min(nxt_start, end + WINDOW)
+        c = clause(text, end, hi) if end < hi else None
+        if c:
+            hi = c.start()
+        elif i + 1 < n and hi == nxt_start:  # the next figure follows: its words start after the last joiner
+            j = joined(text[end:hi][::-1])
+            if j:
+                hi -= j.end()
+        m.hi = hi
+        if hi < size and text[hi] in _OPEN_PAREN:
+            close = _find_close(text, hi + 1, min(size, hi + 1 + WINDOW))
+            if close is not None and (i + 1 == n or nxt_start > close):
+                m.paren = (hi + 1, close)
+            elif i + 1 < n:
+                paren_totals.append(i)
+        if near:
+            _own_words(m, everything, words)  # (returns at once when the word near is of another kind)
+        if m.cases:
+            m.pm = _pre_measure(m, hits, words)
+        prev_end = end
+    return paren_totals
 
 
 def _sentence_end(text: str, pos: int) -> int:
@@ -259,36 +360,6 @@ def _merged(hits) -> tuple[list[int], list[tuple]]:
     return [h[0] for h in out], out
 
 
-def _windows(ms: list[_M], text: str) -> None:
-    """Each mention's own stretch of text: [lo, start) before it, [end, hi) after it."""
-    n = len(ms)
-    for i, m in enumerate(ms):
-        prev_end = ms[i - 1].end if i else 0
-        nxt_start = ms[i + 1].start if i + 1 < n else len(text)
-        lo = max(prev_end, m.start - WINDOW)
-        c = _CLAUSE_BACK.search(text, lo, m.start) if lo < m.start else None
-        if c:
-            lo = c.end()
-        elif i and prev_end > m.start - WINDOW:  # a figure right before it: the words after a joiner are this one's
-            j = _JOINER_BACK.search(text, prev_end, m.start)
-            if j:
-                lo = j.end()
-        m.lo = lo
-        hi = min(nxt_start, m.end + WINDOW)
-        c = _CLAUSE_FWD.search(text, m.end, hi) if m.end < hi else None
-        if c:
-            hi = c.start()
-        if i + 1 < n and hi == nxt_start:  # the next figure follows: its words start after the last joiner
-            j = _JOINER_BACK.search(text, m.end, hi)
-            if j:
-                hi = j.start()
-        m.hi = hi
-        if hi < len(text) and text[hi] in _OPEN_PAREN:
-            close = _find_close(text, hi + 1, min(len(text), hi + 1 + WINDOW))
-            if close is not None and (i + 1 == n or ms[i + 1].start > close):
-                m.paren = (hi + 1, close)
-
-
 def _find_close(text: str, a: int, b: int) -> int | None:
     """The first closing parenthesis in [a, b)."""
     found = [k for k in (text.find("）", a, b), text.find(")", a, b)) if k != -1]
@@ -298,10 +369,11 @@ def _find_close(text: str, a: int, b: int) -> int | None:
 def _mark_headlines(ms: list[_M], paras: list[Paragraph], text: str) -> None:
     """A headline paragraph, or the 【…】/#…# title a body paragraph opens with."""
     zones: dict[int, int] = {}
-    for k, p in enumerate(paras):
+    for k in [k for k, p in enumerate(paras) if p.kind is ParagraphKind.headline or p.text[:1] in "【#"]:
+        p = paras[k]
         if p.kind is ParagraphKind.headline:
             zones[k] = p.vend
-        elif p.text[:1] in ("【", "#"):
+        else:
             h = _HEAD_MARKS.match(text, p.vstart, p.vend)
             if h:
                 zones[k] = h.end()
@@ -372,9 +444,10 @@ def _own_words(m: _M, everything, words: _Words) -> None:
 
 def nouns(m: _M, text: str) -> tuple[str | None, str | None]:
     """(the counted noun's key, the noun right after the measure word), worked out once."""
-    if m.noun is _UNKNOWN:
+    if not m.nouns_known:
         m.noun_after = _noun_after(m, text)
         m.noun = m.noun_after or _noun_before(m, text)
+        m.nouns_known = True
     return m.noun, m.noun_after
 
 
@@ -391,7 +464,18 @@ def _noun_after(m: _M, text: str) -> str | None:
 def _noun_before(m: _M, text: str) -> str | None:
     """Without a noun after the measure word: the last character of the noun before the number
     (道路卡口32个 → 口)."""
-    for c in reversed(text[m.lo:m.start].strip()):
+    lo = m.lo
+    if m.plain_after != -1:  # its stretch was not read: read it now, as _scan would have
+        after = max(m.plain_after, 0)
+        lo = max(after, m.start - WINDOW)
+        c = _CLAUSE.search(text[lo:m.start][::-1]) if lo < m.start else None
+        if c:
+            lo = m.start - c.start()
+        elif m.plain_after >= 0 and after > m.start - WINDOW:
+            j = _JOINED_REVERSED.search(text[after:m.start][::-1])
+            if j:
+                lo = m.start - j.start()
+    for c in reversed(text[lo:m.start].strip()):
         if "\u4e00" <= c <= "\u9fff":
             return c
         break
@@ -438,11 +522,12 @@ def _fits(part: _M, total: _M, fw: FactWords | None, cumulative: bool = False) -
     return True
 
 
-def _paren_parts(ms: list[_M], text: str, out: list[_Breakdown]) -> None:
+def _paren_parts(ms: list[_M], candidates: list[int], text: str, out: list[_Breakdown]) -> None:
     """``境外输入病例3例（武汉市3例）``, ``在院治疗15305例（其中重症13例）``."""
     n = len(ms)
-    for i, t in enumerate(ms):
-        if t.paren or t.is_rate or t.hi >= len(text) or text[t.hi] not in _OPEN_PAREN:
+    for i in candidates:
+        t = ms[i]
+        if t.is_rate:
             continue
         close = _find_close(text, t.hi + 1, min(len(text), t.hi + 1 + 4 * WINDOW))
         if close is None:
@@ -531,8 +616,15 @@ def _list_totals(ms: list[_M], text: str, hits, out: list[_Breakdown]) -> None:
     """``国道卡口3个、村口卡口4个和流动卡口1个，共8个``: a list joined by 、/和 right before a total
     marked 共/合计 (in its sentence, or ending the sentence before when the total opens its
     own), of its unit and category, adding up to no more than it."""
-    for i, t in enumerate(ms):
-        if i < 2 or t.is_rate or ms[i - 1].unit != t.unit or not _in(hits["total"], t.lo, t.start):
+    starts = [m.start for m in ms]
+    seen = set()
+    for h in hits["total"][1]:
+        i = bisect_left(starts, h[END])  # the figure after the word: the word is in its own words
+        if i >= len(ms) or i in seen or ms[i].lo > h[START]:
+            continue
+        seen.add(i)
+        t = ms[i]
+        if i < 2 or t.is_rate or ms[i - 1].unit != t.unit:
             continue
         q = ms[i - 1]
         if q.sent == t.sent:
@@ -559,19 +651,21 @@ def _list_totals(ms: list[_M], text: str, hits, out: list[_Breakdown]) -> None:
 
 
 def _status_lists(ms: list[_M], text: str, words: _Words, out: list[_Breakdown]) -> None:
-    """``累计确诊426例，治愈出院385例，在院治疗34例，死亡7例``: figures right after a total,
-    in its sentence or the next, of its unit and category, that add up to it exactly."""
+    """``累计确诊426例，治愈出院385例，在院治疗34例，死亡7例``: figures right after a total, in
+    its sentence or the next, of its unit and category, that add up to it exactly. The figures
+    start right after it (leaving out its parts found already) and go on while they fit; one
+    run that adds up may be followed by another (a total split two ways)."""
     n = len(ms)
-    for i, t in enumerate(ms):
-        if t.is_rate or t.value < 2 or i + 2 >= n:
-            continue
-        nxt = ms[i + 1]
-        if nxt.unit != t.unit and (i + 2 >= n or ms[i + 2].unit != t.unit):
+    for i in range(n - 2):
+        t = ms[i]
+        u = t.unit
+        if ms[i + 1].unit != u and ms[i + 2].unit != u or t.is_rate or t.value < 2:
             continue  # (most figures) the next ones count something else
+        nxt = ms[i + 1]
         if not _LIST_BREAK.search(text, t.end, nxt.start) and _JOINED.search(text, t.end, nxt.start):
             continue  # joined to the figure after it by 、/和: a list member, not a total
         cumulative = "aspect" in t.own and t.own["aspect"][0] == "cumulative"
-        run: list[_M] = []  # consecutive fitting figures (a run may go on into the next sentence)
+        run: list[_M] = []
         total = 0.0
         for j in range(i + 1, n):
             m = ms[j]
@@ -579,20 +673,19 @@ def _status_lists(ms: list[_M], text: str, words: _Words, out: list[_Breakdown])
                 break
             if m.total is t:
                 continue  # a part of an earlier breakdown of the same total
-            if (m.total is not None or m.d.category is not t.d.category or not _same_thing(m, t, text)
-                    or not _fits(m, t, words.fw, cumulative) or m.value >= t.value):
-                run, total = [], 0.0  # a figure that does not fit breaks the run
-                continue
+            if (m.total is not None or m.d.category is not t.d.category or m.value >= t.value
+                    or not _same_thing(m, t, text) or not _fits(m, t, words.fw, cumulative)):
+                break  # a figure that does not fit ends the list
             run.append(m)
             total += m.value
+            if total > t.value and not _close(total, t.value):
+                break
             if _close(total, t.value) and len(run) >= 2:
                 bd = _Breakdown(t, "status")
                 out.append(bd)
                 for p in run:
                     bd.add(p)
                 run, total = [], 0.0
-            elif total > t.value:  # too much: a run may start again at this figure
-                run, total = ([m], m.value) if m.value < t.value else ([], 0.0)
 
 
 def _same_thing(part: _M, total: _M, text: str) -> bool:
@@ -618,12 +711,12 @@ def _corrections(ms: list[_M], text: str, hits) -> None:
 # 4. Aspect, measure, origin
 
 
-def _resolve(ms: list[_M], text: str, hits, marks: list[int], paras: list[Paragraph], words: _Words, lex_words) -> None:
+def _resolve(ms: list[_M], text: str, hits, marks: list[int], paras: list[Paragraph], words: _Words, lex_words,
+             breakdowns: list[_Breakdown]) -> None:
     fw = words.fw
-    blocked = sorted(
-        [(m.lo, m.start) for m in ms if m.total is not None] + [(m.end, m.hi) for m in ms if m.total is not None]
-        + [m.paren for m in ms if m.paren]
-    )
+    parts = [p for bd in breakdowns for p in bd.parts]
+    asides = sorted(m.paren for m in ms if m.paren is not None)
+    blocked = sorted([(p.lo, p.start) for p in parts] + [(p.end, p.hi) for p in parts] + asides)
     b_starts = [a for a, _ in blocked]
 
     def free(pos: int) -> bool:
@@ -656,10 +749,9 @@ def _resolve(ms: list[_M], text: str, hits, marks: list[int], paras: list[Paragr
         return h[TIME]
 
     origin_starts, origin_items = hits["origin"]
-    mixed = {id(m.total) for m in ms if m.total is not None and "origin" in m.own}
-    part_words = sorted([(m.lo, m.start) for m in ms if m.total is not None and "origin" in m.own]
-                        + [(m.end, m.hi) for m in ms if m.total is not None and "origin" in m.own])
-    asides = sorted(m.paren for m in ms if m.paren)
+    with_origin = [p for p in parts if "origin" in p.own]
+    mixed = {id(p.total) for p in with_origin}
+    part_words = sorted([(p.lo, p.start) for p in with_origin] + [(p.end, p.hi) for p in with_origin])
 
     def inside(spans: list, pos: int) -> bool:
         k = bisect_right(spans, (pos, len(text))) - 1
@@ -682,15 +774,20 @@ def _resolve(ms: list[_M], text: str, hits, marks: list[int], paras: list[Paragr
                 labels.add(origin_items[x][LABEL])
         return labels.pop() if len(labels) == 1 else None
 
+    def before(kind: str, m: _M) -> bool:
+        """Is there a word of ``kind`` in its sentence before its own words?"""
+        kstarts = hits[kind][0]
+        k = bisect_left(kstarts, m.lo) - 1
+        return k >= 0 and kstarts[k] >= m.s0
+
     per_openers = tuple(lex_words.get("per_openers", ()))
-    aspect_starts = hits["aspect"][0]
+    measure_else_bare = lambda h: _bare(h, hits)  # noqa: E731
     for m in ms:
-        s0 = m.s0
         own = m.own
         aspect = own["aspect"][0] if "aspect" in own else None
         if aspect is None and not (m.is_rate and m.d.per.startswith(per_openers)):  # 每天一篇: a rate, not a count
-            k = bisect_left(aspect_starts, m.lo) - 1
-            if k >= 0 and aspect_starts[k] >= s0:  # a word before it in its sentence
+            if before("aspect", m):
+                s0 = m.s0
                 k = bisect_left(marks, m.start) - 1
                 mark = marks[k] + 1 if k >= 0 and marks[k] >= s0 else s0
                 word = governing("aspect", mark, m.lo, None if m.cell else anchored)  # a table's header governs its cells
@@ -702,10 +799,12 @@ def _resolve(ms: list[_M], text: str, hits, marks: list[int], paras: list[Paragr
         m.aspect = aspect
         if not m.cases:
             continue
-        head = _head_start(marks, text, s0, m.start)
         measure = own["measure"][0] if "measure" in own else None
-        if measure is None:  # the nearest measure word before it, or a word that names none (感染者)
-            found = [h for h in (governing("measure", head, m.lo), governing("measure_else", head, m.lo, lambda h: _bare(h, hits))) if h]
+        head = -1
+        if measure is None and (before("measure", m) or before("measure_else", m)):
+            # the nearest measure word before it, or a word that names none (感染者)
+            head = _head_start(marks, text, m.s0, m.start)
+            found = [h for h in (governing("measure", head, m.lo), governing("measure_else", head, m.lo, measure_else_bare)) if h]
             measure = max(found)[LABEL] if found else None
         if measure is None and m.total is not None:
             measure = m.total.measure
@@ -715,9 +814,12 @@ def _resolve(ms: list[_M], text: str, hits, marks: list[int], paras: list[Paragr
         origin = None
         if "origin" in own:
             origin = own["origin"][0]
-        elif measure not in fw.origin_own_only:
-            h = governing("origin", head, m.lo, lambda h: not _LIST_BREAK.search(text, h[END], m.start))  # its list's word
-            origin = h[LABEL] if h else None
+        elif measure not in fw.origin_own_only and origin_starts:
+            if before("origin", m):
+                if head < 0:
+                    head = _head_start(marks, text, m.s0, m.start)
+                h = governing("origin", head, m.lo, lambda h: not _LIST_BREAK.search(text, h[END], m.start))  # its list's word
+                origin = h[LABEL] if h else None
             if origin is None and m.total is not None:
                 origin = m.total.origin
             if origin is None and id(m) not in mixed:  # (a total whose parts name their origins is mixed)
@@ -785,10 +887,10 @@ def _same_value(a: _M, b: _M) -> bool:
 
 
 def _compatible(a: _M, b: _M, text: str) -> bool:
-    """Can ``b`` be the same figure as ``a``, which shares its category, unit, place and measure
-    (the key they were found by): the same value, nothing that conflicts, not one list, not
+    """Can ``b`` be the same figure as ``a``, which shares its category and unit (the key they
+    were found by): the same place, measure and value, nothing that conflicts, not one list, not
     related as total and part or as a correction."""
-    if not _same_value(a, b):
+    if a.measure != b.measure or not (a.place is b.place or a.place == b.place) or not _same_value(a, b):
         return False
     da, db = a.d, b.d
     if (da.date is not None and db.date is not None and da.date != db.date
@@ -806,54 +908,59 @@ def _compatible(a: _M, b: _M, text: str) -> bool:
 
 def _group(ms: list[_M], text: str) -> list[_Fact]:
     """Each mention joins the earliest fact all of whose mentions it agrees with. Candidates
-    share its category, unit, place and measure, and its value (a rounded figure, or a fact
-    with one, is compared with every fact of that kind). A rate is a fact of its own."""
+    share its category, unit and value (a rounded figure, or a fact with one, is compared with
+    every fact of its category and unit). A rate is a fact of its own. Ids are given in order."""
     facts: list[_Fact] = []
     exact: dict[tuple, list[_Fact]] = {}
-    by_kind: dict[tuple, list[_Fact]] = {}
-    rounded: dict[tuple, list[_Fact]] = {}  # facts whose mentions include a rounded (余, 约) figure
     roundish = (Bound.ge, Bound.approx)
+    any_round = any(m.d.bound in roundish for m in ms)
+    by_kind: dict[tuple, list[_Fact]] = {}  # (category, unit) -> facts, kept when a rounded figure is about
+    rounded: dict[tuple, list[_Fact]] = {}  # facts whose mentions include a rounded (余, 约) figure
     for m in ms:
-        p = m.place
-        kind = (m.d.category, m.unit, m.measure, p.locality, p.village, p.township, p.county, p.city, p.province)
-        key = (kind, m.value)
+        key = (m.d.category._value_, m.unit, m.value)  # (an Enum member hashes in Python: its value in C)
         joined = None
         if not m.is_rate:
-            cands = exact.get(key, ())
-            if m.d.bound in roundish or kind in rounded:
-                cands = list(cands) + [f for f in rounded.get(kind, ()) if f not in cands]
-                if m.d.bound in roundish:
-                    cands += [f for f in by_kind.get(kind, ()) if f not in cands]
-                cands.sort(key=lambda f: f.first.start)
-            for f in cands:
-                if all(_compatible(x, m, text) for x in f.members):
-                    joined = f
-                    break
+            cands = exact.get(key)
+            if any_round:
+                kind = key[:2]
+                if m.d.bound in roundish or kind in rounded:
+                    cands = list(cands or ()) + [f for f in rounded.get(kind, ()) if f not in (cands or ())]
+                    if m.d.bound in roundish:
+                        cands += [f for f in by_kind.get(kind, ()) if f not in cands]
+                    cands.sort(key=lambda f: f.first.start)
+            if cands:
+                for f in cands:
+                    if all(_compatible(x, m, text) for x in f.members):
+                        joined = f
+                        break
         if joined is None:
             joined = _Fact(m)
             facts.append(joined)
+            joined.id = "f%d" % len(facts)
             if not m.is_rate:
                 exact.setdefault(key, []).append(joined)
-                by_kind.setdefault(kind, []).append(joined)
+                if any_round:
+                    by_kind.setdefault(key[:2], []).append(joined)
         else:
             joined.members.append(m)
         m.fact = joined
-        if m.d.bound in roundish and joined not in rounded.get(kind, ()):
-            rounded.setdefault(kind, []).append(joined)
-    for n, f in enumerate(facts, 1):
-        f.id = f"f{n}"
+        if any_round and m.d.bound in roundish and joined not in rounded.get(key[:2], ()):
+            rounded.setdefault(key[:2], []).append(joined)
     return facts
 
 
 def _links(ms: list[_M], links: list[FactLinks]) -> list[FactLinks]:
     for m in ms:
         f = m.fact
+        if m.total is None and m.replaced_by is None:  # (most)
+            links[m.k] = _new(FactLinks, (f.id, None, None, m.aspect, m.measure, m.origin, m.headline))
+            continue
         part_of = m.total.fact if m.total is not None else None
         replaced = m.replaced_by.fact if m.replaced_by is not None else None
-        links[m.k] = FactLinks(
+        links[m.k] = _new(FactLinks, (
             f.id, part_of.id if part_of is not None and part_of is not f else None,
             replaced.id if replaced is not None and replaced is not f else None, m.aspect, m.measure, m.origin, m.headline,
-        )
+        ))
     return links
 
 
@@ -879,11 +986,21 @@ def _rows(doc_id: str, view: View, facts: list[_Fact], breakdowns: list[_Breakdo
         if bd.parts and bd.total.fact is not None:
             checks.setdefault(id(bd.total.fact), []).append((_status(bd), bd.sum))
     rank = {"mismatch": 0, "complete": 1, "partial": 2}
+    raw = view.raw
     rows = []
     for f in facts:
         first = f.first
         members = f.members
-        if len(members) == 1:  # (most facts)
+        if len(members) == 1 and first.total is None and first.replaced_by is None and id(f) not in checks:  # (most)
+            d, p = first.d, first.place
+            start = raw[first.start]
+            rows.append(_new(Fact, (
+                doc_id, f.id, d.category._value_, d.item, first.measure, first.aspect, first.origin, first.value,
+                d.value_hi, first.unit, d.bound._value_, d.per, p.locality, p.province, p.city, p.county, p.township,
+                p.village, d.date, f"{doc_id}:{start}-{raw[first.end - 1] + 1}", start, 1, None, None, None, None,
+            )))
+            continue
+        if len(members) == 1:
             main, item, aspect, origin, date = first, first.d.item, first.aspect, first.origin, first.d.date
             part_of = first.total.fact if first.total is not None else None
             replaced = first.replaced_by.fact if first.replaced_by is not None else None
@@ -900,13 +1017,13 @@ def _rows(doc_id: str, view: View, facts: list[_Fact], breakdowns: list[_Breakdo
         got = checks.get(id(f))
         if got:
             status, parts_sum = min(got, key=lambda sv: (rank[sv[0]], -sv[1]))
-        start, end = view.raw_span(first.start, first.end)
+        start, end = raw[first.start], raw[first.end - 1] + 1  # (view.raw_span, for a span that is never empty)
         d, p = main.d, first.place
-        rows.append(Fact(
+        rows.append(_new(Fact, (
             doc_id, f.id, first.d.category._value_, item, first.measure, aspect, origin, main.value, d.value_hi,
             main.unit, d.bound._value_, first.d.per, p.locality, p.province, p.city, p.county, p.township, p.village,
             date, f"{doc_id}:{start}-{end}", start, len(members),
             part_of.id if part_of is not None and part_of is not f else None, parts_sum, status,
             replaced.id if replaced is not None and replaced is not f else None,
-        ))
+        )))
     return rows
