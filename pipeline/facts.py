@@ -198,9 +198,9 @@ def relate(doc_id: str, view: View, paras: list[Paragraph], drafts: list, places
     words = _words(lex.facts or load_facts())
     text = view.text
     ends = _positions(text, _SENT_END_CHARS)
-    hits = words.hits(text, _where_words_count(ms, text, paras, ends))
+    hits = words.hits(text, _sentences(ms, text, paras, ends))
     marks = _positions(text, "；;#【】")
-    paren_totals = _scan(ms, text, paras, _merged(hits), hits, words, ends)
+    paren_totals = _scan(ms, text, _merged(hits), hits, words)
     _mark_headlines(ms, paras, text)
     breakdowns: list[_Breakdown] = []
     if paren_totals:
@@ -214,7 +214,7 @@ def relate(doc_id: str, view: View, paras: list[Paragraph], drafts: list, places
         _corrections(ms, text, hits)
     _resolve(ms, text, hits, marks, paras, words, lex.words, breakdowns)
     facts = _group(ms, text)
-    return _links(ms, links), _rows(doc_id, view, facts, breakdowns)
+    return links, _rows(doc_id, view, facts, breakdowns, links)
 
 
 # --------------------------------------------------------------------------
@@ -238,27 +238,39 @@ def _positions(text: str, chars: str) -> list[int]:
     return out
 
 
-def _where_words_count(ms: list[_M], text: str, paras: list[Paragraph], ends: list[int]) -> list[tuple[int, int]]:
-    """The stretches of text whose signal words can bear on a figure: the sentences that hold
-    figures, a table's caption line, and a paragraph up to its last cases figure (the origin
-    words of a paragraph: _resolve). About a quarter of a bulletin's text; the rest is not read."""
+def _sentences(ms: list[_M], text: str, paras: list[Paragraph], ends: list[int]) -> list[tuple[int, int]]:
+    """Each mention's sentence (a number counting the sentences that hold figures) and where it
+    starts, from the sentence ends; and the stretches of text whose signal words can bear on a
+    figure: the sentences that hold figures, a table's caption line, and a paragraph up to its
+    last cases figure (its origin words: _resolve). About a quarter of a bulletin's text; the
+    rest is not read. The cells of a flattened table are governed by its header, on a short
+    line above it (``现有在院治疗病例（单位：例）`` / ``甲区 12 乙区 8 合计 20``), as their unit is."""
     spans = []
-    size = len(text)
+    size, n_ends = len(text), len(ends)
+    sent, prev_end = -1, -1
     for m in ms:
         d = m.d
-        k = bisect_left(ends, d.start)
-        a, b = (ends[k - 1] + 1 if k else 0), (ends[k] + 1 if k < len(ends) else size)
-        if d.category is Category.cases and d.para_index < len(paras):
-            a = min(a, paras[d.para_index].vstart)
-        if d.rule == TABLE_CELL_RULE and 0 < d.para_index < len(paras):
-            a = min(a, paras[d.para_index - 1].vstart)
-        if spans and spans[-1][1] >= a:
-            if b > spans[-1][1]:
-                spans[-1] = (min(spans[-1][0], a), b)
-            elif a < spans[-1][0]:
-                spans[-1] = (a, spans[-1][1])
+        start = m.start
+        para = m.para = d.para_index
+        k = bisect_left(ends, start)  # the sentence end after it
+        a = ends[k - 1] + 1 if k else 0
+        if a > prev_end:  # a sentence end lies between it and the figure before
+            sent += 1
+        m.sent = sent
+        m.s0 = a
+        b = ends[k] + 1 if k < n_ends else size
+        if m.cases and para < len(paras):
+            a = min(a, paras[para].vstart)
+        if d.rule == TABLE_CELL_RULE:
+            m.cell = True
+            if 0 < para < len(paras) and len(paras[para - 1].text) <= TABLE_CAPTION:
+                a = m.s0 = min(m.s0, paras[para - 1].vstart)
+        if spans and a <= spans[-1][1]:
+            if b > spans[-1][1] or a < spans[-1][0]:
+                spans[-1] = (min(spans[-1][0], a), max(b, spans[-1][1]))
         else:
             spans.append((a, b))
+        prev_end = m.end
     return _merge(spans)
 
 
@@ -273,14 +285,10 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
-def _scan(ms: list[_M], text: str, paras: list[Paragraph], everything, hits, words: _Words, ends: list[int]) -> list[int]:
-    """One pass over the mentions: each one's sentence (a number counting the sentences that
-    hold figures, and where the sentence starts, found in the gaps between figures rather than
-    in the whole text), its own stretch of text ([lo, start) before it back to a clause
-    mark or a list joiner, [end, hi) after it, a parenthesis right after it), the signal
-    words there, and a cases mention's measure as far as its words tell. The cells of a
-    flattened table are governed by its header, on a short line above it
-    (``现有在院治疗病例（单位：例）`` / ``甲区 12 乙区 8 合计 20``), as their unit is.
+def _scan(ms: list[_M], text: str, everything, hits, words: _Words) -> list[int]:
+    """One pass over the mentions: each one's own stretch of text ([lo, start) before it back
+    to a clause mark or a list joiner, [end, hi) after it, a parenthesis right after it), the
+    signal words there, and a cases mention's measure as far as its words tell.
 
     A mention with no signal word or parenthesis near it (most) keeps the stretch of its number
     (lo = start, hi = end): nothing it would hold is read. Returns the indices of mentions a
@@ -290,24 +298,12 @@ def _scan(ms: list[_M], text: str, paras: list[Paragraph], everything, hits, wor
     starts = hits[""][0]  # every signal word, of any kind
     n_hits = len(starts)
     paren_totals = []
-    sent, s0, prev_end = 0, 0, 0
+    prev_end = 0
     for i, m in enumerate(ms):
-        d = m.d
         start, end = m.start, m.end
-        m.para = d.para_index
-        k = bisect_left(ends, start) - 1  # the last sentence end before it
-        if i == 0 or (k >= 0 and ends[k] >= prev_end):
-            s0 = ends[k] + 1 if k >= 0 and ends[k] >= prev_end else (prev_end if i else 0)
-            sent += 1 if i else 0
-        m.sent = sent
-        m.s0 = s0
-        if d.rule == TABLE_CELL_RULE:
-            m.cell = True
-            if 0 < m.para < len(paras) and len(paras[m.para - 1].text) <= TABLE_CAPTION:
-                m.s0 = min(s0, paras[m.para - 1].vstart)
         k = bisect_left(starts, start - WINDOW)
         near = k < n_hits and starts[k] < end + WINDOW
-        if not near and ("（" not in text[end:end + WINDOW] and "(" not in text[end:end + WINDOW]):
+        if not near and text.find("（", end, end + WINDOW) < 0 and text.find("(", end, end + WINDOW) < 0:
             m.lo, m.hi = start, end  # (most mentions) nothing of its own around it
             m.plain_after = prev_end if i else -2  # (its noun before may still be read: _noun_before)
             if m.cases:
@@ -378,10 +374,11 @@ def _mark_headlines(ms: list[_M], paras: list[Paragraph], text: str) -> None:
             if h:
                 zones[k] = h.end()
     if zones:
-        for m in ms:
-            end = zones.get(m.para)
-            if end is not None and m.start < end:
-                m.headline = True
+        starts = [m.start for m in ms]
+        for k, end in zones.items():
+            for i in range(bisect_left(starts, paras[k].vstart), bisect_left(starts, end)):
+                if ms[i].para == k:
+                    ms[i].headline = True
 
 
 def _in(hs: tuple[list[int], list[_Hit]], a: int, b: int) -> list[_Hit]:
@@ -656,11 +653,11 @@ def _status_lists(ms: list[_M], text: str, words: _Words, out: list[_Breakdown])
     start right after it (leaving out its parts found already) and go on while they fit; one
     run that adds up may be followed by another (a total split two ways)."""
     n = len(ms)
-    for i in range(n - 2):
+    units = [m.unit for m in ms]
+    for i in [i for i in range(n - 2) if units[i + 1] == units[i] or units[i + 2] == units[i]]:
         t = ms[i]
-        u = t.unit
-        if ms[i + 1].unit != u and ms[i + 2].unit != u or t.is_rate or t.value < 2:
-            continue  # (most figures) the next ones count something else
+        if t.is_rate or t.value < 2:
+            continue
         nxt = ms[i + 1]
         if not _LIST_BREAK.search(text, t.end, nxt.start) and _JOINED.search(text, t.end, nxt.start):
             continue  # joined to the figure after it by 、/和: a list member, not a total
@@ -782,11 +779,13 @@ def _resolve(ms: list[_M], text: str, hits, marks: list[int], paras: list[Paragr
 
     per_openers = tuple(lex_words.get("per_openers", ()))
     measure_else_bare = lambda h: _bare(h, hits)  # noqa: E731
+    aspect_starts = hits["aspect"][0]
     for m in ms:
         own = m.own
         aspect = own["aspect"][0] if "aspect" in own else None
         if aspect is None and not (m.is_rate and m.d.per.startswith(per_openers)):  # 每天一篇: a rate, not a count
-            if before("aspect", m):
+            k = bisect_left(aspect_starts, m.lo) - 1  # (most: no aspect word before it in its sentence)
+            if k >= 0 and aspect_starts[k] >= m.s0:
                 s0 = m.s0
                 k = bisect_left(marks, m.start) - 1
                 mark = marks[k] + 1 if k >= 0 and marks[k] >= s0 else s0
@@ -913,7 +912,8 @@ def _group(ms: list[_M], text: str) -> list[_Fact]:
     facts: list[_Fact] = []
     exact: dict[tuple, list[_Fact]] = {}
     roundish = (Bound.ge, Bound.approx)
-    any_round = any(m.d.bound in roundish for m in ms)
+    # (_rounds_to: only a figure that is a multiple of 100 can be the rounded side)
+    any_round = any(m.d.bound in roundish and m.value >= 100 and m.value % 100 == 0 for m in ms)
     by_kind: dict[tuple, list[_Fact]] = {}  # (category, unit) -> facts, kept when a rounded figure is about
     rounded: dict[tuple, list[_Fact]] = {}  # facts whose mentions include a rounded (余, 约) figure
     for m in ms:
@@ -923,9 +923,9 @@ def _group(ms: list[_M], text: str) -> list[_Fact]:
             cands = exact.get(key)
             if any_round:
                 kind = key[:2]
-                if m.d.bound in roundish or kind in rounded:
+                if m.d.bound in roundish and m.value >= 100 and m.value % 100 == 0 or kind in rounded:
                     cands = list(cands or ()) + [f for f in rounded.get(kind, ()) if f not in (cands or ())]
-                    if m.d.bound in roundish:
+                    if m.d.bound in roundish and m.value >= 100 and m.value % 100 == 0:
                         cands += [f for f in by_kind.get(kind, ()) if f not in cands]
                     cands.sort(key=lambda f: f.first.start)
             if cands:
@@ -944,24 +944,9 @@ def _group(ms: list[_M], text: str) -> list[_Fact]:
         else:
             joined.members.append(m)
         m.fact = joined
-        if any_round and m.d.bound in roundish and joined not in rounded.get(key[:2], ()):
+        if any_round and m.d.bound in roundish and m.value >= 100 and m.value % 100 == 0 and joined not in rounded.get(key[:2], ()):
             rounded.setdefault(key[:2], []).append(joined)
     return facts
-
-
-def _links(ms: list[_M], links: list[FactLinks]) -> list[FactLinks]:
-    for m in ms:
-        f = m.fact
-        if m.total is None and m.replaced_by is None:  # (most)
-            links[m.k] = _new(FactLinks, (f.id, None, None, m.aspect, m.measure, m.origin, m.headline))
-            continue
-        part_of = m.total.fact if m.total is not None else None
-        replaced = m.replaced_by.fact if m.replaced_by is not None else None
-        links[m.k] = _new(FactLinks, (
-            f.id, part_of.id if part_of is not None and part_of is not f else None,
-            replaced.id if replaced is not None and replaced is not f else None, m.aspect, m.measure, m.origin, m.headline,
-        ))
-    return links
 
 
 # --------------------------------------------------------------------------
@@ -980,7 +965,17 @@ def _status(bd: _Breakdown) -> str:
     return "partial"
 
 
-def _rows(doc_id: str, view: View, facts: list[_Fact], breakdowns: list[_Breakdown]) -> list[Fact]:
+def _link(m: _M, f: _Fact) -> FactLinks:
+    part_of = m.total.fact if m.total is not None else None
+    replaced = m.replaced_by.fact if m.replaced_by is not None else None
+    return _new(FactLinks, (
+        f.id, part_of.id if part_of is not None and part_of is not f else None,
+        replaced.id if replaced is not None and replaced is not f else None, m.aspect, m.measure, m.origin, m.headline,
+    ))
+
+
+def _rows(doc_id: str, view: View, facts: list[_Fact], breakdowns: list[_Breakdown], links: list[FactLinks]) -> list[Fact]:
+    """Each fact's row, and each mention's links (into ``links``, by draft)."""
     checks: dict[int, list[tuple[str, float]]] = {}
     for bd in breakdowns:
         if bd.parts and bd.total.fact is not None:
@@ -992,6 +987,7 @@ def _rows(doc_id: str, view: View, facts: list[_Fact], breakdowns: list[_Breakdo
         first = f.first
         members = f.members
         if len(members) == 1 and first.total is None and first.replaced_by is None and id(f) not in checks:  # (most)
+            links[first.k] = _new(FactLinks, (f.id, None, None, first.aspect, first.measure, first.origin, first.headline))
             d, p = first.d, first.place
             start = raw[first.start]
             rows.append(_new(Fact, (
@@ -1000,6 +996,8 @@ def _rows(doc_id: str, view: View, facts: list[_Fact], breakdowns: list[_Breakdo
                 p.village, d.date, f"{doc_id}:{start}-{raw[first.end - 1] + 1}", start, 1, None, None, None, None,
             )))
             continue
+        for m in members:
+            links[m.k] = _link(m, f)
         if len(members) == 1:
             main, item, aspect, origin, date = first, first.d.item, first.aspect, first.origin, first.d.date
             part_of = first.total.fact if first.total is not None else None

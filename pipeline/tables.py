@@ -76,9 +76,12 @@ _encode_json = json.JSONEncoder(ensure_ascii=False).encode
 _SPEC_LINE = (
     '{"doc": %s, "start": %s, "end": %s, "quote": %s, "category": %s, "item": %s, "value": %s, "value_hi": %s, '
     '"unit": %s, "bound": %s, "per": %s, "locality": %s, "county": %s, "date": %s, "optional": false, '
-    '"fact": %s, "part_of": %s, "replaced_by": %s, "aspect": %s, "measure": %s, "origin": %s, '
-    '"province": %s, "city": %s, "township": %s, "village": %s, "rule": %s}\n'
+    '%s, "province": %s, "city": %s, "township": %s, "village": %s, "rule": %s}\n'
 )
+# The facts fields of a line (spec "Facts"), most often all null (a date) or all null but the fact
+_FACTS = '"fact": %s, "part_of": %s, "replaced_by": %s, "aspect": %s, "measure": %s, "origin": %s'
+_FACT_ONLY = '"fact": %s, "part_of": null, "replaced_by": null, "aspect": null, "measure": null, "origin": null'
+_NO_FACT = _FACT_ONLY % "null"
 
 
 def spec_line_of(values: tuple) -> str:
@@ -86,13 +89,17 @@ def spec_line_of(values: tuple) -> str:
     (doc_id, _, _, start, end, quote, category, item, value, value_hi, iso, unit, _,
      bound, per, locality, province, city, county, township, village, date, rule,
      fact, part_of, replaced_by, aspect, measure, origin, _) = values
+    if part_of is None and replaced_by is None and aspect is None and measure is None and origin is None:
+        facts = _NO_FACT if fact is None else _FACT_ONLY % _json_str(fact)
+    else:
+        facts = _FACTS % (_json_opt_str(fact), _json_opt_str(part_of), _json_opt_str(replaced_by),
+                          _json_opt_str(aspect), _json_opt_str(measure), _json_opt_str(origin))
     return _SPEC_LINE % (
         _json_str(doc_id), start, end, _json_str(quote), _json_str(category), _json_str(item),
         _json_opt_str(iso) if category == "date" else _json_num(value), _json_num(value_hi),
         _json_opt_str(unit), _json_str(bound), _json_opt_str(per), _json_opt_str(locality), _json_opt_str(county),
-        _json_opt_str(date), _json_opt_str(fact), _json_opt_str(part_of), _json_opt_str(replaced_by),
-        _json_opt_str(aspect), _json_opt_str(measure), _json_opt_str(origin), _json_opt_str(province),
-        _json_opt_str(city), _json_opt_str(township), _json_opt_str(village), _json_str(rule),
+        _json_opt_str(date), facts, _json_opt_str(province), _json_opt_str(city), _json_opt_str(township),
+        _json_opt_str(village), _json_str(rule),
     )
 
 
