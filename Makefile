@@ -15,7 +15,7 @@ $(VENV)/.run-installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[all,test]'
 	touch $@
 
 run: $(VENV)/.run-installed
@@ -28,7 +28,7 @@ test: $(VENV)/.test-installed
 
 # Rewrite the golden snapshots of the seeds' claims (review the diff before committing).
 golden: $(VENV)/.test-installed
-	$(BIN)/python -m pytest tests/test_golden.py --update-golden
+	UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py
 
 # Regenerate schemas/ from pipeline/schema.py.
 schemas: $(VENV)/.run-installed

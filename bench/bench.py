@@ -12,7 +12,10 @@
    process).
 4. Times each stage over a sample, on the path ``bulletin extract`` takes: reading,
    the stages of :func:`pipeline.api.extract_document`, table rows, Parquet writing.
-5. Times JioNLP (``extract_money`` and ``extract_time``) over a sample of the same
+5. Times one document of each of a few sizes (``--sizes``, default 10 kB to 5 MB) made
+   of the corpus's bulletins: characters per second by size, which stays flat when the
+   work per document is linear in its length.
+6. Times JioNLP (``extract_money`` and ``extract_time``) over a sample of the same
    text for a few seconds each and extrapolates per character; prints our speed
    relative to it.
 """
@@ -21,9 +24,11 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import itertools
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -269,6 +274,44 @@ def stage_breakdown(docs: list[Path], manifest_path: Path) -> tuple[dict[str, fl
     return timings, chars
 
 
+def _size_arg(text: str) -> int:
+    """``10k``, ``1m``, ``5m`` (bytes of UTF-8 text)."""
+    scale = {"k": 1000, "m": 1000 * 1000}.get(text[-1].lower(), 1)
+    return int(float(text[:-1] if text[-1].isalpha() else text) * scale)
+
+
+def by_document_size(corpus: Path, sizes: list[int]) -> list[tuple[int, int, float, float, dict[str, float]]]:
+    """One document of each size (bytes), made of the corpus's bulletins one after another,
+    extracted on the path ``bulletin extract`` takes on one worker (reading, stages, rows):
+    (size, characters, wall seconds, CPU seconds, seconds per stage) each. Per-character
+    time that stays flat from the smallest to the largest means the work per document is
+    linear."""
+    from pipeline.runner import Chunk, DocTask, process_chunk
+
+    folder = CACHE / f"sizes-v{CORPUS_VERSION}"
+    folder.mkdir(parents=True, exist_ok=True)
+    docs = itertools.cycle(sorted((corpus / "docs").rglob("*.txt")))  # (a small corpus repeats)
+    text = ""
+    out = []
+    process_chunk(Chunk(0, (DocTask(0, str(next(iter(sorted(ROOT.glob("seeds/*.txt"))))), _meta(), 1 << 30, 0),)))  # warm
+    for size in sorted(sizes):
+        while len(text.encode("utf-8")) < size:
+            text += next(docs).read_text(encoding="utf-8")
+        doc = folder / f"doc-{size}.txt"
+        if not doc.exists():
+            doc.write_bytes(text.encode("utf-8")[:size].decode("utf-8", "ignore").encode("utf-8"))
+        t0, c0 = time.perf_counter(), time.process_time()
+        r = process_chunk(Chunk(0, (DocTask(0, str(doc), _meta(), 1 << 30, doc.stat().st_size),), timings=True, jsonl=True))
+        out.append((size, r.docs[0].n_chars, time.perf_counter() - t0, time.process_time() - c0, r.timings))
+    return out
+
+
+def _meta():
+    from pipeline.model import DocumentMeta
+
+    return DocumentMeta(published="2020-06-01")
+
+
 def time_jionlp(texts: list[str], seconds: float) -> dict[str, tuple[float, int, bool]]:
     """name -> (chars per second, chars timed, extrapolated?) for extract_money and extract_time."""
     import contextlib
@@ -327,6 +370,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--jionlp-seconds", type=float, default=20.0, help="time budget per JioNLP function")
     ap.add_argument("--skip-jionlp", action="store_true")
     ap.add_argument("--cold-runs", type=int, default=3)
+    ap.add_argument("--sizes", default="10k,100k,1m,5m", help="document sizes for the time per character by size ('' to skip)")
     args = ap.parse_args(argv)
 
     from pipeline.progress import human_rate
@@ -342,6 +386,7 @@ def main(argv: list[str] | None = None) -> None:
     results = {}
     for w in (1, workers):
         out = CACHE / f"out-{w}"
+        shutil.rmtree(out, ignore_errors=True)  # the bench's own scratch (tables of older versions are refused)
         wall, line, rss = run_cli([str(corpus / "docs"), "--manifest", str(corpus / "manifest.csv"), "-o", str(out), "--workers", str(w), "--quiet"])
         chars = int(line.split(" chars in ")[0].split("; ")[-1].replace(",", "")) if " chars in " in line else 0
         results[w] = (wall, chars, rss)
@@ -378,6 +423,17 @@ def main(argv: list[str] | None = None) -> None:
     print(f"stages over a sample of {len(sample)} documents, {chars:,} chars ({human_rate(chars / total)} in process, one core):")
     for k, v in sorted(timings.items(), key=lambda kv: -kv[1]):
         print(f"    {k:18s} {v / total * 100:5.1f} %   {human_rate(chars / v):>18s}")
+
+    if args.sizes:
+        rows = by_document_size(corpus, [_size_arg(x) for x in args.sizes.split(",")])
+        print("by document size (one document, one core, in process; CPU time beside wall time):")
+        base = None
+        for size, chars, wall, cpu, stages in rows:
+            base = base or cpu / chars
+            total = sum(stages.values()) or 1.0
+            top = ", ".join(f"{k} {v / total * 100:.0f} %" for k, v in sorted(stages.items(), key=lambda kv: -kv[1])[:3])
+            print(f"    {size / 1000:>7,.0f} kB  {chars:>10,} chars  {human_rate(chars / wall):>18s}  cpu {human_rate(chars / cpu):>18s}"
+                  f"  time per char x{cpu / chars / base:.2f} of the smallest  ({top})")
 
     if not args.skip_jionlp:
         texts = [p.read_text(encoding="utf-8") for p in sample]

@@ -4,11 +4,13 @@ Stage order, for one document::
 
     ingest.read_document     file bytes   -> Document (raw text, encoding, metadata)
     repair.repair            raw text     -> View (repaired text + raw offset map)
-    segment.paragraphs       View         -> Paragraphs (kind, article)
-    dates.find_dates         View         -> DateMentions
+    segment.paragraphs       View         -> Paragraphs (kind, article); a page's own date
+                                             line gives ``meta.published`` when nothing else does
+    dates.find_dates_and_year View        -> DateMentions (+ where the year of those without one came from)
     claims.select_quantities View, dates  -> Quantities (+ rejected numbers, with reasons)
     claims.draft_claims      quantities   -> drafts (item, category, per, sentence date)
-    locality.attribute       drafts       -> LocalityPaths
+    places.find              View         -> PlaceMentions (each resolved to one unit)
+    locality.attribute       drafts, PlaceMentions -> LocalityPaths (a table's total row: its rows' common unit)
     facts.relate             drafts, places -> FactLinks per draft, Facts (same figure, parts, aspect…)
     claims.finish_claims     drafts       -> Claims (raw offsets)
     tables.build_tables      Claims       -> documents / paragraphs / claims DataFrames
@@ -20,7 +22,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
@@ -28,11 +31,13 @@ from . import claims as claims_stage
 from . import dates as dates_stage
 from . import facts as facts_stage
 from . import locality as locality_stage
-from .ingest import iter_inputs, read_document
+from . import places as places_stage
+from .ingest import InputFile, doc_ids, list_inputs, read_document, unread_document
 from .lexicon import Lexicon, load_lexicon
 from .manifest import Manifest, load_manifest
 from .model import Claim, Document, DocumentMeta, Fact, Paragraph, Rejection
 from .repair import repair
+from .segment import page_published
 from .segment import paragraphs as split_paragraphs
 
 
@@ -44,12 +49,23 @@ class Extraction:
     paragraphs: list[Paragraph] = field(default_factory=list)
     claims: list[Claim] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
+    # Where the year of the dates that give none came from (documents.year_source):
+    # manifest, page, text, option or default; None when no date needed one.
+    year_source: str | None = None
     facts: list[Fact] = field(default_factory=list)
 
 
 def _date_context(meta: DocumentMeta) -> dates_stage.DateContext:
     published = dt.date.fromisoformat(meta.published) if meta.published else None
     return dates_stage.DateContext(published=published, default_year=meta.default_year)
+
+
+def year_source(used: str | None, meta: DocumentMeta) -> str | None:
+    """documents.year_source from the dates stage's answer: a publication date is named by
+    where it came from (the manifest, or the page itself when the page gives it)."""
+    if used != "published":
+        return used
+    return meta.published_source or "manifest"
 
 
 class _Clock:
@@ -79,22 +95,32 @@ def extract_document(doc: Document, lex: Lexicon | None = None, timings: dict[st
     tick = _Clock(timings)
     view = repair(doc.text)
     tick("repair")
-    paras = split_paragraphs(doc.doc_id, view)
+    paras = split_paragraphs(doc.doc_id, view, doc.text)
+    if doc.meta.published is None:
+        published = page_published(paras)  # a web page's `发布时间：…` line
+        if published is not None:
+            doc = replace(doc, meta=replace(doc.meta, published=published, published_source="page"))
     tick("segment")
-    dates = dates_stage.find_dates(view.text, _date_context(doc.meta))
+    dates, year_from = dates_stage.find_dates_and_year(view.text, _date_context(doc.meta))
     tick("dates")
     quantities, rejected = claims_stage.select_quantities(view, doc.text, paras, dates, lex)
     tick("select_quantities")
     drafts = claims_stage.draft_claims(view, paras, quantities, dates, lex)
     tick("draft_claims")
-    places = locality_stage.attribute(view.text, paras, [(d.start, d.end) for d in drafts], doc.meta.locality)
+    spans = [(d.start, d.end) for d in drafts]
+    mentions = places_stage.find(view.text, doc.meta.locality) if spans else []
+    tick("places")
+    localities = locality_stage.attribute(view.text, paras, spans, doc.meta.locality, mentions)
     tick("locality")
-    links, facts = facts_stage.relate(doc.doc_id, view, paras, drafts, places, lex)
+    if "|" in view.text:  # the facts stage compares places, so a total row gets its own first
+        localities = claims_stage.table_total_places(paras, drafts, localities)
+    tick("locality")
+    links, facts = facts_stage.relate(doc.doc_id, view, paras, drafts, localities, lex)
     tick("facts")
-    found = claims_stage.finish_claims(doc.doc_id, doc.text, view, paras, drafts, places, links)
+    found = claims_stage.finish_claims(doc.doc_id, doc.text, view, paras, drafts, localities, links)
     rejections = [_rejection(doc.text, *view.raw_span(r.start, r.end), r.reason) for r in rejected]
     tick("finish_claims")
-    return Extraction(doc, paras, found, rejections, facts)
+    return Extraction(doc, paras, found, rejections, year_source(year_from, doc.meta), facts)
 
 
 def _rejection(raw: str, start: int, end: int, reason: str) -> Rejection:
@@ -111,15 +137,33 @@ def read_documents(
     inputs: Sequence[Path], manifest: Manifest | None = None, year: int | None = None, max_bytes: int = 50 * 1024 * 1024
 ) -> Iterable[Document]:
     """Decode every input file (folders recursively), attaching manifest metadata."""
-    for path in iter_inputs([Path(p) for p in inputs]):
-        yield read_document(path, document_meta(path, manifest, year), max_bytes=max_bytes)
+    for file, doc_id, meta in input_files(inputs, manifest, year):
+        if file.error is not None:
+            yield unread_document(file.path, doc_id, meta, file.error)
+        else:
+            yield read_document(Path(file.path), meta, max_bytes=max_bytes, doc_id=doc_id)
+
+
+def input_files(
+    inputs: Sequence[Path | str], manifest: Manifest | None = None, year: int | None = None,
+    follow_symlinks: bool = False, exclude: Sequence[Path | str] = (),
+) -> list[tuple[InputFile, str, DocumentMeta]]:
+    """Every input of a run with its unique doc_id and its metadata, in input order
+    (:func:`pipeline.ingest.list_inputs`, :func:`pipeline.ingest.doc_ids`,
+    :meth:`pipeline.manifest.Manifest.metas_for`)."""
+    files = list_inputs(inputs, follow_symlinks, exclude)
+    ids = doc_ids(files)
+    metas = manifest.metas_for([f.path for f in files]) if manifest else [DocumentMeta()] * len(files)
+    if year is not None:
+        metas = [m if m.default_year is not None else replace(m, default_year=year) for m in metas]
+    return list(zip(files, ids, metas))
 
 
 def document_meta(path: Path, manifest: Manifest | None = None, year: int | None = None) -> DocumentMeta:
     """What the manifest (and ``--year``) say about one input file."""
     meta = manifest.meta_for(path) if manifest else DocumentMeta()
     if year is not None and meta.default_year is None:
-        meta = DocumentMeta(meta.published, meta.title, meta.url, meta.locality, year)
+        meta = replace(meta, default_year=year)
     return meta
 
 
@@ -145,5 +189,22 @@ def iter_extractions(
     """
     man = load_manifest(Path(manifest)) if manifest else None
     lex = load_lexicon()
+    paths: list[str] = []
     for doc in read_documents([Path(p) for p in inputs], man, year, max_bytes):
-        yield extract_document(doc, lex)
+        paths.append(doc.path)
+        try:
+            ex = extract_document(doc, lex)
+        except Exception as exc:  # one document's failure is its error, not the batch's (as in pipeline.runner)
+            from .budget import budget_error
+
+            ex = Extraction(replace(doc, error=budget_error(exc, None)))
+        yield ex
+    if man is not None:
+        from .runner import unmatched_manifest_rows
+
+        for line in unmatched_manifest_rows(manifest, man, paths):
+            warnings.warn(line, ManifestWarning, stacklevel=2)
+
+
+class ManifestWarning(UserWarning):
+    """A manifest row matches none of the inputs (the warning names the row)."""

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 
 import click
 
 from . import __version__, api
+from .budget import DEFAULT_DOC_MEMORY, DEFAULT_DOC_TIMEOUT
 from .evaluate import format_score, gold_doc_ids, load_claims_jsonl, score, score_to_dict
 from .diff import diff_outputs, format_diff, parse_fail_on, should_fail
 from .model import InputError, PipelineError
@@ -17,10 +19,27 @@ from .tables import build_tables, claims_jsonl
 EXIT_FAILED_DOCS = 2
 
 
+class _StderrNotes(logging.Handler):
+    """The pipeline's notes (such as the first run's gazetteer build) on stderr, as
+    ``note: …``; click resolves stderr at each call, so a test runner's capture works."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"note: {self.format(record)}", err=True)
+
+
+def _show_notes() -> None:
+    logger = logging.getLogger("pipeline")
+    if not any(isinstance(h, _StderrNotes) for h in logger.handlers):
+        logger.addHandler(_StderrNotes())
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.INFO)
+
+
 @click.group()
 @click.version_option(__version__)
 def cli() -> None:
     """Turn Chinese government COVID-19 bulletins into tables of quantitative claims."""
+    _show_notes()
 
 
 @cli.command()
@@ -37,11 +56,20 @@ def cli() -> None:
 @click.option("--batch-size", type=click.IntRange(min=1), default=500, show_default=True, help="Documents per batch (one dataset file per batch; also capped at 16 MB of input).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar (it is only drawn on a terminal anyway). The summary line is printed either way.")
 @click.option("--keep-going/--fail-fast", default=True, show_default=True, help="On a file that cannot be read: give it an error row and go on (exit 2 at the end), or stop at once and write nothing.")
-def extract(inputs, out, manifest, year, max_mb, workers, engine, scheduler, incremental, dataset, batch_size, quiet, keep_going) -> None:
+@click.option("--follow-symlinks", is_flag=True, help="Read what symlinks inside an input folder lead to outside it (by default they get an error row).")
+@click.option("--doc-timeout", type=click.FloatRange(min=0), default=DEFAULT_DOC_TIMEOUT, show_default=True, metavar="SECONDS", help="Time budget per document; past it the document gets an error row. 0: none.")
+@click.option("--doc-memory", type=click.IntRange(min=0), default=DEFAULT_DOC_MEMORY, show_default=True, metavar="MB", help="Memory budget per document (address space on top of the worker's); past it the document gets an error row. 0: none.")
+def extract(inputs, out, manifest, year, max_mb, workers, engine, scheduler, incremental, dataset, batch_size, quiet, keep_going, follow_symlinks, doc_timeout, doc_memory) -> None:
     """Extract claims from bulletins (files or folders) and write Parquet tables to OUT.
 
-    Exits 2 when any document could not be read; with --keep-going (the default)
-    the others are still written, with --fail-fast nothing is.
+    Exits 2 when any document could not be read or extracted (its error row names
+    the reason: unreadable, an exception, a worker that died, a budget exceeded);
+    with --keep-going (the default) the others are still written, with --fail-fast
+    nothing is. Exits 2 without writing when no document can be read, and when OUT
+    cannot be used (it is or holds an input, holds files of the tables' names that
+    bulletin extract did not write, or another run is writing into it). The
+    previous tables stay whole until a run ends: only then is the new run switched
+    in, at once.
     """
     from .runner import run_extract
 
@@ -51,15 +79,23 @@ def extract(inputs, out, manifest, year, max_mb, workers, engine, scheduler, inc
         summary = run_extract(
             inputs, out, manifest=manifest, year=year, max_bytes=int(max_mb * 1024 * 1024), workers=workers,
             engine=engine, scheduler=scheduler, incremental=incremental, dataset=dataset, batch_size=batch_size, quiet=quiet,
-            fail_fast=not keep_going,
+            fail_fast=not keep_going, follow_symlinks=follow_symlinks, doc_timeout=doc_timeout or None, doc_memory=doc_memory or None,
         )
     except InputError as exc:
+        for path, error in getattr(exc, "failed", ()):
+            click.echo(f"error: {path}: {error}", err=True)
         click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_FAILED_DOCS)
+    except OSError as exc:  # writing the tables (a full disk …): the previous run stays current
+        where = exc.filename if exc.filename is not None else out
+        click.echo(f"error: {where}: {exc.strerror or exc} (nothing switched: the previous tables in {out} are kept)", err=True)
         sys.exit(EXIT_FAILED_DOCS)
     except PipelineError as exc:
         raise click.ClickException(str(exc)) from exc
     for path, error in summary.failed:
         click.echo(f"error: {path}: {error}", err=True)
+    for note in summary.notes():
+        click.echo(f"warning: {note}", err=True)
     click.echo(summary.line(), err=True)
     if summary.failed:
         sys.exit(EXIT_FAILED_DOCS)
@@ -87,7 +123,7 @@ def claims_cmd(file, year, published) -> None:
 @click.option("--errors", is_flag=True, help="List misses, spurious claims and wrong fields.")
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
 def eval_cmd(gold, pred, errors, as_json) -> None:
-    """Score predicted claims against gold claims by spec/CLAIMS.md's rules."""
+    """Score predicted claims against gold claims by the rules of docs/CLAIMS.md."""
     pred_path = pred / "claims.jsonl" if pred.is_dir() else pred
     result = score(load_claims_jsonl(list(gold)), load_claims_jsonl([pred_path]), docs=gold_doc_ids(list(gold)))
     if as_json:

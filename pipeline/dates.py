@@ -27,6 +27,12 @@ from pipeline.model import DateMention, LexiconError, record
 # The outbreak's year: the year of a date when neither the text, the
 # publication date nor --year says which (the seeds are about early 2020).
 OUTBREAK_YEAR = 2020
+# Where the year of a date that gives none came from, from the most certain to the least:
+# the publication date, a year the text states, a year given for the run (--year, or a
+# manifest's default_year column), OUTBREAK_YEAR for want of anything else. A document
+# reports the least certain one that any of its dates used (find_dates_and_year).
+YEAR_SOURCES = ("published", "text", "option", "default")
+_PUBLISHED, _TEXT, _OPTION, _DEFAULT = 1, 2, 3, 4  # 1 + index in YEAR_SOURCES
 # A date without a year is put in the year before the publication year when
 # it would otherwise fall more than this long after publication.
 FUTURE_SLACK = dt.timedelta(days=61)
@@ -360,13 +366,27 @@ class _State:
     pos: int = 0  # where the date being resolved starts
     last: tuple[int, int, int | None, bool] | None = None  # y, m, d, year explicit
     last_end: int = -1
+    year_doubt: int = 0  # the least certain year source used so far (_PUBLISHED … _DEFAULT), 0: none
+
+
+def _used(st: _State, source: int) -> None:
+    if source > st.year_doubt:
+        st.year_doubt = source
 
 
 def _doc_year(st: _State) -> int:
     """The year the bulletin is about, for 今年/去年."""
     if st.ctx.published:
+        _used(st, _PUBLISHED)
         return st.ctx.published.year
-    return st.text_year or st.ctx.default_year or OUTBREAK_YEAR
+    if st.text_year:
+        _used(st, _TEXT)
+        return st.text_year
+    if st.ctx.default_year:
+        _used(st, _OPTION)
+        return st.ctx.default_year
+    _used(st, _DEFAULT)
+    return OUTBREAK_YEAR
 
 
 def _text_year(st: _State) -> int | None:
@@ -383,15 +403,19 @@ def _text_year(st: _State) -> int | None:
 def _year_for(st: _State, m: int, d: int = 1) -> int:
     """The year of a month (and day) the text gives without one."""
     if _text_year(st) is not None:
+        _used(st, _TEXT)
         return _text_year(st)
     pub = st.ctx.published
     if pub is not None:
+        _used(st, _PUBLISHED)
         y = pub.year
         if dt.date(y, m, min(d, 28)) > pub + FUTURE_SLACK:
             y -= 1
         return y
     if st.ctx.default_year is not None:
+        _used(st, _OPTION)
         return st.ctx.default_year
+    _used(st, _DEFAULT)
     return OUTBREAK_YEAR  # the outbreak year: see OUTBREAK_YEAR
 
 
@@ -477,6 +501,7 @@ def _r_bareday(text: str, mt: _Match, g: dict, st: _State, lex: _Lexicon) -> _Re
     if st.last is not None:  # the month of the nearest date before
         y, m = st.last[0], st.last[1]
     elif st.ctx.published is not None:
+        _used(st, _PUBLISHED)
         y, m = _month_of_day(st.ctx.published, d)
     else:
         return None
@@ -487,6 +512,7 @@ def _r_relmonth(text: str, mt: _Match, g: dict, st: _State, lex: _Lexicon) -> _R
     pub = st.ctx.published
     if pub is None:
         return None
+    _used(st, _PUBLISHED)
     months = pub.year * 12 + pub.month - 1 + lex.relative_months[g["relm"]]
     y, m = divmod(months, 12)
     return _with_clock(text, mt.end, y, m + 1, parse_int(g["day"], lex), "<relmonth><day>日", lex)
@@ -499,6 +525,7 @@ def _r_relday(text: str, mt: _Match, g: dict, st: _State, lex: _Lexicon) -> _Res
     if "day" not in g:
         if pub is None:
             return None
+        _used(st, _PUBLISHED)
         day = pub + dt.timedelta(days=lex.relative_days[g["rel"]])
         return mt.end, _iso(day.year, day.month, day.day), "<relday>"
     d = parse_int(g["day"], lex)  # 今天（1月28日）, 今早（10日）
@@ -506,6 +533,7 @@ def _r_relday(text: str, mt: _Match, g: dict, st: _State, lex: _Lexicon) -> _Res
         m = parse_int(g["month"], lex)
         y = _year_for(st, m, d)
     elif pub is not None:
+        _used(st, _PUBLISHED)
         y, m = _month_of_day(pub, d)
     else:
         return None
@@ -596,6 +624,14 @@ def _resolve(text: str, mt: _Match, st: _State, lex: _Lexicon) -> _Resolved:
 
 def find_dates(text: str, ctx: DateContext) -> list[DateMention]:
     """The explicit dates in ``text`` (repaired text), in text order."""
+    return find_dates_and_year(text, ctx)[0]
+
+
+def find_dates_and_year(text: str, ctx: DateContext) -> tuple[list[DateMention], str | None]:
+    """The explicit dates in ``text`` (repaired text), in text order, and where the year of
+    those that give none came from: the least certain of :data:`YEAR_SOURCES` that any of
+    them used (``"default"``: OUTBREAK_YEAR was assumed), or None when every date gives
+    its year or there is no date."""
     lex = load_lexicon()
     norm = _halfwidth_digits(text)
     st = _State(ctx)
@@ -605,8 +641,10 @@ def find_dates(text: str, ctx: DateContext) -> list[DateMention]:
         if match.start < taken_to:  # overlaps a date already taken
             continue
         st.pos = match.start
+        doubt = st.year_doubt
         resolved = _resolve(norm, match, st, lex)
         if resolved is None:
+            st.year_doubt = doubt  # a year looked for but no date made: nothing was dated by it
             continue
         end, iso, rule = resolved
         out.append(DateMention(match.start, end, iso, rule))
@@ -622,7 +660,7 @@ def find_dates(text: str, ctx: DateContext) -> list[DateMention]:
             )
             st.last = (parts[0], parts[1], parts[2] if len(parts) == 3 else None, explicit)
         st.last_end = end
-    return out
+    return out, YEAR_SOURCES[st.year_doubt - 1] if st.year_doubt else None
 
 
 def _since(text: str, d: DateMention, lex: _Lexicon) -> bool:

@@ -9,6 +9,7 @@ knows 千家万户 is one word), and 一 used as an article.
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -23,6 +24,9 @@ from .regex_shape import HAN, LOOKAROUND, UNSAFE, cannot_start_a_numeral, first_
 _QUOTES = (("“", "”"), ("\"", "\""), ("「", "」"), ("『", "』"), ("‘", "’"))
 _CLAUSE_END = regex.compile(r"[，。；：！？、\n（）]")
 MAX_QUOTED_NAME = 14
+# How far around a numeral the near rules look into a run of numeral characters
+# (the longest numeral run in the seeds, dev, county-dev and own texts is 14).
+NEAR_WINDOW = 64
 WHOLE_PHRASE_RULES = {"百分之<num>", "<num>分之<num>", "一半", "<num>成"}  # a quoted span this short holding a number is a name or slogan
 
 
@@ -201,16 +205,16 @@ class _OnFirstMatch:
         self._unmatchable = unmatchable
         self.match = self._compile_and_match  # replaced by the compiled pattern's own match
 
-    def _compile_and_match(self, string: str, pos: int):
+    def _compile_and_match(self, string: str, pos: int, endpos: int | None = None):
         try:
             self.match = regex.compile(self.pattern).match
         except regex.error:
             if self._unmatchable is None:
                 raise
             self.match = self._cannot_compile
-        return self.match(string, pos)
+        return self.match(string, pos, endpos)
 
-    def _cannot_compile(self, string: str, pos: int):
+    def _cannot_compile(self, string: str, pos: int, endpos: int | None = None):
         return self._unmatchable
 
 
@@ -282,15 +286,25 @@ class RuleHits(Mapping):
             for pos in range(s, e):
                 m |= own.get(pos, 0)
         chars, digits = plan.numeral
+        # A near hit overlapping [s, e) starts in the numeral run around s. The run is
+        # looked at within NEAR_WINDOW characters of the numeral: no real numeral is
+        # that long, and a longer run (`1.1.1.…`, `数十数十…`) would otherwise be walked
+        # once per numeral in it, quadratic in its length.
+        lo = s - NEAR_WINDOW if s > NEAR_WINDOW else 0
         q0 = s
-        while q0 > 0 and (text[q0 - 1] in chars or (digits and text[q0 - 1].isdecimal())):
-            q0 -= 1  # a near hit overlapping [s, e) starts in the numeral run around s
-        end = plan.run.match(text, q0).end()
+        while q0 > lo and (text[q0 - 1] in chars or (digits and text[q0 - 1].isdecimal())):
+            q0 -= 1
+        n = len(text)
+        stop = e + NEAR_WINDOW if e + NEAR_WINDOW < n else n
+        end = plan.run.match(text, q0, stop).end()
         if end >= e:
             starts = (q0,)  # [q0, e) is one run, as for every numeral (not so for 数以百万计)
         else:
             starts = [r.start() for r in plan.runs.finditer(text, q0, e)]
-            end = plan.run.match(text, e).end()
+            end = plan.run.match(text, e, stop).end()
+        # a run cut off by the window: the rules see the text end there (a lazy skip
+        # over the rest of a long run, for every numeral in it, is what costs)
+        endpos = end if end == stop < n and (text[end] in chars or (digits and text[end].isdecimal())) else n
         # the numeral of a match starting before e ends by ``end``; the rest of the match starts there
         near = (
             plan.first.bits(text[q0:e])
@@ -304,13 +318,13 @@ class RuleHits(Mapping):
             near &= ~alts
             if one_run:
                 for bit, gate in gates:
-                    if live & bit and (gate is None or gate.match(text, q0 + 1)):
+                    if live & bit and (gate is None or gate.match(text, q0 + 1, endpos)):
                         break
                 else:
                     continue  # what follows {num} cannot follow a numeral here
             for q in starts:
                 # the rule's first match at the first start from q on in this run
-                hit = pat.match(text, q)
+                hit = pat.match(text, q, endpos)
                 while hit is not None:
                     hs, he = hit.span("num")  # hs: where this match starts
                     if hs >= e:
@@ -318,7 +332,7 @@ class RuleHits(Mapping):
                     if s < he:
                         m |= flag
                         break
-                    hit = pat.match(text, hs + 1)
+                    hit = pat.match(text, hs + 1, endpos)
                 if m & flag:
                     break
         return m
@@ -355,7 +369,29 @@ def quoted_spans(text: str) -> list[tuple[int, int]]:
         else:
             for m in _quote_patterns(open_q, close_q)[1].finditer(text):
                 spans.append(m.span(1))
-    return [(s, e) for s, e in spans if e - s <= MAX_QUOTED_NAME]
+    return QuotedSpans((s, e) for s, e in spans if e - s <= MAX_QUOTED_NAME)
+
+
+class QuotedSpans(list):
+    """The (start, end) spans of :func:`quoted_spans`, and :meth:`covers`, which
+    answers for one numeral by bisection (a text can have a quotation for every few
+    numerals: looking through all of them for each numeral is quadratic)."""
+
+    _index: tuple[list[int], list[int]] | None = None
+
+    def covers(self, s: int, e: int) -> bool:
+        """Does one span hold all of [s, e)?"""
+        if self._index is None:
+            ordered = sorted(self)
+            reach, furthest = [], -1
+            for _, qe in ordered:
+                if qe > furthest:
+                    furthest = qe
+                reach.append(furthest)  # the furthest end among the spans starting so far
+            self._index = ([qs for qs, _ in ordered], reach)
+        starts, reach = self._index
+        k = bisect_right(starts, s)
+        return k > 0 and reach[k - 1] >= e
 
 
 def reject_reason(cand: Candidate, text: str, lex: Lexicon, hits, quoted) -> str | None:
@@ -380,7 +416,7 @@ def reject_reason(cand: Candidate, text: str, lex: Lexicon, hits, quoted) -> str
                 continue
             if any(hs < e and s < he for hs, he in hits[rule.name]):
                 return rule.name
-    if quoted and any(qs <= s and e <= qe for qs, qe in quoted):
+    if quoted and (quoted.covers(s, e) if isinstance(quoted, QuotedSpans) else any(qs <= s and e <= qe for qs, qe in quoted)):
         return "quoted_name"
     return None
 

@@ -16,11 +16,12 @@ township's):
   (``湖北``, ``鄂州``, ``仙桃``, ``柳林``) plus the aliases of the data file
   (``内蒙古``, ``广西``);
 * a few spelling variants with a suffix (``宝丰街`` for ``宝丰街道``,
-  ``卢沟桥乡`` for ``卢沟桥地区``, ``X社区`` for ``X居委会``).
+  ``卢沟桥乡`` for ``卢沟桥地区``, ``X社区`` for ``X居委会``, ``X镇`` for
+  ``X乡`` and the reverse: many 乡 have become 镇 since the list was made).
 
 Townships and villages are indexed with their suffix only: short village
 names are common words.  Which of several same-named units a mention
-means is decided in :mod:`pipeline.locality` from the rest of the
+means is decided in :mod:`pipeline.places` from the rest of the
 document.
 
 The index is built once (a few seconds) and cached as compact arrays in
@@ -34,11 +35,13 @@ import importlib.metadata
 import importlib.resources
 import importlib.util
 import json
+import logging
 import os
 import pickle
 import re
 import tarfile
 import tempfile
+import time
 from array import array
 from dataclasses import dataclass
 from functools import lru_cache
@@ -51,7 +54,9 @@ import yaml
 from .lexicon import parse_yaml
 from .model import LexiconError, LocalityPath
 
-INDEX_VERSION = "10"
+log = logging.getLogger(__name__)
+
+INDEX_VERSION = "11"
 LEVELS = ("province", "city", "county", "township", "village")
 NATION = "nation"
 NATION_NAME = "全国"
@@ -64,7 +69,6 @@ KIND_WEAK = 3  # short form or variant that is also an ordinary word: needs supp
 KIND_NAMES = {KIND_FULL: "full", KIND_VARIANT: "variant", KIND_SHORT: "short", KIND_WEAK: "weak"}
 
 _PLACEHOLDERS = ("市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划")
-_ETHNIC = re.compile(r"^(.{2,}?)(?:[\u4e00-\u9fff]{1,5}族)+(自治[州县旗])$")
 _PAREN = re.compile(r"[（(][^）)]*[）)]$")
 _HAN = re.compile(r"^[\u4e00-\u9fff]+$")
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
@@ -98,6 +102,21 @@ class Place:
     path: tuple[str, ...]
     pid: int = -1
     path_levels: tuple[str, ...] = ()  # the level of each element of ``path``
+
+    # Field by field, as a dataclass compares, but the same object first and a
+    # hash of two fields: places are compared and hashed for every mention.
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if other.__class__ is not Place:
+            return NotImplemented
+        return (
+            self.pid == other.pid and self.name == other.name and self.level == other.level
+            and self.path == other.path and self.path_levels == other.path_levels
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.pid, self.name))
 
     def contains(self, other: "Place") -> bool:
         """True when ``other`` is this unit or lies inside it."""
@@ -136,6 +155,8 @@ _REQUIRED = {
     "not_after_village": list,
     "unlisted_suffixes": list,
     "unlisted_stops": list,
+    "unlisted_town_suffixes": list,
+    "unlisted_town_stops": list,
     "local_short_suffixes": list,
     "extend_suffixes": dict,
     "extend_breakers": dict,
@@ -144,17 +165,21 @@ _REQUIRED = {
     "not_places": list,
     "weak_short_names": list,
     "surnames": list,
+    "ethnic_groups": list,
     "feature_suffixes": list,
     "institution_suffixes": list,
     "national_markers": list,
     "anaphor_prefixes": list,
     "anaphor_levels": dict,
     "anaphor_words": dict,
+    "organ_levels": list,
+    "organs": list,
+    "subject_levels": list,
     "roles": dict,
 }
 _ROLES = (
-    "origin_before", "origin_after", "transient_before", "attribute_after", "neighbor_before",
-    "neighbor_after", "neighbor_alone", "send_verbs", "send_breakers", "send_links", "send_in_place",
+    "origin_before", "origin_after", "counted_before", "counted_after", "whole_before", "transient_before", "attribute_after", "neighbor_before",
+    "neighbor_after", "neighbor_alone", "joint_levels", "joint_level_counts", "send_verbs", "send_breakers", "send_links", "send_in_place",
     "send_blockers", "send_continuers", "abbreviation_after", "person_roles", "person_after", "list_separators",
 )
 
@@ -229,10 +254,24 @@ def _normal_village(name: str) -> str:
     return name
 
 
-def _short(name: str, suffixes: list[str]) -> str | None:
-    m = _ETHNIC.match(name)
+def _autonomous_pattern(groups: list[str]) -> re.Pattern[str]:
+    """An autonomous unit's name: a place name, the peoples it is named for, the
+    level (石林|彝族|自治县, 恩施|土家族苗族|自治州, 莫力达瓦|达斡尔族|自治旗), or
+    the people's name alone (东乡族|自治县, 鄂伦春|自治旗).  Group 1 is the place
+    name, group 2 the people's name when it stands alone."""
+    people = "(?:" + "|".join(re.escape(g) for g in sorted(groups, key=len, reverse=True)) + ")族?"
+    return re.compile(rf"^(?:(.{{2,}}?)(?:{people})+|({people}))自治[州县旗]$")
+
+
+def _short(name: str, suffixes: list[str], autonomous: re.Pattern[str]) -> str | None:
+    """The name without its administrative suffix (湖北省 -> 湖北), for an
+    autonomous unit without its peoples too (石林彝族自治县 -> 石林, 鄂温克族自治旗
+    -> 鄂温克): the short form the text writes, alone or with 县/州/旗."""
+    m = autonomous.match(name)
     if m:
-        return m.group(1)
+        if m.group(1):
+            return m.group(1)
+        return m.group(2)[:-1] if m.group(2).endswith("族") else m.group(2)
     for suf in suffixes:
         if name.endswith(suf) and len(name) - len(suf) >= 2:
             return name[: -len(suf)]
@@ -402,6 +441,7 @@ def _build_state() -> dict[str, Any]:
     not_places = set(data["not_places"])
     weak_short = set(data["weak_short_names"])
     tree = _read_tree()
+    autonomous = _autonomous_pattern(data["ethnic_groups"])
 
     names: list[str] = []
     levels = bytearray()
@@ -430,7 +470,7 @@ def _build_state() -> dict[str, Any]:
     for prov_name, cities in tree.items():
         prov = add_node(prov_name, 0, -1)
         add_key(prov_name, prov, KIND_FULL)
-        short = _short(prov_name, suffixes["province"])
+        short = _short(prov_name, suffixes["province"], autonomous)
         if short:
             add_key(short, prov, KIND_SHORT)
         for city_name, counties in cities.items():
@@ -442,7 +482,7 @@ def _build_state() -> dict[str, Any]:
             else:
                 city = add_node(city_name, 1, prov)
                 add_key(city_name, city, KIND_FULL)
-                short = _short(city_name, suffixes["city"])
+                short = _short(city_name, suffixes["city"], autonomous)
                 if short:
                     add_key(short, city, short_kind(short, 1))
             for county_name, towns in counties.items():
@@ -451,13 +491,16 @@ def _build_state() -> dict[str, Any]:
                 else:
                     county = add_node(county_name, 2, city)
                     add_key(county_name, county, KIND_FULL)
-                    short = _short(county_name, suffixes["county"])
+                    short = _short(county_name, suffixes["county"], autonomous)
                     if short:
                         add_key(short, county, short_kind(short, 2))
                 for town_raw, villages in towns.items():
                     town_name = _normal_township(town_raw, county_name)
                     town = add_node(town_name, 3, county)
                     add_key(town_name, town, KIND_FULL)
+                    if town_name.endswith(("乡", "镇")) and len(town_name) >= 3:
+                        # a 乡 made a 镇 (or named one by mistake) after the 2019 list
+                        add_key(town_name[:-1] + ("镇" if town_name.endswith("乡") else "乡"), town, KIND_VARIANT)
                     if town_name.endswith("街道") and len(town_name) >= 4:
                         add_key(town_name[:-1], town, KIND_WEAK)  # 宝丰街
                     elif town_name.endswith("地区") and len(town_name) >= 4:
@@ -582,7 +625,11 @@ def build(use_cache: bool = True) -> Gazetteer:
                 return Gazetteer(pickle.load(fh))
         except Exception:  # a truncated or stale cache: rebuild
             pass
+    # Several silent seconds on a first run look like a hang: say what is happening.
+    log.info("building the gazetteer index (once per machine and version of the data, 5-15 s; cached in %s)", path.parent)
+    started = time.perf_counter()
     state = _build_state()
+    log.info("gazetteer index built in %.1f s", time.perf_counter() - started)
     if use_cache:
         try:
             _save(state, path)

@@ -5,8 +5,9 @@ hand them a small one. Errors name ``file:line``.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib.resources import files
 from typing import Mapping
 
@@ -54,6 +55,30 @@ class FactWords:
     cumulative_part_measures: Mapping[str, frozenset[str]]
 
 
+@dataclass(frozen=True, eq=False)  # hashed by identity: the categoriser caches per class
+class OpenHead:
+    """A class of head words whose category the verb or the modifiers decide (heads.yaml)."""
+
+    name: str
+    default: Category
+    modifiers: Mapping[str, Category]  # modifier word -> category
+    governed: bool = True  # whether the verb that governs the number decides
+    units: frozenset[str] = frozenset()  # measure words with which it may take its categories anyway
+
+
+@dataclass(frozen=True, eq=False)
+class HeadWords:
+    """heads.yaml: head words of counted noun phrases, governing verbs, adverbs."""
+
+    heads: Mapping[str, Category | OpenHead]  # head word -> category, or its open class
+    verbs_before: Mapping[str, Category]
+    verbs_after: Mapping[str, Category]
+    adverbs: tuple[str, ...]
+    breaks: frozenset[str]  # words that end a phrase read after the measure word (verbs included)
+    adjective_endings: frozenset[str]  # a phrase ending in one of these words has no head
+    own_word: frozenset[str]  # one-character heads that never end a longer word
+
+
 @dataclass(frozen=True, eq=False)  # hashed by identity: stages cache compiled patterns per lexicon
 class Lexicon:
     units: Mapping[str, Unit]
@@ -65,6 +90,7 @@ class Lexicon:
     default_units: Mapping[str, Category]  # decide when nothing else does (as written, then canonical)
     exclusions: tuple[ExclusionRule, ...]
     words: Mapping[str, tuple[str, ...]]  # named word lists from words.yaml
+    heads: HeadWords  # heads.yaml
     facts: FactWords | None = None  # facts.yaml (None in a hand-made lexicon: the facts stage loads it)
 
     def unit_alternation(self) -> str:
@@ -319,6 +345,122 @@ def _sequence(node, where) -> list:
     return node.value
 
 
+def _node_value(node, where: str):
+    """A YAML node as plain Python (lists of strings, mappings), with ``where`` naming
+    ``file:line`` of the node for the errors of the caller."""
+    if isinstance(node, yaml.ScalarNode):
+        return node.value
+    if isinstance(node, yaml.SequenceNode):
+        return [_node_value(n, where) for n in node.value]
+    raise LexiconError(f"{where}:{node.start_mark.line + 1}: expected a word or a list of words")
+
+
+def _mapping(node, name: str, keys: set[str] | None = None, optional: set[str] = frozenset()) -> dict[str, yaml.Node]:
+    """A mapping node's entries (key -> value node); unknown, repeated or (of ``keys``)
+    missing keys name file:line."""
+    if not isinstance(node, yaml.MappingNode):
+        raise LexiconError(f"{name}:{node.start_mark.line + 1}: expected a mapping")
+    out: dict[str, yaml.Node] = {}
+    for k, v in node.value:
+        line = k.start_mark.line + 1
+        if keys is not None and k.value not in keys:
+            raise LexiconError(f"{name}:{line}: unknown key {k.value!r} (expected one of {sorted(keys)})")
+        if k.value in out:
+            raise LexiconError(f"{name}:{line}: repeated key {k.value!r}")
+        out[k.value] = v
+    missing = sorted((keys or set()) - set(out) - optional)
+    if missing:
+        raise LexiconError(f"{name}:{node.start_mark.line + 1}: missing {', '.join(missing)}")
+    return out
+
+
+def _category(key: yaml.Node, name: str) -> Category:
+    try:
+        return Category(key.value)
+    except ValueError:
+        raise LexiconError(f"{name}:{key.start_mark.line + 1}: unknown category {key.value!r}") from None
+
+
+def _words_by_category(node, name: str) -> list[tuple[str, Category, int]]:
+    """``category: [word, …]`` entries as (word, category, line)."""
+    if not isinstance(node, yaml.MappingNode):
+        raise LexiconError(f"{name}:{node.start_mark.line + 1}: expected category: [words]")
+    out = []
+    for key, value in node.value:
+        cat = _category(key, name)
+        items = value.value if isinstance(value, yaml.SequenceNode) else None
+        if items is None or not all(isinstance(n, yaml.ScalarNode) and n.value for n in items):
+            raise LexiconError(f"{name}:{value.start_mark.line + 1}: {key.value}: expected a list of words")
+        out.extend((n.value, cat, n.start_mark.line + 1) for n in items)
+    return out
+
+
+def _unique(entries: list[tuple[str, Category, int]], name: str, what: str, seen: dict[str, int] | None = None) -> dict[str, Category]:
+    seen = {} if seen is None else seen
+    out = {}
+    for word, cat, line in entries:
+        if word in seen:
+            raise LexiconError(f"{name}:{line}: {what} {word!r} listed twice (first at line {seen[word]})")
+        seen[word] = line
+        out[word] = cat
+    return out
+
+
+def load_heads() -> HeadWords:
+    """heads.yaml, validated: every category known, no word listed twice (errors name file:line)."""
+    name = "heads.yaml"
+    try:
+        root = yaml.compose(_data(name).read_text(encoding="utf-8"), Loader=_YAML_LOADER)
+    except yaml.YAMLError as exc:
+        raise LexiconError(f"{name}: {exc}") from None
+    if root is None:
+        raise LexiconError(f"{name}: empty file")
+    top = _mapping(root, name, {"heads", "open_heads", "verbs", "breaks", "adjective_endings", "own_word"})
+    seen: dict[str, int] = {}
+    heads: dict[str, Category | OpenHead] = dict(_unique(_words_by_category(top["heads"], name), name, "head", seen))
+    for cls_key, cls_node in _mapping(top["open_heads"], name).items():
+        entry = _mapping(cls_node, name, {"heads", "default", "modifiers", "governed", "units"}, optional={"governed", "units"})
+        default = _category(entry["default"], name)
+        modifiers = _unique(_words_by_category(entry["modifiers"], name), name, f"{cls_key} modifier")
+        governed = entry.get("governed")
+        if governed is not None and governed.value not in ("true", "false"):
+            raise LexiconError(f"{name}:{governed.start_mark.line + 1}: governed must be true or false")
+        units = frozenset(_word_list(entry, "units", name)) if "units" in entry else frozenset()
+        cls = OpenHead(cls_key, default, modifiers, governed is None or governed.value == "true", units)
+        _word_list(entry, "heads", name)
+        for n in entry["heads"].value:
+            if n.value in seen:
+                raise LexiconError(f"{name}:{n.start_mark.line + 1}: head {n.value!r} listed twice (first at line {seen[n.value]})")
+            seen[n.value] = n.start_mark.line + 1
+            heads[n.value] = cls
+    verbs = _mapping(top["verbs"], name, {"before", "after", "adverbs"})
+    adverbs = _word_list(verbs, "adverbs", name)
+    breaks, endings, own_word = (_word_list(top, key, name) for key in ("breaks", "adjective_endings", "own_word"))
+    for n in top["own_word"].value:
+        if n.value not in heads or len(n.value) != 1:
+            raise LexiconError(f"{name}:{n.start_mark.line + 1}: own_word {n.value!r} is not a one-character head")
+    before = _unique(_words_by_category(verbs["before"], name), name, "verb")
+    after = _unique(_words_by_category(verbs["after"], name), name, "verb")
+    return HeadWords(
+        heads=heads,
+        verbs_before=before,
+        verbs_after=after,
+        adverbs=tuple(adverbs),
+        breaks=frozenset((*breaks, *before, *after)),
+        adjective_endings=frozenset(endings),
+        own_word=frozenset(own_word),
+    )
+
+
+def _word_list(mapping: dict[str, yaml.Node], key: str, name: str) -> list[str]:
+    """``key: [word, …]``: a list of non-empty strings, or a LexiconError naming file:line."""
+    node = mapping[key]
+    words = _node_value(node, name)
+    if not isinstance(words, list) or not all(isinstance(w, str) and w for w in words):
+        raise LexiconError(f"{name}:{node.start_mark.line + 1}: {key} must be a list of words")
+    return words
+
+
 @lru_cache(maxsize=1)
 def load_lexicon() -> Lexicon:
     """Load and validate every data file once per process."""
@@ -334,5 +476,289 @@ def load_lexicon() -> Lexicon:
         default_units=default,
         exclusions=load_exclusions(),
         words=load_words(),
+        heads=load_heads(),
         facts=load_facts(),
     )
+
+
+# --------------------------------------------------------------------------
+# Page rules (data/page.yaml): furniture, bylines, page dates, table headers, noise
+
+
+@dataclass(frozen=True)
+class FurnitureRule:
+    name: str
+    why: str
+    source: str  # the pattern, fragments expanded
+    short: bool  # only for a paragraph of one clause (no ，。！？； before its last character)
+    where: str = ""  # file:line of the rule, for errors
+
+    @cached_property
+    def pattern(self):
+        """Compiled the first time a paragraph needs the rule's name (the joined patterns of
+        :class:`PageRules` tell furniture from the rest); a bad pattern names file:line."""
+        try:
+            return page_pattern(self.source)
+        except (re.error, regex.error) as exc:
+            raise LexiconError(f"{self.where}: bad pattern: {exc}") from None
+
+
+@dataclass(frozen=True)
+class PageRules:
+    """What data/page.yaml says about web and newspaper pages (see that file)."""
+
+    furniture: tuple[FurnitureRule, ...]
+    menu: tuple[int, int, int]  # min items, min and max characters an item
+    byline: "regex.Pattern[str]"
+    caption: "regex.Pattern[str]"
+    caption_credit: "re.Pattern[str]"  # a photo credit that ends a caption line
+    article_lead: "regex.Pattern[str]"
+    headline_marks: "regex.Pattern[str]"
+    published_labelled: tuple  # patterns with the groups y, m, d, tried in order
+    published_leading: tuple
+    table_unit_pattern: str  # with {unit} and {scale} left for the caller (the units come from units.tsv)
+    table_scales: Mapping[str, int]
+    table_trailing: tuple[str, ...]
+    table_total_rows: tuple[str, ...]
+    noise_source: str  # the converter noise the repair stage drops (compiled when a text may hold some)
+    noise_gate: "re.Pattern[str]"  # a text this does not find has no noise
+    # the furniture rules joined, for one search per paragraph: rules anchored at the
+    # start (tried with match), the other rules, and the `short` ones (None: no such rule)
+    furniture_anchored: "regex.Pattern[str] | None" = None
+    furniture_free: "regex.Pattern[str] | None" = None
+    furniture_short: "regex.Pattern[str] | None" = None
+
+    @cached_property
+    def noise(self):
+        return page_pattern(self.noise_source)
+
+    def check(self) -> None:
+        """Compile every pattern now (load_page_rules compiles the joined ones; the rest wait
+        for their first use)."""
+        for rule in self.furniture:
+            rule.pattern  # noqa: B018 (compiles, or raises LexiconError naming file:line)
+        self.noise  # noqa: B018
+
+
+# A Chinese character, as a class the standard `re` module reads (CJK ideographs, extension A,
+# compatibility ideographs).
+_HAN = "[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
+
+
+def page_pattern(pattern: str):
+    """A page.yaml pattern compiled with the standard ``re`` module (it compiles several
+    times faster than ``regex`` at start-up and matches these short patterns faster),
+    unless it needs ``regex``'s Unicode properties (``\\p{Han}``)."""
+    if "\\p{" in pattern or "\\P{" in pattern:
+        return regex.compile(pattern)
+    return re.compile(pattern)
+
+
+_PAGE_KEYS = {"fragments", "furniture", "menu", "byline", "caption", "caption_credit", "article_lead", "headline_marks", "published", "table_header", "noise"}
+_FRAGMENT = regex.compile(r"(?<!\\[pPN])\{([A-Za-z_]\w*)\}")
+
+
+def _node_lines(node, path=(), out=None) -> dict[tuple, int]:
+    """1-based line of every node of a composed YAML document, by its key path."""
+    out = {} if out is None else out
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            _node_lines(v, path + (k.value,), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, v in enumerate(node.value):
+            _node_lines(v, path + (i,), out)
+    return out
+
+
+def load_page_rules(name: str = "page.yaml", text: str | None = None) -> PageRules:
+    """Load and validate data/page.yaml (``text``: its content, for tests)."""
+    if text is None:
+        text = _data(name).read_text(encoding="utf-8")
+    try:
+        data = parse_yaml(text)
+        lines = _node_lines(yaml.compose(text, Loader=_YAML_LOADER))
+    except yaml.YAMLError as exc:
+        raise LexiconError(f"{name}: {exc}") from None
+    if not isinstance(data, dict):
+        raise LexiconError(f"{name}:1: top level must be a mapping")
+
+    def where(*path) -> str:
+        while path and path not in lines:
+            path = path[:-1]
+        return f"{name}:{lines.get(path, 1)}"
+
+    unknown = set(data) - _PAGE_KEYS
+    if unknown:
+        raise LexiconError(f"{where()}: unknown keys {sorted(unknown)}")
+    missing = _PAGE_KEYS - set(data)
+    if missing:
+        raise LexiconError(f"{where()}: missing keys {sorted(missing)}")
+
+    fragments: dict[str, str] = {}
+
+    def expand(pattern, *path) -> str:
+        if not isinstance(pattern, str) or not pattern:
+            raise LexiconError(f"{where(*path)}: a pattern must be a non-empty string")
+
+        def sub(m) -> str:
+            if m.group(1) not in fragments:
+                raise LexiconError(f"{where(*path)}: unknown fragment {{{m.group(1)}}}")
+            return fragments[m.group(1)]
+
+        return _FRAGMENT.sub(sub, pattern)
+
+    def compile_(pattern, *path):
+        """Compile; on an error, blame a fragment that does not compile alone, else the
+        pattern's own line (patterns are compiled once, joined where they can be: start-up)."""
+        try:
+            return page_pattern(expand(pattern, *path))
+        except (re.error, regex.error) as exc:
+            blame_fragments()
+            raise LexiconError(f"{where(*path)}: bad pattern: {exc}") from None
+
+    def blame_fragments() -> None:
+        for key, value in fragments.items():
+            try:
+                page_pattern(value)
+            except (re.error, regex.error) as bad:
+                raise LexiconError(f"{where('fragments', key)}: bad fragment: {bad}") from None
+
+    def one_of(key) -> "regex.Pattern[str]":
+        items = data[key]
+        if not isinstance(items, list) or not items:
+            raise LexiconError(f"{where(key)}: {key} must be a non-empty list of patterns")
+        try:
+            return page_pattern("|".join(f"(?:{expand(p, key, i)})" for i, p in enumerate(items)))
+        except (re.error, regex.error):
+            for i, p in enumerate(items):
+                compile_(p, key, i)
+            raise
+
+    for key, value in (data["fragments"] or {}).items():
+        if not isinstance(value, str):
+            raise LexiconError(f"{where('fragments', key)}: a fragment must be a string")
+        fragments[key] = expand(value, "fragments", key)
+
+    furniture = []
+    seen = set()
+    for i, entry in enumerate(data["furniture"] or ()):
+        if not isinstance(entry, dict) or not {"name", "why", "pattern"} <= set(entry) or set(entry) - {"name", "why", "pattern", "short"}:
+            raise LexiconError(f"{where('furniture', i)}: a furniture rule needs name, why, pattern (and may have short)")
+        if entry["name"] in seen:
+            raise LexiconError(f"{where('furniture', i)}: duplicate rule name {entry['name']!r}")
+        seen.add(entry["name"])
+        if not isinstance(entry.get("short", False), bool):
+            raise LexiconError(f"{where('furniture', i, 'short')}: short must be true or false")
+        furniture.append(FurnitureRule(entry["name"], entry["why"], expand(entry["pattern"], "furniture", i, "pattern"), entry.get("short", False), where("furniture", i, "pattern")))
+
+    menu = data["menu"]
+    if not isinstance(menu, dict) or set(menu) != {"min_items", "min_chars", "max_chars"} or not all(isinstance(v, int) and v > 0 for v in menu.values()):
+        raise LexiconError(f"{where('menu')}: menu needs min_items, min_chars, max_chars (positive integers)")
+
+    published = data["published"]
+    if not isinstance(published, dict) or set(published) != {"labelled", "leading"}:
+        raise LexiconError(f"{where('published')}: published needs labelled and leading")
+    dated = {}
+    for key in ("labelled", "leading"):
+        items = published[key]
+        if not isinstance(items, list) or not items:
+            raise LexiconError(f"{where('published', key)}: published.{key} must be a non-empty list of patterns")
+        for i, p in enumerate(items):
+            if not {"y", "m", "d"} <= set(compile_(p, "published", key, i).groupindex):
+                raise LexiconError(f"{where('published', key, i)}: a date pattern needs the groups y, m, d")
+        dated[key] = tuple(compile_(p, "published", key, i) for i, p in enumerate(items))
+
+    table = data["table_header"]
+    if not isinstance(table, dict) or set(table) != {"unit_pattern", "scales", "trailing", "total_rows"}:
+        raise LexiconError(f"{where('table_header')}: table_header needs unit_pattern, scales, trailing, total_rows")
+    unit_pattern = table["unit_pattern"]
+    if not isinstance(unit_pattern, str) or set(_FRAGMENT.findall(unit_pattern)) != {"unit", "scale"}:
+        raise LexiconError(f"{where('table_header', 'unit_pattern')}: unit_pattern must use {{unit}} and {{scale}} and no other fragment")
+    try:
+        regex.compile(unit_pattern.replace("{unit}", "个").replace("{scale}", "万"))
+    except regex.error as exc:
+        raise LexiconError(f"{where('table_header', 'unit_pattern')}: bad pattern: {exc}") from None
+    scales = table["scales"]
+    if not isinstance(scales, dict) or not all(isinstance(v, int) for v in scales.values()):
+        raise LexiconError(f"{where('table_header', 'scales')}: scales maps a word to an integer factor")
+    for key in ("trailing", "total_rows"):
+        if not isinstance(table[key], list) or not all(isinstance(w, str) and w for w in table[key]):
+            raise LexiconError(f"{where('table_header', key)}: {key} must be a list of words")
+
+    noise, gate = _noise_pattern(data["noise"], where)
+
+    def joined(rules):
+        if not rules:
+            return None
+        try:
+            return page_pattern("|".join(f"(?:{r.source})" for r in rules))
+        except (re.error, regex.error):
+            blame_fragments()
+            for r in rules:
+                r.pattern  # noqa: B018 (raises LexiconError naming the rule's line)
+            raise
+
+    anchored = [r for r in furniture if not r.short and r.source.startswith("^")]
+    return PageRules(
+        furniture_anchored=joined(anchored),
+        furniture_free=joined([r for r in furniture if not r.short and r not in anchored]),
+        furniture_short=joined([r for r in furniture if r.short]),
+        furniture=tuple(furniture),
+        menu=(menu["min_items"], menu["min_chars"], menu["max_chars"]),
+        byline=one_of("byline"),
+        caption=one_of("caption"),
+        caption_credit=compile_(data["caption_credit"], "caption_credit"),
+        article_lead=one_of("article_lead"),
+        headline_marks=one_of("headline_marks"),
+        published_labelled=dated["labelled"],
+        published_leading=dated["leading"],
+        table_unit_pattern=unit_pattern,
+        table_scales={str(k): int(v) for k, v in scales.items()},
+        table_trailing=tuple(sorted(table["trailing"], key=len, reverse=True)),
+        table_total_rows=tuple(table["total_rows"]),
+        noise_source=noise,
+        noise_gate=gate,
+    )
+
+
+_NOISE_KEYS = {"initials", "vowels", "toned_vowels", "endings", "tone_digits", "max_syllables", "openers", "closers", "replacement", "question_enders"}
+
+
+def _noise_pattern(noise, where) -> tuple[str, "re.Pattern[str]"]:
+    """One pattern for the converter noise of page.yaml: pinyin in brackets after a Chinese
+    character (with a tone mark or digit), replacement characters not between two digits,
+    and an ASCII ``?`` between two Chinese characters that does not end a question."""
+    if not isinstance(noise, dict) or set(noise) != _NOISE_KEYS:
+        raise LexiconError(f"{where('noise')}: noise needs exactly {sorted(_NOISE_KEYS)}")
+    for key in _NOISE_KEYS - {"initials", "endings", "max_syllables"}:
+        if not isinstance(noise[key], str) or not noise[key]:
+            raise LexiconError(f"{where('noise', key)}: {key} must be a non-empty string of characters")
+    for key in ("initials", "endings"):
+        if not isinstance(noise[key], list) or not all(isinstance(w, str) and w.isalpha() for w in noise[key]):
+            raise LexiconError(f"{where('noise', key)}: {key} must be a list of letters")
+    if not isinstance(noise["max_syllables"], int) or noise["max_syllables"] < 1:
+        raise LexiconError(f"{where('noise', 'max_syllables')}: max_syllables must be a positive integer")
+    cls = lambda chars: "[" + "".join(re.escape(c) for c in chars) + "]"  # noqa: E731
+    alt = lambda words: "(?:" + "|".join(map(re.escape, sorted(words, key=len, reverse=True))) + ")"  # noqa: E731
+    vowel = cls(noise["vowels"] + noise["toned_vowels"])
+    syllable = f"{alt(noise['initials'])}?{vowel}{{1,4}}{alt(noise['endings'])}?{cls(noise['tone_digits'])}?"
+    letters = cls(noise["vowels"] + noise["toned_vowels"] + noise["tone_digits"] + "abcdefghijklmnopqrstuvwxyz")
+    toned = cls(noise["toned_vowels"] + noise["tone_digits"])
+    pinyin = (
+        rf"(?<={_HAN}){cls(noise['openers'])}(?={letters}*{toned})"
+        rf"(?:{syllable}){{1,{noise['max_syllables']}}}{cls(noise['closers'])}"
+    )
+    repl = cls(noise["replacement"])
+    replacement = rf"(?<![0-9]){repl}+|{repl}+(?![0-9])"
+    question = rf"(?<={_HAN})(?<!{cls(noise['question_enders'])})\?(?={_HAN}|[0-9])|(?<=[0-9])\?(?={_HAN})"
+    pattern = f"{pinyin}|{replacement}|{question}"  # compiled when a text has a character it starts with
+    # noise starts at an opener before a pinyin letter, a replacement character or a `?`
+    gate = re.compile(f"{cls(noise['openers'])}(?={letters})|{repl}|\\?")
+    return pattern, gate
+
+
+@lru_cache(maxsize=1)
+def page_rules() -> PageRules:
+    """data/page.yaml, loaded and validated once per process."""
+    return load_page_rules()

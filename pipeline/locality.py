@@ -1,125 +1,57 @@
-"""Place mentions and the locality of each claim.
+"""The locality of each claim: which of the places a document names it is about.
 
 Reads: the repaired text of a document, its paragraphs (view offsets,
-kind, article), the view spans of its claims, the gazetteer
-(:mod:`pipeline.gazetteer`) and ``pipeline/data/localities.yaml``.
+kind, article), the view spans of its claims, its resolved place mentions
+(:func:`pipeline.places.find`), the gazetteer (:mod:`pipeline.gazetteer`)
+and the role cue words of ``pipeline/data/localities.yaml``.
 Writes: one :class:`~pipeline.model.LocalityPath` per claim.
 
-Three steps:
-
-1. :func:`find_places` finds every name of a unit (longest, non-overlapping,
-   with boundary rules), the markers of national figures (全国, 我国,
-   ministries) and units the text names under a known one that the
-   gazetteer lacks (孝义市柱濮新区, 西安市108坊社区).
-2. :func:`resolve_places` keeps one unit per mention, the one the rest of
-   the document supports (a village name found in many counties resolves
-   to the one under the county or city the document names), and merges
-   chains (孝感市陡岗镇袁湖村) into one mention of the innermost unit.
-3. :func:`attribute` gives each claim the place it is about: a place its
-   clause or sentence sends people or goods to (驰援/出征/援…), else the
-   nearest place before it in its clause, then after it in its clause,
-   then before and after it in its sentence, then earlier in its paragraph
-   and article, else the document's dominant place.  Places people come
-   from (从武汉返乡), neighbours (与灵石县相交), places only visited,
-   institutions named after a place (武汉大学) and the places of a
-   breakdown (丰台区6例、大兴区1例) hold for their own clause or number
-   only.  Anaphors (全县, 该乡, 本市) stand for the latest unit of their
-   level; a list of places (仙桃、天门和潜江) for their smallest common unit.
+:func:`attribute` gives each claim the place it is about: a place its
+clause or sentence sends people or goods to (驰援/出征/援…), else the
+nearest place before it in its clause, then after it in its clause,
+then before and after it in its sentence, then earlier in its paragraph
+and article, else the document's dominant place.  Places people come
+from (从武汉返乡), neighbours (与灵石县相交), places only visited,
+institutions named after a place (武汉大学) and the places of a
+breakdown (丰台区6例、大兴区1例) hold for their own clause or number
+only.  Anaphors (全县, 该乡, 本市) stand for the latest unit of their
+level; a list of places (仙桃、天门和潜江) for their smallest common unit.
 """
 from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Sequence
 
 from . import gazetteer as gz_mod
-from .gazetteer import KIND_FULL, KIND_SHORT, KIND_VARIANT, KIND_WEAK, LEVELS, NATION, NATION_PLACE, Place
-from .model import LocalityPath, Paragraph, ParagraphKind, record
+from . import places as places_mod
+from .gazetteer import NATION, NATION_PLACE, Place
+from .model import LocalityPath, Paragraph, ParagraphKind
+from .places import PlaceMention, alt, by_length, hint_place, locality_name
 
-__all__ = ["Place", "PlaceMention", "find_places", "resolve_places", "attribute", "locality_name"]
-
-# kinds of mention, best first
-FULL, NATIONAL, VARIANT, PENDING, LOCAL, SHORT, WEAK = (
-    "full", "national", "variant", "pending", "local", "short", "weak",
-)
-_KIND_OF = {KIND_FULL: FULL, KIND_VARIANT: VARIANT, KIND_SHORT: SHORT, KIND_WEAK: WEAK}
-_RANK = {FULL: 0, NATIONAL: 0, VARIANT: 1, PENDING: 1, LOCAL: 2, SHORT: 2, WEAK: 3}
+__all__ = ["attribute"]
 
 _SENT_END = frozenset("。！？!?【】\n")
 _CLAUSE_END = _SENT_END | frozenset("，,；;：:（）()#")
 _SEGMENT_END = _SENT_END | frozenset("；;")
 _NUM_START = re.compile(r"\s*[0-9０-９]")
-_BRACKET_GAP = re.compile(r"[（(][\u4e00-\u9fff]{1,3}[）)]")
 _NOT_COREF = re.compile(r"[年月日时号天]\s*$")
 _HAS_NUMBER = re.compile(r"[0-9０-９一二三四五六七八九十百千万两]")
 _TO_OPEN_BRACKET = re.compile(r"\s*[（(]")  # compiled once: used for every claim
+_TO_CLOSE_BRACKET = re.compile(r"[\u4e00-\u9fff]{0,4}[）)]")
+_RATIO_COLON = re.compile(r"[0-9０-９][:：][0-9０-９]")
 _SPACE = re.compile(r"\s")
 
 
-@record
-class PlaceMention:
-    """A stretch of text that names a unit (view offsets, end exclusive).
-    ``places`` are its candidates; after :func:`resolve_places`, exactly one."""
-
-    start: int
-    end: int
-    surface: str
-    places: tuple[Place, ...]
-    kind: str = FULL  # full | variant | short | weak | national | local | pending
-
-
-def locality_name(mention: PlaceMention, place: Place | None = None) -> str:
-    """The unit as the text names it, with its suffix: the surface where it
-    carries one (藁城县, 宝丰街, 花乡), else the gazetteer's name (湖北 -> 湖北省,
-    广州 -> 广州市)."""
-    place = place or mention.places[0]
-    if place.level == NATION:
-        return gz_mod.NATION_NAME
-    s = mention.surface
-    if s == place.name or mention.kind == LOCAL:
-        return place.name
-    if mention.kind in (VARIANT, PENDING):
-        return s
-    tails = _vocab().admin_tails
-    if s.endswith(tails) and any(s.endswith(t) and len(s) - len(t) >= 2 for t in tails):
-        return s
-    return place.name
-
-
-# --------------------------------------------------------------------------
-# vocabulary (pipeline/data/localities.yaml)
-
-
-def _by_length(words) -> list[str]:
-    return sorted(words, key=len, reverse=True)
-
-
-def _alt(words) -> str:
-    return "|".join(re.escape(w) for w in _by_length(words))
-
-
 @dataclass(frozen=True)
-class _Vocab:
-    not_places: re.Pattern | None
-    national: re.Pattern
-    features: tuple[str, ...]
-    not_after_village: tuple[str, ...]  # 村民, 村级: the village name is part of a word
-    # a unit the gazetteer lacks, named right after a known one: 柱濮新区, 108坊社区
-    unlisted: re.Pattern
-    unlisted_stops: frozenset[str]  # characters never inside its name
-    village_suffixes: tuple[str, ...]
-    local_short_suffixes: tuple[str, ...]  # 驿马乡 -> 驿马
-    # a township or village the gazetteer lacks under the unit before it
-    lacking_suffixes: tuple[str, ...]
-    admin_tails: tuple[str, ...]  # every administrative suffix, of every level
+class _Cues:
+    """What ``localities.yaml`` says about the role of a place where it stands."""
+
     institution: re.Pattern
-    extend: dict[str, tuple[str, ...]]
-    any_extend: tuple[str, ...]  # every suffix of extend
-    breakers: dict[str, str]
-    surnames: frozenset[str]
     anaphor: re.Pattern
+    organ_words: frozenset[str]  # 镇团委: the level word before an organ
     anaphor_words: dict[str, str]  # 村里 -> 村
     anaphor_level: dict[str, str]  # 县 -> county
     anaphor_levels_longest_first: tuple[str, ...]
@@ -129,6 +61,8 @@ class _Vocab:
     send_verbs_longest_first: tuple[str, ...]
     person: re.Pattern
     list_sep: re.Pattern
+    joint: re.Pattern  # levels acting together after a place: 区两级
+    joint_first: tuple[str, ...]
     roles: dict[str, tuple[str, ...]]
     # what the words before and after a place hold where _role can give it one
     role_cue_before: re.Pattern
@@ -136,50 +70,40 @@ class _Vocab:
 
 
 @lru_cache(maxsize=1)
-def _vocab() -> _Vocab:
+def _vocab() -> _Cues:
     raw = gz_mod.load_data().raw
     roles = {k: tuple(v or ()) for k, v in raw["roles"].items()}
     levels = dict(raw["anaphor_levels"], 新区="township")
     abbr = raw["province_abbreviations"]
-    return _Vocab(
-        not_places=re.compile(_alt(raw["not_places"])) if raw["not_places"] else None,
-        national=re.compile(_alt(raw["national_markers"])),
-        features=tuple(raw["feature_suffixes"]),
-        not_after_village=tuple(raw["not_after_village"]),
-        unlisted=re.compile(
-            r"(?:[（(][\u4e00-\u9fff]{1,3}[）)])?([\u4e00-\u9fff0-9]{2,6}?)(" + _alt(raw["unlisted_suffixes"]) + ")"
-        ),
-        unlisted_stops=frozenset(raw["unlisted_stops"]),
-        village_suffixes=tuple(raw["suffixes"]["village"]),
-        local_short_suffixes=tuple(raw["local_short_suffixes"]),
-        lacking_suffixes=tuple(dict.fromkeys(raw["unlisted_suffixes"] + raw["local_short_suffixes"])),
-        admin_tails=tuple(sorted({t for level in raw["suffixes"].values() for t in level} | set(raw["tail_endings"]))),
-        institution=re.compile(r"[\u4e00-\u9fff]{0,6}?(?:" + _alt(raw["institution_suffixes"]) + ")"),
-        extend={k: tuple(v) for k, v in raw["extend_suffixes"].items()},
-        any_extend=tuple(sorted({s for v in raw["extend_suffixes"].values() for s in v})),
-        breakers={k: "".join(v) for k, v in raw["extend_breakers"].items()},
-        surnames=frozenset(raw["surnames"]),
-        # (?:words)|(?:prefixes)(?:levels), spelt out in the order the regex would try
-        # them: an alternation of plain words is searched much faster
-        anaphor=re.compile(
-            _alt(raw["anaphor_words"]) + "|" + "|".join(
-                re.escape(p + w) for p in _by_length(raw["anaphor_prefixes"]) for w in _by_length(raw["anaphor_levels"])
-            )
+    return _Cues(
+        institution=re.compile(r"[\u4e00-\u9fff]{0,6}?(?:" + alt(raw["institution_suffixes"]) + ")"),
+        # words, prefixes + levels (全县), levels + organs (镇团委), spelt out: an
+        # alternation of plain words is searched much faster
+        anaphor=re.compile(alt(
+            list(raw["anaphor_words"])
+            + [p + w for p in raw["anaphor_prefixes"] for w in raw["anaphor_levels"]]
+            + [w + o for w in raw["organ_levels"] for o in raw["organs"]]
+            + list(raw["subject_levels"])
+        )),
+        organ_words=frozenset(
+            [w + o for w in raw["organ_levels"] for o in raw["organs"]] + list(raw["subject_levels"])
         ),
         anaphor_words=dict(raw["anaphor_words"]),
         anaphor_level=levels,
-        anaphor_levels_longest_first=tuple(_by_length(levels)),
+        anaphor_levels_longest_first=tuple(by_length(levels)),
         abbreviations=abbr,
         abbreviation=re.compile(
-            "(?:" + _alt(roles["send_verbs"]) + ")(" + "|".join(map(re.escape, abbr)) + ")"
-            "(?=" + _alt(roles["abbreviation_after"]) + ")"
+            "(?:" + alt(roles["send_verbs"]) + ")(" + "|".join(map(re.escape, abbr)) + ")"
+            "(?=" + alt(roles["abbreviation_after"]) + ")"
         ),
-        send=re.compile(_alt(roles["send_verbs"])),
-        send_verbs_longest_first=tuple(_by_length(roles["send_verbs"])),
+        send=re.compile(alt(roles["send_verbs"])),
+        send_verbs_longest_first=tuple(by_length(roles["send_verbs"])),
         person=re.compile(
-            "(?:" + _alt(roles["person_roles"]) + r")[\u4e00-\u9fff]{2,3}?(?:" + _alt(roles["person_after"]) + ")"
+            "(?:" + alt(roles["person_roles"]) + r")[\u4e00-\u9fff]{2,3}?(?:" + alt(roles["person_after"]) + ")"
         ),
-        list_sep=re.compile(r"\s*(?:" + _alt(roles["list_separators"]) + r")\s*"),
+        list_sep=re.compile(r"\s*(?:" + alt(roles["list_separators"]) + r")\s*"),
+        joint=re.compile("(?:" + alt(roles["joint_levels"]) + "){1,3}(?:" + alt(roles["joint_level_counts"]) + ")"),
+        joint_first=tuple(roles["joint_levels"]),
         roles=roles,
         # Found before every place that _role gives a role (a sending verb or a
         # neighbour's 与 anywhere in the 8 characters, an origin, neighbour or
@@ -187,361 +111,29 @@ def _vocab() -> _Vocab:
         # alternation: the regex then skips to the words' first characters.
         role_cue_before=re.compile("|".join(
             [re.escape(w) for w in roles["send_verbs"] + roles["neighbor_before"]]
-            + [re.escape(w) + r"\Z" for w in roles["origin_before"] + roles["neighbor_alone"] + roles["transient_before"]]
+            + [
+                re.escape(w) + r"\Z"
+                for w in roles["origin_before"] + roles["counted_before"] + roles["neighbor_alone"]
+                + roles["whole_before"] + roles["transient_before"]
+            ]
         )),
         role_cue_after=roles["origin_after"] + roles["attribute_after"],
     )
 
 
 # --------------------------------------------------------------------------
-# 1. finding mentions
-
-
-def find_places(text: str) -> list[PlaceMention]:
-    """Every place mention in ``text``: longest, non-overlapping matches.
-
-    Candidates keep every unit a name may stand for.  A short form takes
-    the suffix written after it (藁城 + 县).  Dropped: matches inside a word
-    of ``not_places`` (黄浦江, 公安部), short forms followed by a feature
-    word (江汉路), villages followed by 民/级/组 (…村民), and short forms
-    that are the end of a recurring person's name (钟海南).  Added: a
-    township or village the document names in full, by its name without
-    the suffix (驿马乡 … 驿马人), and units named right after a known unit
-    but missing from the gazetteer (孝义市柱濮新区), as pending units whose
-    parent :func:`resolve_places` fixes."""
-    gz = gz_mod.load()
-    v = _vocab()
-    # not_places matches do not overlap: only the last one starting at or before
-    # a key can hold it
-    blocked_starts: list[int] = []
-    blocked_ends: list[int] = []
-    for m in v.not_places.finditer(text) if v.not_places else ():
-        blocked_starts.append(m.start())
-        blocked_ends.append(m.end())
-    found: list[_Found] = []
-    key_places, features, not_after_village = gz.key_places, v.features, v.not_after_village
-    for s, e, key_id in gz.iter_keys(text):
-        b = bisect_right(blocked_starts, s) - 1
-        if b >= 0 and e <= blocked_ends[b]:
-            continue
-        places, kind = key_places(key_id)
-        if kind >= KIND_SHORT and text.startswith(features, e):
-            continue
-        if text[e - 1] == "村" and text.startswith(not_after_village, e):
-            continue
-        mkind = _KIND_OF[kind]
-        if kind >= KIND_SHORT:
-            longer = _take_suffix(text, e, places, v)
-            if longer != e:
-                e, mkind = longer, VARIANT
-        found.append((s, mkind == WEAK, s - e, _RANK[mkind], len(found), e, places, mkind))
-    for m in v.national.finditer(text):
-        s, e = m.span()
-        found.append((s, False, s - e, _RANK[NATIONAL], len(found), e, (NATION_PLACE,), NATIONAL))
-    kept = [PlaceMention(s, e, text[s:e], places, kind) for s, _, _, _, _, e, places, kind in _longest(found)]
-    mentions = _drop_person_names(text, kept, v)
-    mentions = _add_local_short_forms(text, mentions, v)
-    return _add_unlisted(text, mentions, v)
-
-
-def _take_suffix(text: str, end: int, places: tuple[Place, ...], v: _Vocab) -> int:
-    """A short form takes the suffix written after it (藁城 + 县 -> 藁城县)."""
-    if not text.startswith(v.any_extend, end):
-        return end
-    for place in places:
-        for suf in v.extend.get(place.level, ()):
-            if text.startswith(suf, end):
-                nxt = text[end + len(suf) : end + len(suf) + 1]
-                if not (nxt and nxt in v.breakers.get(suf, "")):
-                    return end + len(suf)
-    return end
-
-
-# a match before the choice of the longest: (start, is weak, -length, rank of
-# its kind, order found, end, places, kind), a tuple that sorts as _longest wants
-_Found = tuple[int, bool, int, int, int, int, tuple[Place, ...], str]
-
-
-def _longest(found: list[_Found]) -> list[_Found]:
-    """Leftmost, then longest; at one start a name that needs no support wins
-    over a longer one that does (上海 | 街头, not 上海街 for 上海街道)."""
-    found.sort()
-    out: list[_Found] = []
-    last = -1
-    for m in found:
-        if m[0] >= last:
-            out.append(m)
-            last = m[5]
-    return out
-
-
-def _drop_person_names(text: str, mentions: list[PlaceMention], v: _Vocab) -> list[PlaceMention]:
-    """钟海南, 刘惠民: a surname, then a two-character short name, recurring."""
-
-    def is_name(m: PlaceMention, prev_end: int) -> bool:
-        s = m.start
-        return (
-            m.kind in (SHORT, WEAK)
-            and len(m.surface) == 2
-            and s > 0
-            and text[s - 1] in v.surnames
-            and prev_end != s  # the surname is not the end of another mention
-            and text.count(text[s - 1 : m.end]) >= 2
-        )
-
-    # mentions do not overlap, so only the one before can hold the character before
-    ends = [-1] + [m.end for m in mentions]
-    return [m for m, prev_end in zip(mentions, ends) if not is_name(m, prev_end)]
-
-
-def _covered(mentions: list[PlaceMention], s: int, e: int) -> bool:
-    return any(m.start < e and s < m.end for m in mentions)
-
-
-def _add_local_short_forms(text: str, mentions: list[PlaceMention], v: _Vocab) -> list[PlaceMention]:
-    """A township or village named in full is also found without its suffix."""
-    bases: dict[str, PlaceMention] = {}
-    for m in mentions:
-        if m.kind == FULL and m.places[0].level in ("township", "village"):
-            for suf in v.local_short_suffixes:
-                if m.surface.endswith(suf) and len(m.surface) - len(suf) >= 2:
-                    bases.setdefault(m.surface[: -len(suf)], m)
-                    break
-    if not bases:
-        return mentions
-    extra: list[PlaceMention] = []
-    for hit in re.finditer(_alt(bases), text):
-        s, e = hit.span()
-        if not _covered(mentions, s, e) and not _covered(extra, s, e):
-            extra.append(PlaceMention(s, e, hit.group(), bases[hit.group()].places, LOCAL))
-    return sorted(mentions + extra, key=lambda m: m.start)
-
-
-def _unlisted(name: str, v: _Vocab) -> PlaceMention:
-    level = "village" if name.endswith(v.village_suffixes) else "township"
-    return PlaceMention(0, 0, name, (Place(name, level, (name,)),), PENDING)
-
-
-def _add_unlisted(text: str, mentions: list[PlaceMention], v: _Vocab) -> list[PlaceMention]:
-    """Units named right after a known unit that the gazetteer lacks, and
-    their later mentions."""
-    extra: list[PlaceMention] = []
-    unlisted, stops = v.unlisted, v.unlisted_stops
-    for m in mentions:
-        hit = unlisted.match(text, m.end) if m.kind != NATIONAL else None
-        if not hit or any(ch in stops for ch in hit.group(1)):
-            continue
-        s, e = hit.start(1), hit.end()
-        if not _covered(mentions, s, e) and not _covered(extra, s, e):
-            extra.append(replace(_unlisted(text[s:e], v), start=s, end=e))
-    if extra:
-        for hit in re.finditer(_alt({m.surface for m in extra}), text):
-            s, e = hit.span()
-            if not _covered(mentions, s, e) and not _covered(extra, s, e):
-                extra.append(replace(_unlisted(hit.group(), v), start=s, end=e))
-    return sorted(mentions + extra, key=lambda m: m.start)
-
-
-# --------------------------------------------------------------------------
-# 2. resolving candidates
-
-
-def _shared(a: Place, b: Place) -> int:
-    n = 0
-    for x, y in zip(a.path, b.path):
-        if x != y:
-            break
-        n += 1
-    return n
-
-
-def _hint_place(hint: str | None) -> Place | None:
-    """The unit a metadata hint names (``柳林县``, ``北京市丰台区``, ``全国``)."""
-    if not hint or not hint.strip():
-        return None
-    if hint.strip() == gz_mod.NATION_NAME:
-        return NATION_PLACE
-    resolved = [m for m in resolve_places(find_places(hint), None, hint) if m.places[0].level != NATION]
-    return max((m.places[0] for m in resolved), key=lambda p: len(p.path), default=None)
-
-
-class _Support:
-    """How much the document's resolved mentions (and the hint) share with a
-    candidate: a count of anchors under every path prefix."""
-
-    def __init__(self, hint: Place | None):
-        self.under: dict[tuple[str, ...], int] = {}
-        self.hint = hint if hint is not None and hint.level != NATION else None
-
-    def add(self, place: Place) -> None:
-        if place.level != NATION:
-            path, under = place.path, self.under
-            for k in range(1, len(path) + 1):
-                prefix = path[:k]
-                under[prefix] = under.get(prefix, 0) + 1
-
-    def score(self, c: Place) -> tuple[int, int]:
-        """(weighted sum of shared depth, deepest level shared with an anchor)."""
-        score = best = 0
-        for k in range(1, len(c.path) + 1):
-            n = self.under.get(c.path[:k], 0)
-            if n:
-                score += n * (2 * k - 1)
-                best = k
-        if self.hint is not None:
-            h = _shared(self.hint, c)
-            score += 4 * h * h
-            best = max(best, h)
-        return score, best
-
-
-def _adjacent(text: str | None, a: PlaceMention, b: PlaceMention) -> bool:
-    """``b`` directly follows ``a`` (nothing, or a short bracket, between)."""
-    if a.end == b.start:
-        return True
-    return text is not None and bool(_BRACKET_GAP.fullmatch(text, a.end, b.start))
-
-
-def resolve_places(
-    mentions: Sequence[PlaceMention], hint: str | None = None, text: str | None = None
-) -> list[PlaceMention]:
-    """Keep one unit per mention, the one the document supports.
-
-    The unit just before a mention decides first (孝感市 | 陡岗镇 | 袁湖村),
-    and a unit named right after the unit it lies in supports both (临县 |
-    城庄镇).  Otherwise a candidate's support is what the other resolved
-    mentions and the metadata ``hint`` share with it, the deeper the more.
-    Townships, villages, county short forms and two-character county names
-    (开县) are kept only where the document names a unit of the same
-    prefecture; a tie between such candidates drops the mention.  A name
-    glued to a unit it does not lie in (奉贤区|丽水湾小区) is dropped; a unit
-    missing from the gazetteer hangs under the unit before it.  Chains of
-    nested mentions become one mention of the innermost unit.  ``text``
-    (the document) lets brackets count as adjacency (花乡（地区）巴庄子村)."""
-    ms = sorted(mentions, key=lambda m: m.start)
-    lacking_suffixes = _vocab().lacking_suffixes
-    chosen: list[Place | None] = [None] * len(ms)
-    prev = [i - 1 if i and _adjacent(text, ms[i - 1], ms[i]) else None for i in range(len(ms))]
-
-    # unambiguous provinces, prefectures and counties; national markers
-    for i, m in enumerate(ms):
-        if m.kind == NATIONAL:
-            chosen[i] = NATION_PLACE
-        elif m.kind in (FULL, VARIANT, SHORT) and len(m.places) == 1 and m.places[0].level in LEVELS[:3]:
-            if m.places[0].level != "county" or (m.kind == FULL and len(m.surface) > 2):
-                chosen[i] = m.places[0]
-    # a unit named right after the unit it lies in
-    for i, j in enumerate(prev):
-        if j is None or NATION_PLACE in ms[j].places or ms[i].kind in (NATIONAL, PENDING):
-            continue
-        pairs = [(a, b) for a in ms[j].places for b in ms[i].places if a != b and a.contains(b)]
-        if len(pairs) == 1:
-            chosen[j] = chosen[j] or pairs[0][0]
-            chosen[i] = chosen[i] or pairs[0][1]
-    # the rest by support, twice so that later anchors help earlier mentions (the
-    # second pass starts from what the first added: the support of every choice)
-    support = _Support(_hint_place(hint))
-    for p in chosen:
-        if p is not None:
-            support.add(p)
-    for _ in range(2):
-        for i, m in enumerate(ms):
-            if chosen[i] is None and m.kind not in (NATIONAL, PENDING, LOCAL):
-                parent = chosen[prev[i]] if prev[i] is not None else None
-                chosen[i] = _choose(m, support, parent)
-                if chosen[i] is not None:
-                    support.add(chosen[i])
-    # short forms follow their full form
-    for i, m in enumerate(ms):
-        if m.kind == LOCAL:
-            chosen[i] = next(
-                (chosen[j] for j in range(len(ms)) if chosen[j] and ms[j].kind == FULL and ms[j].places == m.places),
-                None,
-            )
-    # units the gazetteer lacks hang under the unit before them
-    for i, m in enumerate(ms):
-        parent = chosen[prev[i]] if prev[i] is not None else None
-        municipal = parent is not None and parent.level == "province" and len(parent.path) == 2
-        if parent is None or parent.pid < 0 or not (municipal or parent.level in ("city", "county", "township")):
-            continue
-        if m.kind == PENDING or (
-            chosen[i] is None
-            and m.places[0].level in ("township", "village")
-            and m.surface.endswith(lacking_suffixes)
-        ):
-            level = "village" if parent.level == "township" else m.places[0].level
-            chosen[i] = parent.child(m.surface, level)
-    for i, m in enumerate(ms):
-        if m.kind == PENDING and chosen[i] is None:
-            chosen[i] = next(
-                (chosen[j] for j in range(len(ms)) if chosen[j] and ms[j].kind == PENDING and ms[j].surface == m.surface),
-                None,
-            )
-    # a name glued to a unit it does not lie in is part of another name
-    for i, j in enumerate(prev):
-        a, b = (chosen[j] if j is not None else None), chosen[i]
-        if a is None or b is None or NATION in (a.level, b.level) or ms[j].end != ms[i].start:
-            continue
-        if not a.contains(b) and not b.contains(a):
-            chosen[i] = None
-    out: list[PlaceMention] = []
-    for i, m in enumerate(ms):
-        place = chosen[i]
-        if place is None:
-            continue
-        last = out[-1] if out else None
-        if last is not None and _adjacent(text, last, m) and place.level != NATION:
-            outer = last.places[0]
-            if outer.level != NATION and outer != place and outer.contains(place):
-                out[-1] = PlaceMention(last.start, m.end, m.surface, (place,), m.kind)
-                continue
-        out.append(PlaceMention(m.start, m.end, m.surface, (place,), m.kind))
-    return out
-
-
-def _choose(m: PlaceMention, support: _Support, parent: Place | None) -> Place | None:
-    cands = [p for p in m.places if p.level != NATION]
-    if not cands:
-        return None
-    if parent is not None and parent.level != NATION:
-        inside = [c for c in cands if c != parent and parent.contains(c)]
-        if inside:
-            return min(inside, key=lambda c: len(c.path))
-        if cands[0].level in ("township", "village"):
-            return None  # named under a unit that has no such child
-
-    def needs_support(c: Place) -> bool:
-        if m.kind in (WEAK, LOCAL) or c.level in ("township", "village"):
-            return True
-        # a county by its short form, or a two-character full name (开县, 和县)
-        return c.level == "county" and (m.surface != c.name or len(c.name) <= 2)
-
-    scored = []
-    for c in cands:
-        score, best = support.score(c)
-        if needs_support(c) and best < 2:
-            continue  # nothing else in the document is in the same prefecture
-        scored.append((score, c))
-    if not scored:
-        return None
-    scored.sort(key=lambda t: (-t[0], LEVELS.index(t[1].level)))
-    if len(scored) > 1 and scored[0][0] == scored[1][0] and scored[0][1].level == scored[1][1].level:
-        if needs_support(scored[0][1]):
-            return None  # as many reasons for one as for the other
-    return scored[0][1]
-
-
-# --------------------------------------------------------------------------
-# 3. attributing claims
+# attributing claims
 
 # roles of a place in its sentence
 CONTEXT = "context"  # the place the text is about here
 DEST = "dest"  # receives people, goods or money sent (驰援武汉)
 BLOCKED = "blocked"  # a sending only intended or funded (报名请战驰援武汉, 为驰援武汉捐款)
-ORIGIN = "origin"  # where people come from (从武汉返乡, 来自全国各地)
+ORIGIN = "origin"  # where people come from (从武汉返乡, 来自全国各地, 湖北籍, 劝返外县人员)
 NEIGHBOR = "neighbor"  # beside the place the text is about (与灵石县相交)
-TRANSIENT = "transient"  # visited or a native place: its own clause only (前往花乡, 山东籍)
+TRANSIENT = "transient"  # visited, entered or passed: its own clause only (前往花乡, 进入榆树)
 ATTACHED = "attached"  # one row of a breakdown or a bracket: its own number only
+WHOLE = "whole"  # the whole a share is taken of (占全市的八成): not its own sentence's place
+LEVELS = "levels"  # levels of government acting together (X市区两级): see _joint_levels
 
 
 @dataclass
@@ -555,6 +147,7 @@ class _Ref:
     role: str = CONTEXT
     weak: bool = False  # inside an institution's name (武汉大学, 孝义市人民医院)
     scoped: bool = False  # a person's affiliation (大青河村党支部书记张艳维…): its own segment only
+    bare: bool = False  # a unit named in full elsewhere, here without its suffix (驿马乡 … 驿马)
 
 
 @dataclass(frozen=True)
@@ -565,6 +158,20 @@ class _Send:
     verb: str
     dest: _Ref | None
     blocked: bool
+
+
+@dataclass
+class _Back:
+    """What a walk back from the end of a paragraph through the earlier
+    paragraphs of its article finds (see :func:`_walk_back`)."""
+
+    unit: tuple[Place, str] | None = None  # a paragraph naming places of three branches
+    ref: _Ref | None = None  # else the nearest plain place
+    refined: _Ref | None = None  # an institution's place on the way there that lies inside it
+    first_weak: _Ref | None = None  # where no plain place is found: the nearest institution's place
+
+
+_NOTHING = _Back()
 
 
 @dataclass
@@ -582,6 +189,12 @@ class _Doc:
     send_starts: list[int] = field(default_factory=list)
     # only scoped places use segments, and few documents have one: None when none has
     segment_stops: list[int] | None = None
+    # What follows keeps the work per claim from growing with the document
+    # (set by _index_refs and _index_sends): no claim scans a list of refs or sends.
+    refs_ix: _RefIndex | None = None
+    sends_ix: _SendIndex | None = None
+    deepest: dict[tuple[int, int, Place, str], tuple[Place, str]] = field(default_factory=dict)
+    names: dict[Place, str] | None = None  # each place's name as its first ref writes it (_named)
 
     def para_index(self, pos: int) -> int:
         i = bisect_right(self.para_starts, pos) - 1
@@ -591,9 +204,47 @@ class _Doc:
         """Refs that start in [lo, hi)."""
         return self.refs[bisect_left(self.starts, lo) : bisect_left(self.starts, hi)]
 
-    def sends_between(self, lo: int, hi: int) -> list[_Send]:
-        """Sending verbs that start in [lo, hi)."""
-        return self.sends[bisect_left(self.send_starts, lo) : bisect_left(self.send_starts, hi)]
+
+@dataclass
+class _RefIndex:
+    """For every ref (by index): the nearest ref at or before it (``prev_*``)
+    or at or after it (``next_*``) that a claim may take from its clause
+    (``clause``) or from its sentence (``sentence``); of the latter, the
+    plain ones and the institutions' (``plain``, ``weak``: a walk back
+    through the paragraphs treats them apart).  Refs scoped to a
+    segment are listed apart (their use depends on the claim).  Refs never
+    overlap (mentions, abbreviations and anaphors are each kept only where
+    no other is), which the lookups rely on."""
+
+    prev_clause: list[int]
+    next_clause: list[int]
+    prev_sentence: list[int]
+    next_sentence: list[int]
+    prev_plain: list[int]
+    prev_weak: list[int]
+    scoped_clause: list[int]
+    scoped_sentence: list[int]
+    # per paragraph: what the walk back from its end finds; per ref: the nearest
+    # institution's place since the last plain place of its paragraph (early in
+    # a paragraph: since the place the walk back from the paragraph before
+    # finds) that lies inside that place, or -1
+    back: list[_Back]
+    refine_at: list[int]
+    article_first: list[int]  # per paragraph: the first paragraph of its article
+
+
+@dataclass(frozen=True)
+class _SendIndex:
+    """For every send (by index): the nearest real sending (with a destination,
+    not blocked) at or after and at or before it, and the nearest verb that
+    continues the last sending (出征的3名队员) at or after it."""
+
+    next_good: list[int]
+    prev_good: list[int]
+    next_continuer: list[int]
+
+
+_NO_SENDS = _SendIndex([], [], [])
 
 
 def attribute(
@@ -601,13 +252,18 @@ def attribute(
     paragraphs: Sequence[Paragraph],
     spans: Sequence[tuple[int, int]],
     hint: str | None = None,
+    mentions: Sequence[PlaceMention] | None = None,
 ) -> list[LocalityPath]:
     """The place each claim (a span in view offsets) is about, one LocalityPath
     per span, in order.  ``hint`` is what the metadata says the document is
-    about; it resolves ambiguous names and is the fallback place."""
+    about; it is the fallback place.  ``mentions`` are the document's resolved
+    place mentions (:func:`pipeline.places.find` with the same hint; found
+    here when not given)."""
     if not spans:
         return []
-    doc = _prepare(text, paragraphs, hint)
+    if mentions is None:
+        mentions = places_mod.find(text, hint)
+    doc = _prepare(text, paragraphs, hint, mentions)
     found: dict[int, tuple[Place, str] | None] = {}
     said: dict[tuple[int, str], tuple[Place, str] | None] = {}
     for k in sorted(range(len(spans)), key=lambda k: spans[k]):
@@ -631,22 +287,28 @@ def attribute(
     return out
 
 
-def _prepare(text: str, paragraphs: Sequence[Paragraph], hint: str | None) -> _Doc:
+def _prepare(text: str, paragraphs: Sequence[Paragraph], hint: str | None, mentions: Sequence[PlaceMention]) -> _Doc:
     v = _vocab()
     paras = sorted(paragraphs, key=lambda p: p.vstart) or [
         Paragraph("", 0, 0, ParagraphKind.body, 0, len(text), 0, len(text), text)
     ]
-    refs = [_Ref(m.start, m.end, m.places[0], locality_name(m)) for m in resolve_places(find_places(text), hint, text)]
+    refs = [_Ref(m.start, m.end, m.places[0], locality_name(m), bare=m.kind == places_mod.LOCAL) for m in mentions]
+    ends = [r.end for r in refs]  # mentions do not overlap: their ends are in order too
+    extra = []
     for hit in v.abbreviation.finditer(text):  # 援鄂医疗队
         s, e = hit.span(1)
-        if not any(r.start < e and s < r.end for r in refs):
+        k = bisect_left(ends, s + 1)  # the first mention that ends after s
+        if k == len(refs) or refs[k].start >= e:
             place = gz_mod.load().lookup(v.abbreviations[hit.group(1)])[0]
-            refs.append(_Ref(s, e, place, place.name))
-    refs.sort(key=lambda r: r.start)
+            extra.append(_Ref(s, e, place, place.name))
+    if extra:
+        refs = sorted(refs + extra, key=lambda r: r.start)
     for r in refs:
         _set_role(text, r, v)
     refs = _merge_lists(text, refs, v)
     clause_stops = _stop_positions(text, _CLAUSE_END)
+    if ":" in text or "：" in text:  # a colon between digits is a ratio or a time (1:100), not a stop
+        clause_stops = [i for i in clause_stops if not _RATIO_COLON.match(text, i - 1 if i else 0)]
     # what ends a sentence or a segment ends a clause too
     sentence_stops = [i for i in clause_stops if text[i] in _SENT_END]
     _mark_breakdowns(text, refs, paras, sentence_stops)
@@ -654,25 +316,42 @@ def _prepare(text: str, paragraphs: Sequence[Paragraph], hint: str | None) -> _D
         text, paras, [p.vstart for p in paras], refs, [r.start for r in refs], None,
         clause_stops, sentence_stops,
     )
-    hint_place = _hint_place(hint)
-    if hint_place is not None:
-        doc.dominant = (hint_place, gz_mod.NATION_NAME if hint_place.level == NATION else hint_place.name)
+    hinted = hint_place(hint)
+    if hinted is not None:
+        doc.dominant = (hinted, gz_mod.NATION_NAME if hinted.level == NATION else hinted.name)
     else:
         doc.dominant = _dominant(refs)
+    _joint_levels(refs, doc.dominant)
     _add_anaphors(doc, v)
+    doc.refs_ix = _index_refs(doc)
     doc.sends = _find_sends(doc, v)
     doc.send_starts = [x.start for x in doc.sends]
+    doc.sends_ix = _index_sends(doc.sends, v.roles["send_continuers"])
     if any(r.scoped for r in doc.refs):
         doc.segment_stops = [i for i in clause_stops if text[i] in _SEGMENT_END]
     return doc
 
 
-def _set_role(text: str, r: _Ref, v: _Vocab) -> None:
+def _joint_levels(refs: list[_Ref], dominant: tuple[Place, str] | None) -> None:
+    """The levels of a place acting together (X市区两级共投入警力…) act where
+    the document is about when that lies inside the place (a report on one
+    district of X), else in the place itself (X县乡两级 in a report on X县)."""
+    for r in refs:
+        if r.role == LEVELS:
+            r.role = CONTEXT
+            if dominant is not None and dominant[0] != r.place and r.place.contains(dominant[0]):
+                r.place, r.name = dominant
+
+
+def _set_role(text: str, r: _Ref, v: _Cues) -> None:
     """The role of a place, from the 8 characters before it and the 10 after it."""
     s, e = r.start, r.end
     lo = s - 8 if s > 8 else 0
     if r.place.level != NATION and v.institution.match(text, e, e + 10):
         r.weak = True
+    if text.startswith(v.joint_first, e) and v.joint.match(text, e, e + 10):
+        r.role = LEVELS
+        return
     # Most places have none of the role words around them: one search tells,
     # where the tests of _role would each slice and scan the text.
     role = None
@@ -684,7 +363,7 @@ def _set_role(text: str, r: _Ref, v: _Vocab) -> None:
         r.scoped = True
 
 
-def _role(before: str, after: str, v: _Vocab) -> str | None:
+def _role(before: str, after: str, v: _Cues) -> str | None:
     """The role the words ``before`` and ``after`` a place give it (None: the plain one)."""
     R = v.roles
     sending = _sent_to(before, v)
@@ -692,16 +371,20 @@ def _role(before: str, after: str, v: _Vocab) -> str | None:
         return BLOCKED if sending else DEST
     if before.endswith(R["origin_before"]) or after.startswith(R["origin_after"]):
         return ORIGIN
+    if before.endswith(R["counted_before"]) and after.startswith(R["counted_after"]):
+        return ORIGIN
     if any(w in before[-6:] for w in R["neighbor_before"]) and any(w in after[:8] for w in R["neighbor_after"]):
         return NEIGHBOR
     if before.endswith(R["neighbor_alone"]):
         return NEIGHBOR
+    if before.endswith(R["whole_before"]):
+        return WHOLE
     if before.endswith(R["transient_before"]) or after.startswith(R["attribute_after"]):
         return TRANSIENT
     return None
 
 
-def _sent_to(before: str, v: _Vocab) -> bool | None:
+def _sent_to(before: str, v: _Cues) -> bool | None:
     """Is the place right after a sending verb?  None: no; False: sent to;
     True: an intended or funded sending (为驰援…, 报名请战驰援…)."""
     R = v.roles
@@ -720,11 +403,12 @@ def _sent_to(before: str, v: _Vocab) -> bool | None:
     return None
 
 
-def _merge_lists(text: str, refs: list[_Ref], v: _Vocab) -> list[_Ref]:
+def _merge_lists(text: str, refs: list[_Ref], v: _Cues) -> list[_Ref]:
     """仙桃、天门和潜江 / 河北、陕西…等27个 / 武汉等七个城市: a list stands for
     the smallest unit holding all its places (a lone place before 等, for
     the unit above it)."""
     gz = gz_mod.load()
+    names: dict[Place, str] | None = None
     out: list[_Ref] = []
     i = 0
     while i < len(refs):
@@ -745,7 +429,11 @@ def _merge_lists(text: str, refs: list[_Ref], v: _Vocab) -> list[_Ref]:
                 unit = gz.parent(places[0])
             else:
                 unit = gz.common_unit(places)
-            name = gz_mod.NATION_NAME if unit.level == NATION else _name_for(refs, unit)
+            if unit.level == NATION:
+                name = gz_mod.NATION_NAME
+            else:
+                names = names if names is not None else _first_names(refs)
+                name = names.get(unit, unit.name)
             out.append(_Ref(members[0].start, members[-1].end, unit, name, refs[i].role))
         else:
             out.extend(members)
@@ -753,8 +441,12 @@ def _merge_lists(text: str, refs: list[_Ref], v: _Vocab) -> list[_Ref]:
     return out
 
 
-def _name_for(refs: list[_Ref], place: Place) -> str:
-    return next((r.name for r in refs if r.place == place), place.name)
+def _first_names(refs: list[_Ref]) -> dict[Place, str]:
+    """Each place's name as its first ref writes it (a list or a walk back names a unit so)."""
+    names: dict[Place, str] = {}
+    for r in refs:
+        names.setdefault(r.place, r.name)
+    return names
 
 
 def _in_brackets(text: str, s: int, e: int) -> bool:
@@ -789,13 +481,15 @@ def _mark_breakdowns(text: str, refs: list[_Ref], paras: list[Paragraph], senten
 
 
 def _dominant(refs: list[_Ref]) -> tuple[Place, str] | None:
-    """The deepest unit holding at least half of the plain mentions (全国 if none)."""
+    """The deepest unit holding at least half of the plain mentions (全国 if
+    none).  A unit's bare short forms (驿马 for 驿马乡) do not count: a village
+    visited at length would outweigh the county the report is about."""
     gz = gz_mod.load()
     weight: dict[tuple[str, ...], int] = {}
     holder: dict[tuple[str, ...], Place] = {}
     total = 0
     for r in refs:
-        if r.role != CONTEXT or r.scoped or r.weak:
+        if r.role != CONTEXT or r.scoped or r.weak or r.bare:
             continue
         total += 1
         if r.place.level != NATION:
@@ -807,21 +501,28 @@ def _dominant(refs: list[_Ref]) -> tuple[Place, str] | None:
     best = max((p for p, w in weight.items() if 2 * w >= total), key=len, default=())
     if not best:
         return NATION_PLACE, gz_mod.NATION_NAME
-    return holder[best], _name_for(refs, holder[best])
+    return holder[best], next((r.name for r in refs if r.place == holder[best]), holder[best].name)
 
 
-def _add_anaphors(doc: _Doc, v: _Vocab) -> None:
+def _add_anaphors(doc: _Doc, v: _Cues) -> None:
     """全县, 该乡, 本市, 我们村, 新区: the latest unit of that level before them."""
     new: list[_Ref] = []
+    latest: dict[str, tuple[int, tuple[Place, str] | None]] = {}
     for hit in v.anaphor.finditer(doc.text):
         s, e = hit.span()
-        if any(r.start < e and s < r.end for r in doc.refs_between(s - 12, e)):
-            continue
         word = hit.group()
+        if word in v.organ_words:
+            if s > 0 and doc.text[s - 1] not in _CLAUSE_END:
+                continue  # not at the start of a clause: 按照市委部署, 城市街道
+            if word not in v.anaphor_level:
+                word, e = word[0], s + 1  # the level word stands for the place (镇团委)
+        k = bisect_left(doc.starts, e) - 1  # refs do not overlap: the last one starting before e decides
+        if k >= 0 and doc.refs[k].end > s:
+            continue
         level_word = v.anaphor_words.get(word) or next(
             (k for k in v.anaphor_levels_longest_first if word.endswith(k)), None
         )
-        got = _latest_of(doc, s, level_word, v) if level_word else None
+        got = _latest_of(doc, s, level_word, v, latest) if level_word else None
         if got is None:
             continue
         ref = _Ref(s, e, got[0], got[1])
@@ -834,7 +535,7 @@ def _add_anaphors(doc: _Doc, v: _Vocab) -> None:
         doc.starts = [r.start for r in doc.refs]
 
 
-def _is_level(place: Place, name: str, level_word: str, v: _Vocab) -> bool:
+def _is_level(place: Place, name: str, level_word: str, v: _Cues) -> bool:
     """Is ``place`` (named ``name``) a unit an anaphor on ``level_word`` can mean?"""
     if level_word == "新区":
         return place.pid < 0 and name.endswith("新区")
@@ -849,30 +550,57 @@ def _is_level(place: Place, name: str, level_word: str, v: _Vocab) -> bool:
     return place.level == v.anaphor_level[level_word]
 
 
-def _latest_of(doc: _Doc, pos: int, level_word: str, v: _Vocab) -> tuple[Place, str] | None:
+def _latest_of(
+    doc: _Doc, pos: int, level_word: str, v: _Cues, latest: dict[str, tuple[int, tuple[Place, str] | None]]
+) -> tuple[Place, str] | None:
+    """The unit of ``level_word`` the latest place before ``pos`` lies in, else
+    the dominant place's.  Anaphors come in text order, and ``latest`` keeps
+    per level word how far the refs have been read and what they gave: the
+    walk back from ``pos`` stops there, so no ref is read twice for one word."""
     gz = gz_mod.load()
-    for r in reversed(doc.refs[: bisect_left(doc.starts, pos)]):
+    upto = bisect_left(doc.starts, pos)
+    done, got = latest.get(level_word, (0, None))
+    for k in range(upto - 1, done - 1, -1):
+        r = doc.refs[k]
         if r.role in (ORIGIN, NEIGHBOR, BLOCKED) or r.place.level == NATION:
             continue
+        hit = None
         for anc in reversed(gz.ancestors(r.place)):
-            name = r.name if anc == r.place else anc.name
+            name = r.name if anc == r.place else _named(doc, anc)
             if _is_level(anc, name, level_word, v):
-                return anc, name
+                hit = anc, name
+                break
+        if hit is not None:
+            got = hit
+            break
+    latest[level_word] = (max(done, upto), got)
+    if got is not None:
+        return got
     if doc.dominant is not None and level_word != "新区" and doc.dominant[0].level != NATION:
         place, pname = doc.dominant
         for anc in reversed(gz.ancestors(place)):
-            name = pname if anc == place else anc.name
+            name = pname if anc == place else _named(doc, anc)
             if _is_level(anc, name, level_word, v):
                 return anc, name
     return None
 
 
-def _find_sends(doc: _Doc, v: _Vocab) -> list[_Send]:
+def _named(doc: _Doc, place: Place) -> str:
+    """A unit's name as the text writes it where it names it (鄂温克旗), else the
+    gazetteer's (鄂温克族自治旗): what an anaphor (全旗) or a unit above a
+    place is called."""
+    if doc.names is None:
+        doc.names = _first_names(doc.refs)
+    return doc.names.get(place, place.name)
+
+
+def _find_sends(doc: _Doc, v: _Cues) -> list[_Send]:
     """Every sending verb with the place it sends to: the place right after
     it, or a place after 在 earlier in its clause (在湖北省的武汉等七个城市…开展支援)."""
     text = doc.text
     R = v.roles
     out = []
+    after_zai: list[int] | None = None  # refs right after 在 that the text is about
     for hit in v.send.finditer(text):
         s, e = hit.span()
         if any(b in text[max(0, s - 2) : e + 2] for b in R["send_breakers"]):
@@ -882,7 +610,11 @@ def _find_sends(doc: _Doc, v: _Vocab) -> list[_Send]:
         if dest is None and hit.group() in R["send_in_place"]:
             i = bisect_left(doc.clause_stops, s) - 1
             lo = doc.clause_stops[i] + 1 if i >= 0 else 0  # the start of its clause
-            dest = next((r for r in doc.refs_between(lo, s) if text[r.start - 1 : r.start] == "在" and r.role == CONTEXT), None)
+            if after_zai is None:
+                after_zai = [k for k, r in enumerate(doc.refs) if text[r.start - 1 : r.start] == "在" and r.role == CONTEXT]
+            t = bisect_left(after_zai, bisect_left(doc.starts, lo))
+            if t < len(after_zai) and after_zai[t] < bisect_left(doc.starts, s):
+                dest = doc.refs[after_zai[t]]
         if dest is not None and dest.role == ORIGIN:
             dest = None
         blocked = any(w in text[max(0, s - 6) : s] for w in R["send_blockers"])
@@ -912,16 +644,180 @@ def _char_class(chars: frozenset[str]) -> re.Pattern[str]:
     return re.compile("[" + "".join(re.escape(c) for c in sorted(chars)) + "]")
 
 
-def _usable(r: _Ref, reach: str, s: int, segment: tuple[int, int] | None) -> bool:
-    """May ``r`` give its place to a claim starting at ``s`` from this far
-    away (``reach``: clause, sentence or paragraph)?"""
-    if r.role in (ORIGIN, NEIGHBOR, BLOCKED, ATTACHED):
-        return False
-    if r.scoped and not (segment[0] <= r.start and r.end <= s):
-        return False
-    if reach == "clause":
-        return not (r.role == TRANSIENT and r.weak)
-    return r.role != TRANSIENT
+_NEVER = (ORIGIN, NEIGHBOR, BLOCKED, ATTACHED)  # roles no claim takes a place from
+
+
+def _index_refs(doc: _Doc) -> _RefIndex:
+    """The lookups of :class:`_RefIndex`, in a few passes over the refs and paragraphs."""
+    refs = doc.refs
+    n = len(refs)
+    prev_clause, prev_sentence, prev_plain, prev_weak = [-1] * n, [-1] * n, [-1] * n, [-1] * n
+    clause_ok, sentence_ok, wide_ok = [False] * n, [False] * n, [False] * n
+    scoped_clause: list[int] = []
+    scoped_sentence: list[int] = []
+    last_clause = last_sentence = last_plain = last_weak = -1
+    for k, r in enumerate(refs):
+        if r.role not in _NEVER:
+            # the whole of a share (占全市的八成) is not its own sentence's place
+            near = r.role != WHOLE
+            clause = near and not (r.role == TRANSIENT and r.weak)
+            wide = r.role != TRANSIENT
+            sentence = near and wide
+            if r.scoped:
+                if clause:
+                    scoped_clause.append(k)
+                if sentence:
+                    scoped_sentence.append(k)
+            else:
+                clause_ok[k], sentence_ok[k], wide_ok[k] = clause, sentence, wide
+                if clause:
+                    last_clause = k
+                if sentence:
+                    last_sentence = k
+                if wide:
+                    if r.weak:
+                        last_weak = k
+                    else:
+                        last_plain = k
+        prev_clause[k], prev_sentence[k], prev_plain[k], prev_weak[k] = last_clause, last_sentence, last_plain, last_weak
+    next_clause, next_sentence = [n] * n, [n] * n
+    nxt_clause = nxt_sentence = n
+    for k in range(n - 1, -1, -1):
+        if clause_ok[k]:
+            nxt_clause = k
+        if sentence_ok[k]:
+            nxt_sentence = k
+        next_clause[k], next_sentence[k] = nxt_clause, nxt_sentence
+    back, refine_at, article_first = _index_paragraphs(doc, wide_ok)
+    return _RefIndex(
+        prev_clause, next_clause, prev_sentence, next_sentence, prev_plain, prev_weak, scoped_clause, scoped_sentence,
+        back, refine_at, article_first,
+    )
+
+
+def _inside(outer: _Ref, w: _Ref) -> bool:
+    """Does the institution's place ``w`` refine the plain place ``outer``?"""
+    return w.place != outer.place and outer.place.contains(w.place)
+
+
+def _index_paragraphs(
+    doc: _Doc, wide_ok: list[bool]
+) -> tuple[list[_Back], list[int], list[int]]:
+    """Per paragraph, what the walk back from its end through its article finds
+    (each paragraph read once, from what the paragraph before found); per ref,
+    the refinement a walk back from just after it takes (see _RefIndex)."""
+    gz = gz_mod.load()
+    refs, starts, paras = doc.refs, doc.starts, doc.paragraphs
+    back: list[_Back] = []
+    names: dict[Place, str] | None = None  # built where a paragraph stands for a common unit
+    refine_at = [-1] * len(refs)
+    article_first: list[int] = []
+    n = len(refs)
+    hi = 0
+    for p, para in enumerate(paras):
+        same_article = p > 0 and paras[p - 1].article_id == para.article_id
+        article_first.append(article_first[p - 1] if same_article else p)
+        before = back[p - 1] if same_article else _NOTHING
+        # the refs that start in this paragraph (paragraphs and refs are in text order)
+        lo = hi if p == 0 or paras[p - 1].vend <= para.vstart else bisect_left(starts, para.vstart)
+        while lo < n and starts[lo] < para.vstart:
+            lo += 1
+        hi = lo
+        while hi < n and starts[hi] < para.vend:
+            hi += 1
+        if lo == hi:  # no place here: the walk goes on to the paragraph before
+            back.append(before)
+            continue
+        # claims in this paragraph: the plain place the walk back reaches so far
+        outer, best = before.ref, -1
+        for k in range(lo, hi):
+            if wide_ok[k]:
+                r = refs[k]
+                if not r.weak:
+                    outer, best = r, -1
+                elif outer is not None and _inside(outer, r):
+                    best = k
+            refine_at[k] = best
+        if para.kind in _SKIP_KINDS:  # an earlier paragraph of these kinds is passed over
+            back.append(before)
+            continue
+        cands = [refs[k] for k in range(lo, hi) if wide_ok[k] and refs[k].end <= para.vend]
+        distinct = list({r.place: None for r in cands})
+        if len(distinct) >= 3 and not _one_branch(distinct):
+            unit = gz.common_unit(distinct)
+            if unit.level == NATION:
+                name = gz_mod.NATION_NAME
+            else:
+                names = names if names is not None else _first_names(refs)
+                name = names.get(unit, unit.name)
+            back.append(_Back(unit=(unit, name)))
+            continue
+        weak: list[_Ref] = []
+        found = None
+        for r in reversed(cands):
+            if not r.weak:
+                found = r
+                break
+            weak.append(r)
+        if found is not None:
+            back.append(_Back(ref=found, refined=next((w for w in weak if _inside(found, w)), None)))
+        elif before.unit is not None:
+            back.append(before)
+        elif before.ref is not None:
+            refined = next((w for w in weak if _inside(before.ref, w)), before.refined)
+            back.append(_Back(ref=before.ref, refined=refined))
+        else:
+            back.append(_Back(first_weak=weak[0] if weak else before.first_weak))
+    return back, refine_at, article_first
+
+
+def _index_sends(sends: list[_Send], continuers: tuple[str, ...]) -> _SendIndex:
+    m = len(sends)
+    if not m:
+        return _NO_SENDS
+    next_good, prev_good, next_continuer = [m] * m, [-1] * m, [m] * m
+    last = -1
+    for t, x in enumerate(sends):
+        if x.dest is not None and not x.blocked:
+            last = t
+        prev_good[t] = last
+    nxt_good = nxt_cont = m
+    for t in range(m - 1, -1, -1):
+        x = sends[t]
+        if x.dest is not None and not x.blocked:
+            nxt_good = t
+        elif x.dest is None and not x.blocked and x.verb in continuers:
+            nxt_cont = t
+        next_good[t], next_continuer[t] = nxt_good, nxt_cont
+    return _SendIndex(next_good, prev_good, next_continuer)
+
+
+def _nearest_before(
+    doc: _Doc, prev: list[int], scoped: list[int], lo: int, i: int, s: int, segment: tuple[int, int] | None
+) -> _Ref | None:
+    """The nearest ref among ``refs[lo:i]`` that ends by ``s`` and that a claim
+    starting at ``s`` may take: the nearest of the class ``prev`` indexes,
+    or of its ``scoped`` refs one inside the claim's segment."""
+    refs = doc.refs
+    k = prev[i - 1] if i > 0 else -1
+    while k >= lo and refs[k].end > s:  # refs do not overlap: at most the last one runs past s
+        k = prev[k - 1] if k > 0 else -1
+    if scoped:
+        t = bisect_left(scoped, i) - 1
+        while t >= 0 and scoped[t] > k and scoped[t] >= lo:
+            r = refs[scoped[t]]
+            if r.start < segment[0]:
+                break
+            if r.end <= s:
+                return r
+            t -= 1
+    return refs[k] if k >= lo else None
+
+
+def _first_from(nxt: list[int], j: int, hi: int) -> int:
+    """The first index at or after ``j`` and before ``hi`` that ``nxt`` leads to, or -1."""
+    k = nxt[j] if j < len(nxt) else len(nxt)
+    return k if k < hi else -1
 
 
 def _attribute_one(
@@ -933,119 +829,130 @@ def _attribute_one(
     lo, hi = (doc.paragraphs[pi].vstart, doc.paragraphs[pi].vend) if pi >= 0 else (0, len(text))
     c0, c1 = _bounds(doc.clause_stops, lo, hi, s, e)
     s0, s1 = _bounds(doc.sentence_stops, lo, hi, s, e)
-    # (None where the document has no scoped place: _usable reads it for those only)
+    # (None where the document has no scoped place: only those read it)
     segment = _bounds(doc.segment_stops, lo, hi, s, e) if doc.segment_stops is not None else None
+    ix, sends, send_starts = doc.refs_ix, doc.sends, doc.send_starts
 
     # 1. what its clause sends somewhere: 三名医务人员出征湖北(，支援黄冈)
-    for send in doc.sends_between(e, c1) if doc.sends else ():
-        if send.dest is not None and not send.blocked:
-            return _deepest_dest(doc, send.dest, s0, s1)
+    if sends:
+        g = _first_from(doc.sends_ix.next_good, bisect_left(send_starts, e), bisect_left(send_starts, c1))
+        if g >= 0:
+            return _deepest_dest(doc, sends[g].dest, s0, s1)
     # 2. a place written right before the number, or in brackets right after it
+    # (1例（襄阳市）, 1例（成都市报告）)
     refs, starts = doc.refs, doc.starts
     i = bisect_left(starts, s)  # refs[:i] start before the claim
     if i > 0:
         r = refs[i - 1]
-        if r.end <= s and not text[r.end : s].strip() and r.role not in (ORIGIN, NEIGHBOR, BLOCKED):
+        if r.end <= s and not text[r.end : s].strip() and r.role not in (ORIGIN, NEIGHBOR, BLOCKED, WHOLE):
             return r.place, r.name
     if i < len(refs):
         r = refs[i]
-        if _TO_OPEN_BRACKET.fullmatch(text, e, r.start) and text[r.end : r.end + 1] in ("）", ")"):
+        if _TO_OPEN_BRACKET.fullmatch(text, e, r.start) and _TO_CLOSE_BRACKET.match(text, r.end):
             return r.place, r.name
     # 3. the nearest place before it in its clause
-    for r in reversed(refs[bisect_left(starts, c0) : i]):
-        if r.end <= s and _usable(r, "clause", s, segment):
-            return r.place, r.name
+    r = _nearest_before(doc, ix.prev_clause, ix.scoped_clause, bisect_left(starts, c0), i, s, segment)
+    if r is not None:
+        return r.place, r.name
     # 4. what its sentence sends somewhere; 出征的3名队员: the last sending
-    sentence_sends = doc.sends_between(s0, s1) if doc.sends else []
-    for send in sentence_sends:
-        if send.dest is not None and not send.blocked:
-            return _deepest_dest(doc, send.dest, s0, s1)
-    continuers = _vocab().roles["send_continuers"]
-    for send in sentence_sends:
-        if send.dest is None and not send.blocked and send.verb in continuers:
-            last = _last_sending(doc, send.start, pi)
+    if sends:
+        a, b = bisect_left(send_starts, s0), bisect_left(send_starts, s1)
+        g = _first_from(doc.sends_ix.next_good, a, b)
+        if g >= 0:
+            return _deepest_dest(doc, sends[g].dest, s0, s1)
+        # the sentence sends nowhere, so every continuing verb in it finds the
+        # same last sending: the first one decides
+        c = _first_from(doc.sends_ix.next_continuer, a, b)
+        if c >= 0:
+            last = _last_sending(doc, send_starts[c], pi)
             if last is not None:
                 return last.place, last.name
     # 5. the first place after it in its clause
     j = bisect_left(starts, e)  # refs[j:] start at or after its end
-    for r in refs[j : bisect_left(starts, c1)]:
-        if _usable(r, "clause", s, segment):
-            return r.place, r.name
+    k = _first_from(ix.next_clause, j, bisect_left(starts, c1))
+    if k >= 0:
+        return refs[k].place, refs[k].name
     # 6. the same count said before (11个村 … 打破11个村分治格局)
     if key is not None and said.get(key) is not None:
         return said[key]
     # 7. before, then after, it in its sentence
-    for r in reversed(refs[bisect_left(starts, s0) : i]):
-        if r.end <= s and _usable(r, "sentence", s, segment):
-            return r.place, r.name
-    for r in refs[j : bisect_left(starts, s1)]:
-        if _usable(r, "sentence", s, segment):
-            return r.place, r.name
+    r = _nearest_before(doc, ix.prev_sentence, ix.scoped_sentence, bisect_left(starts, s0), i, s, segment)
+    if r is not None:
+        return r.place, r.name
+    k = _first_from(ix.next_sentence, j, bisect_left(starts, s1))
+    if k >= 0:
+        return refs[k].place, refs[k].name
     # 8. earlier in its paragraph and article, else the document's place
-    got = _walk_back(doc, s0, pi, segment)
+    got = _walk_back(doc, s0, pi)
     return got if got is not None else doc.dominant
 
 
 def _deepest_dest(doc: _Doc, dest: _Ref, s0: int, s1: int) -> tuple[Place, str]:
     """The receiving place, or a place inside it its sentence also sends to."""
-    best = dest
-    for send in doc.sends_between(s0, s1):
-        d = send.dest
-        if d is not None and not send.blocked and best.place.contains(d.place):
-            best = d
-    return best.place, best.name
+    key = (s0, s1, dest.place, dest.name)
+    got = doc.deepest.get(key)
+    if got is None:
+        best = dest
+        next_good, send_starts = doc.sends_ix.next_good, doc.send_starts
+        hi = bisect_left(send_starts, s1)
+        t = _first_from(next_good, bisect_left(send_starts, s0), hi)
+        while t >= 0:
+            d = doc.sends[t].dest
+            if best.place.contains(d.place):
+                best = d
+            t = _first_from(next_good, t + 1, hi)
+        got = doc.deepest[key] = (best.place, best.name)
+    return got
 
 
 def _last_sending(doc: _Doc, pos: int, pi: int) -> _Ref | None:
     """The latest place sent to before ``pos``, in this article or the paragraph before it."""
     if pi < 0:
         return None
-    art = doc.paragraphs[pi].article_id
-    first = pi - 1 if pi > 0 else pi
-    while first > 0 and doc.paragraphs[first - 1].article_id == art:
-        first -= 1
+    first = doc.refs_ix.article_first[pi]
+    if first == pi and pi > 0:
+        first = pi - 1
     lo = doc.paragraphs[first].vstart
-    for x in reversed(doc.sends_between(lo, pos)):
-        if x.dest is not None and not x.blocked:
-            return x.dest
-    return None
+    t = bisect_left(doc.send_starts, pos) - 1
+    g = doc.sends_ix.prev_good[t] if t >= 0 else -1
+    return doc.sends[g].dest if g >= 0 and doc.send_starts[g] >= lo else None
 
 
 _SKIP_KINDS = (ParagraphKind.furniture, ParagraphKind.byline, ParagraphKind.caption)
 
 
-def _walk_back(doc: _Doc, pos: int, pi: int, segment: tuple[int, int] | None) -> tuple[Place, str] | None:
+def _walk_back(doc: _Doc, pos: int, pi: int) -> tuple[Place, str] | None:
     """The nearest usable place before ``pos`` in its paragraph, then in the
-    earlier paragraphs of its article.  An earlier paragraph that names
-    three or more places of different branches stands for their common
-    unit.  An institution's place (武汉大学) counts only where it refines
-    the next plain place further back (湖北 … 武汉大学 -> 武汉)."""
+    earlier paragraphs of its article (furniture, bylines and captions passed
+    over).  An earlier paragraph that names three or more places of different
+    branches stands for their common unit.  An institution's place (武汉大学)
+    counts only where it refines the next plain place further back (湖北 …
+    武汉大学 -> 武汉), or where no plain place is found and it lies in the
+    document's place.  What the earlier paragraphs give is worked out once per
+    paragraph (:func:`_index_paragraphs`); a place scoped to a segment never
+    reaches this far."""
     if pi < 0:
         return None
-    gz = gz_mod.load()
-    art = doc.paragraphs[pi].article_id
-    weak: list[_Ref] = []
-    for p in range(pi, -1, -1):
-        para = doc.paragraphs[p]
-        if para.article_id != art:
-            break
-        if p != pi and para.kind in _SKIP_KINDS:
-            continue
-        end = pos if p == pi else para.vend
-        cands = [r for r in doc.refs_between(para.vstart, end) if r.end <= end and _usable(r, "paragraph", pos, segment)]
-        if p != pi:
-            distinct = list({r.place: None for r in cands})
-            if len(distinct) >= 3 and not _one_branch(distinct):
-                unit = gz.common_unit(distinct)
-                return unit, gz_mod.NATION_NAME if unit.level == NATION else _name_for(doc.refs, unit)
-        for r in reversed(cands):
-            if r.weak:
-                weak.append(r)
-                continue
-            refined = next((w for w in weak if w.place != r.place and r.place.contains(w.place)), None)
-            return (refined.place, refined.name) if refined else (r.place, r.name)
-    if weak and (doc.dominant is None or doc.dominant[0].contains(weak[0].place)):
-        return weak[0].place, weak[0].name
+    ix, refs = doc.refs_ix, doc.refs
+    before = ix.back[pi - 1] if ix.article_first[pi] != pi else _NOTHING
+    lo = bisect_left(doc.starts, doc.paragraphs[pi].vstart)
+    t = bisect_left(doc.starts, pos) - 1  # refs[lo:t + 1]: those of its paragraph before pos
+    if t >= lo and refs[t].end > pos:  # refs do not overlap: only the last can run past pos
+        t -= 1
+    if t >= lo and ix.prev_plain[t] >= lo:
+        b = ix.refine_at[t]
+        r = refs[b] if b >= 0 else refs[ix.prev_plain[t]]
+        return r.place, r.name
+    if before.unit is not None:
+        return before.unit
+    if before.ref is not None:
+        b = ix.refine_at[t] if t >= lo else -1
+        r = refs[b] if b >= 0 else (before.refined or before.ref)
+        return r.place, r.name
+    w = ix.prev_weak[t] if t >= lo else -1
+    weak = refs[w] if w >= lo else before.first_weak
+    if weak is not None and (doc.dominant is None or doc.dominant[0].contains(weak.place)):
+        return weak.place, weak.name
     return None
 
 

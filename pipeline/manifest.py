@@ -11,6 +11,11 @@ The file may be UTF-8 (with or without the BOM that Excel writes) or any other
 encoding :func:`pipeline.ingest.decode_bytes` reads (GB18030 from a Chinese
 Excel). Every problem raises :class:`InputError` naming ``file:line`` and the
 reason.
+
+A row belongs to the file its path names. A file no row names may take a row by
+its file name only when that cannot lend one file's metadata to another (see
+:meth:`Manifest.metas_for`): a row outside the manifest's folder, or one whose
+file exists, never does.
 """
 from __future__ import annotations
 
@@ -18,10 +23,12 @@ import csv
 import io
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
 from datetime import date
 from pathlib import Path
+from typing import Sequence
 
 from .model import DocumentMeta, InputError
 
@@ -31,21 +38,49 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 @dataclass(frozen=True)
 class Manifest:
-    """Rows of a manifest keyed by normalised relative path and by file name."""
+    """Rows of a manifest keyed by normalised relative path, and the keys of the rows
+    under the manifest's folder by file name (for the name fallback)."""
 
     folder: Path
     by_path: dict[str, DocumentMeta] = field(default_factory=dict)
-    by_name: dict[str, tuple[DocumentMeta, ...]] = field(default_factory=dict)
+    by_name: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # key -> (line, path as written): to name the rows that match no input
+    rows: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     def meta_for(self, file: Path | str) -> DocumentMeta:
-        """The row for ``file``: by its path relative to the manifest's folder, else by
-        file name if exactly one row has that name; otherwise an empty DocumentMeta."""
-        file = os.fspath(file)
-        meta = self.by_path.get(_key(_relative(file, self._abs_folder)))
-        if meta is not None:
-            return meta
-        same_name = self.by_name.get(os.path.basename(file), ())
-        return same_name[0] if len(same_name) == 1 else DocumentMeta()
+        """The row for ``file`` alone (see :meth:`metas_for`)."""
+        return self.metas_for([os.fspath(file)])[0]
+
+    def metas_for(self, files: Sequence[str]) -> list[DocumentMeta]:
+        """The row for each of a run's input files, in order; an empty DocumentMeta where none.
+
+        A row matches the file its path names (relative to the manifest's folder, or
+        absolute). A file that no row names may take a row by its file name, only when
+        nothing is ambiguous and no other file's metadata is borrowed: the row's path is
+        under the manifest's folder, no other row there and no other unmatched input has
+        that name, no input matched the row by path, and the row's own path names no
+        existing file (a row is the metadata of the file it names)."""
+        return [self.by_path[k] if k is not None else DocumentMeta() for k in self.row_keys(files)]
+
+    def row_keys(self, files: Sequence[str]) -> list[str | None]:
+        """The key of the row each file matches (see :meth:`metas_for`), or None."""
+        keys: list[str | None] = [_key(_relative(f, self._abs_folder)) for f in files]
+        keys = [k if k in self.by_path else None for k in keys]
+        if all(k is not None for k in keys):
+            return keys
+        matched = {k for k in keys if k is not None}
+        unmatched = Counter(os.path.basename(f) for f, k in zip(files, keys) if k is None)
+        for i, f in enumerate(files):
+            if keys[i] is None:
+                name = os.path.basename(f)
+                keys[i] = self._key_by_name(name, matched) if unmatched[name] == 1 else None
+        return keys
+
+    def _key_by_name(self, name: str, matched: set[str]) -> str | None:
+        keys = self.by_name.get(name, ())
+        if len(keys) != 1 or keys[0] in matched or os.path.lexists(os.path.join(self._abs_folder, keys[0])):
+            return None
+        return keys[0]
 
     @cached_property
     def _abs_folder(self) -> str:
@@ -54,6 +89,15 @@ class Manifest:
 
     def __len__(self) -> int:
         return len(self.by_path)
+
+    def unmatched(self, files) -> list[str]:
+        """The rows that none of ``files`` matches (by the rules of :meth:`metas_for`), as
+        ``"line N: path"`` in file order: a misspelt path or a file missing from the inputs,
+        whose metadata would otherwise be dropped without a word."""
+        left = dict(self.rows)
+        for key in self.row_keys([os.fspath(f) for f in files]):
+            left.pop(key, None)
+        return [f"line {line}: {written}" for line, written in sorted(left.values())]
 
 
 def load_manifest(path: Path) -> Manifest:
@@ -68,7 +112,8 @@ def load_manifest(path: Path) -> Manifest:
     abs_folder = os.path.abspath(folder)
     by_path: dict[str, DocumentMeta] = {}
     first_line: dict[str, int] = {}
-    by_name: dict[str, list[DocumentMeta]] = {}
+    by_name: dict[str, list[str]] = {}
+    written: dict[str, tuple[int, str]] = {}
     for line, cells in rows:
         if not any(c.strip() for c in cells):
             continue  # blank lines, e.g. a trailing one
@@ -77,9 +122,10 @@ def load_manifest(path: Path) -> Manifest:
         key = _key(_relative(_resolve(file, abs_folder), abs_folder))
         if key in by_path:
             raise InputError(f"{where}: duplicate path {file!r} (first on line {first_line[key]})")
-        by_path[key], first_line[key] = meta, line
-        by_name.setdefault(key.rsplit("/", 1)[-1], []).append(meta)
-    return Manifest(folder, by_path, {k: tuple(v) for k, v in by_name.items()})
+        by_path[key], first_line[key], written[key] = meta, line, (line, file)
+        if not os.path.isabs(key):  # under the manifest's folder: the name fallback may use it
+            by_name.setdefault(key.rsplit("/", 1)[-1], []).append(key)
+    return Manifest(folder, by_path, {k: tuple(v) for k, v in by_name.items()}, written)
 
 
 def _csv_rows(path: Path):

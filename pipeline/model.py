@@ -130,13 +130,27 @@ class InputError(PipelineError):
 
 @dataclass(frozen=True)
 class DocumentMeta:
-    """What a manifest or the command line says about a document."""
+    """What a manifest or the command line says about a document.
+
+    ``published_source`` says where ``published`` comes from: ``"manifest"`` (the
+    manifest or the caller; the default whenever a date is given) or ``"page"`` (the
+    page's own date line, `发布时间：…`, read by the segment stage); None without a date."""
 
     published: str | None = None  # ISO date
     title: str | None = None
     url: str | None = None
     locality: str | None = None
     default_year: int | None = None
+    published_source: str | None = None  # "manifest" | "page" | None
+
+    def __post_init__(self) -> None:
+        source = self.published_source
+        if self.published is None:
+            source = None
+        elif source is None:
+            source = "manifest"
+        if source != self.published_source:
+            object.__setattr__(self, "published_source", source)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ which gives cn2an's values for the forms it accepts (a test checks them all).
 """
 from __future__ import annotations
 
+import math
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
@@ -31,6 +32,10 @@ _LAYOUT = regex.compile(r"\s+")
 _ARABIC_WITH_SCALE = regex.compile(r"^(\d+(?:\.\d+)?)([十百千万亿]*)$")
 _THOUSANDS = regex.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _CN_DECIMAL_WITH_SCALE = regex.compile(r"^(.+点[零〇一二三四五六七八九]+)([万亿]+)$")
+# A Chinese numeral longer than this is read as too large to represent (inf), which the
+# claims stage rejects (value_out_of_range): the largest counts a float holds exactly
+# (up to 2**53) take about 30 characters.
+MAX_CHINESE_LENGTH = 48
 
 
 @record
@@ -124,10 +129,14 @@ def _chinese(s: str, text: str) -> float:
     simple = _simple_chinese(s)
     if simple is not None:
         return simple
+    if len(s) > MAX_CHINESE_LENGTH:
+        return math.inf  # (cn2an's time grows with the square of the length)
     import cn2an  # see the module doc: only for the forms _simple_chinese leaves
 
     try:
         return float(cn2an.cn2an(s, "smart"))
+    except OverflowError:  # an integer beyond float range (`两两两…`): the value guard rejects it
+        return math.inf
     except (ValueError, KeyError) as exc:  # cn2an raises ValueError on bad input
         raise NumeralError(f"not a numeral: {text!r}") from exc
 

@@ -7,20 +7,28 @@ Reads: the raw text of a document. Writes: a :class:`View` whose ``text`` has
 - full-width digits and letters made half-width and half-width punctuation made
   full-width (``,`` → ``，``), one character for one, so offsets survive;
 - traditional characters that matter for numbers and units made simplified
-  (萬 → 万, 兩 → 两), also one for one.
+  (萬 → 万, 兩 → 两), also one for one;
+- converter noise dropped (``data/page.yaml``): pinyin in brackets after the
+  character it glosses (``萬(wàn)`` → ``万``, ``鎮（zhèn）`` → ``镇``), replacement
+  characters (U+FFFD) and a mojibake ``?`` inside a word.
 
 Every character of ``View.text`` maps to the raw offset it came from
-(``View.raw``); a paragraph break maps to the first newline it replaces.
+(``View.raw``); a paragraph break maps to the first newline it replaces. The view
+only deletes characters (whitespace, converter noise) and swaps characters one for
+one, so ``View.raw`` is strictly increasing.
 """
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from functools import lru_cache
 from importlib.resources import files
 
 import regex
 
+from .lexicon import page_rules
 from .model import View
+from .segment import furniture_rule  # segment owns the page rules; repair only asks them of a line
 
 _WS = " \t\r\u00a0\u3000\u2002\u2003\u2009\u200b\ufeff"
 # A whitespace run is layout noise unless both neighbours are ASCII letters or
@@ -131,16 +139,73 @@ def local_widths(lines: list[tuple[int, int]], radius: int = 4) -> list[float]:
     return out
 
 
-def line_breaks(raw: str) -> tuple[list[tuple[int, int]], list[bool]]:
-    """Content lines and, between each pair of neighbours, whether a paragraph ends there."""
+# A line of page furniture is short, and all but the shortest hold a digit, a colon or a
+# navigation mark (`2020-02-10 17:53:27 来源:…`, `分享到:`, `首页 > 正文`, a counter `0`).
+_FURNITURE_MAX = 60
+_FURNITURE_ANY = 16
+_FURNITURE_GATE = re.compile(r"[0-9０-９:：>＞»›|©]")
+_FURNITURE_EDGE = 12  # content lines from either end of the text
+
+
+def _furniture_line(norm: str, s: int, e: int) -> bool:
+    """Whether the line ``[s, e)`` of the normalised text is page furniture on its own
+    (segment's rules, on the line with its layout whitespace dropped)."""
+    if e - s > _FURNITURE_MAX:
+        return False
+    line = norm[s:e]
+    if e - s > _FURNITURE_ANY and not _FURNITURE_GATE.search(line):
+        return False
+    line = drop_noise(line)
+    if _WS_RUN.search(line):
+        line = _WS_RUN.sub(_squeeze, line)
+    return furniture_rule(line) is not None
+
+
+_CREDIT_LAST = frozenset("摄影图供）)")  # the last character of a photo credit (cheap gate)
+
+
+def _is_caption(norm: str, s: int, e: int) -> bool:
+    """A photo caption line that ends with its credit (data/page.yaml: caption, caption_credit)."""
+    rules = page_rules()
+    line = norm[s:e]
+    if not rules.caption.match(line):
+        return False
+    return bool(rules.caption_credit.search(_WS_RUN.sub(_squeeze, line)))
+
+
+def _squeeze(m: "regex.Match[str]") -> str:
+    """A whitespace run as the view keeps it: one space between two ASCII letters or digits."""
+    s, i, j = m.string, m.start(), m.end()
+    return " " if 0 < i and j < len(s) and s[i - 1] in _ASCII_ALNUM_CHARS and s[j] in _ASCII_ALNUM_CHARS else ""
+
+
+def line_breaks(raw: str, norm: str | None = None) -> tuple[list[tuple[int, int]], list[bool]]:
+    """Content lines and, between each pair of neighbours, whether a paragraph ends there.
+
+    ``norm``: :func:`normalise_chars` of ``raw``, when the caller has it."""
     lines = [(s, e) for s, e in _lines(raw) if e > s]
     widths = local_widths(lines)
     breaks = []
+    norm = normalise_chars(raw) if norm is None else norm
+    furniture: dict[int, bool] = {}
+    last = len(lines) - 1
+
+    def is_furniture(k: int) -> bool:
+        # a page's furniture sits above and below its articles: lines far from both ends
+        # of a long text (a newspaper page's columns) are not asked
+        if _FURNITURE_EDGE <= k <= last - _FURNITURE_EDGE:
+            return False
+        if k not in furniture:
+            furniture[k] = _furniture_line(norm, *lines[k])
+        return furniture[k]
+
     for k in range(len(lines) - 1):
         (s1, e1), (s2, e2) = lines[k], lines[k + 1]
         width = widths[k]
         blank_after_next = k + 2 >= len(lines) or raw.count("\n", e2, lines[k + 2][0]) >= 2
-        if _splits_a_number(raw, e1, s2):
+        if (raw[s1] == "|" and raw[e1 - 1] == "|") or (raw[s2] == "|" and raw[e2 - 1] == "|"):
+            brk = True  # a table row (`| 城关镇 | 12 | 48 |`, how ingest writes an HTML table) stands alone
+        elif _splits_a_number(raw, e1, s2):
             brk = False  # `13.` / `8万`, `12` / `个`: a number or its unit never ends a paragraph
         elif _ends_sentence(raw, s1, e1):
             brk = True
@@ -150,6 +215,10 @@ def line_breaks(raw: str) -> tuple[list[tuple[int, int]], list[bool]]:
             brk = True
         elif blank_after_next and _is_short_unpunctuated(raw, s2, e2, width) and raw.count("\n", e1, s2) >= 2:
             brk = True  # the next line stands alone between blank lines: a headline
+        elif is_furniture(k) or is_furniture(k + 1):
+            brk = True  # a web page's date line, 来源：…, a counter: never part of a paragraph
+        elif raw[e1 - 1] in _CREDIT_LAST and _is_caption(norm, s1, e1):
+            brk = True  # `图为…现场。 张三 摄`: a photo caption ends with its credit
         else:
             brk = False
         breaks.append(brk)
@@ -202,17 +271,32 @@ def repair(raw: str) -> View:
     are regex matches, the runs between them are slices. No per-character Python.
     """
     norm = normalise_chars(raw)
-    lines, breaks = line_breaks(raw)
+    lines, breaks = line_breaks(raw, norm)
     out: list[str] = []
     idx: list[int] = []
     last = ""  # the last character emitted
+    noise = noise_spans(raw)
+    noise_starts = [a for a, _ in noise]
 
-    def emit_text(a: int, b: int) -> None:
+    def emit_run(a: int, b: int) -> None:
         nonlocal last
         if a < b:
             out.append(norm[a:b])
             idx.extend(range(a, b))
             last = norm[b - 1]
+
+    def emit_around_noise(a: int, b: int) -> None:
+        k = bisect_left(noise_starts, a)
+        if k > 0 and noise[k - 1][1] > a:
+            k -= 1  # a noise span that began before a (cannot happen: noise has no whitespace)
+        for ns, ne in noise[k:]:
+            if ns >= b:
+                break
+            emit_run(a, min(ns, b))
+            a = max(a, ne)
+        emit_run(a, b)
+
+    emit_text = emit_around_noise if noise else emit_run
 
     def emit_space(i: int) -> None:
         nonlocal last
@@ -252,3 +336,38 @@ def repair(raw: str) -> View:
 def _table_gap_is_noise(raw: str, i: int, j: int) -> bool:
     """A space inside a decimal (`13. 8`) is noise even between ASCII characters."""
     return i > 0 and raw[i - 1] == "." and j < len(raw) and raw[j].isdigit()
+
+
+def noise_spans(raw: str) -> list[tuple[int, int]]:
+    """Raw spans of converter noise the view drops (``data/page.yaml``, ``noise``):
+    `(wàn)` after 萬, `（zhèn）` after 鎮, a U+FFFD, a `?` inside a word. Most texts
+    hold none of the characters such noise starts with and are not scanned."""
+    rules = page_rules()
+    gate = rules.noise_gate
+    m = gate.search(raw)
+    if m is None:
+        return []
+    noise = rules.noise
+    out: list[tuple[int, int]] = []
+    end = 0
+    while m is not None:  # the full pattern is tried only where noise can start
+        pos = m.start()
+        hit = noise.match(raw, pos) if pos >= end else None
+        if hit is not None and hit.end() > pos:
+            out.append(hit.span())
+            end = hit.end()
+        m = gate.search(raw, max(end, pos + 1))
+    return out
+
+
+def drop_noise(text: str) -> str:
+    """``text`` without the converter noise :func:`repair` drops (for a claim's raw quote)."""
+    spans = noise_spans(text)
+    if not spans:
+        return text
+    out, pos = [], 0
+    for a, b in spans:
+        out.append(text[pos:a])
+        pos = b
+    out.append(text[pos:])
+    return "".join(out)

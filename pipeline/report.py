@@ -14,11 +14,13 @@ self-contained HTML (CSS, JS, charts and data inline; nothing is fetched):
 How the highlights are placed. The tables do not keep the raw text; paragraphs
 keep their *repaired* text (:mod:`pipeline.repair`) and raw ``start``/``end``,
 claims and rejections keep their raw span and raw ``quote``. Repair only
-deletes whitespace and swaps characters one for one, so a span's repaired
-start ``i`` within its paragraph obeys ``i <= span.start - para.start`` and its
-repaired end ``e`` obeys ``len(text) - e <= para.end - span.end``; the quote,
-whitespace dropped and characters normalised like repair does, is looked for
-inside that window, spans walked in text order. Without layout noise the
+deletes characters (whitespace, converter noise such as the pinyin in
+``萬(wàn)``) and swaps characters one for one, so a span's repaired start ``i``
+within its paragraph obeys ``i <= span.start - para.start`` and its repaired end
+``e`` obeys ``len(text) - e <= para.end - span.end``; the quote, whitespace and
+converter noise dropped (:func:`pipeline.repair.drop_noise`) and characters
+normalised like repair does, is looked for inside that window, spans walked in
+text order. Without layout noise the
 window is a single position; with it the order of the spans settles repeats.
 A claim that cannot be placed this way (tables from an inconsistent run) is
 still shown, in a "not located" line under its paragraph, so the page always
@@ -109,6 +111,18 @@ def fmt_num(v: float | None) -> str:
     return f"{v:,.2f}".rstrip("0").rstrip(".")
 
 
+def fmt_short(v: float) -> str:
+    """A sum in at most about six characters, in 万 and 亿 as the bulletins count
+    (``43.9万``, ``5亿``); below 100,000 as :func:`fmt_num` writes it. Keeps the summary
+    table narrow; the cell's title has the exact sum."""
+    a = abs(v)
+    for size, word, least in ((1e8, "亿", 1e8), (1e4, "万", 1e5)):
+        if a >= least:
+            q = v / size
+            return (f"{q:,.0f}" if abs(q) >= 100 else f"{q:.1f}".rstrip("0").rstrip(".")) + word
+    return fmt_num(v)
+
+
 def _rgba(hex_colour: str, alpha: float) -> str:
     h = hex_colour.lstrip("#")
     r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
@@ -153,6 +167,12 @@ def _char_map() -> dict[int, str]:
     return char_map()
 
 
+def _drop_noise(quote: str) -> str:
+    from .repair import drop_noise
+
+    return drop_noise(quote)
+
+
 def _same(q: str, t: str) -> bool:
     return q == t or _char_map().get(ord(q)) == t
 
@@ -181,6 +201,7 @@ def match_at(text: str, i: int, quote: str) -> int | None:
 
 def locate(text: str, para_start: int, para_end: int, start: int, end: int, quote: str, cursor: int = 0) -> tuple[int, int] | None:
     """Repaired [i, e) of the raw span [start, end) inside a paragraph's repaired text, at or after `cursor`."""
+    quote = _drop_noise(quote)
     hi = min(start - para_start, len(text) - 1)
     min_end = len(text) - (para_end - end)
     for i in range(max(cursor, 0), hi + 1):
@@ -265,6 +286,14 @@ class Doc:
     def pairs(self) -> str:
         """`cat@loc;…`: what the filters match a document by."""
         return ";".join(sorted({f"{c.category}@{c.loc}" for c in self.claims}))
+
+    @property
+    def headline(self) -> str | None:
+        """The text of the document's first headline paragraph, if any."""
+        for p in self.paras:
+            if p.get("kind") == "headline":
+                return _s(p.get("text"))
+        return None
 
     def category_counts(self) -> Counter:
         return Counter(c.category for c in self.claims)
@@ -446,7 +475,10 @@ def render_document(d: Doc, heading_link: str | None = None) -> str:
     for p in d.paras:
         pid = int(p["para_id"])
         body, unplaced = render_paragraph(p, claims_by_para.get(pid, []), rej_by_para.get(pid, []))
-        parts.append(f'<p class="para kind-{_e(p["kind"])}" data-para="{pid}"><span class="pid" title="paragraph {pid}, {_e(p["kind"])}">¶{pid}</span>{body}</p>')
+        kind = _e(p["kind"])
+        # A headline's figures often restate the body's: tag it so a reviewer reads it as one.
+        tag = '<span class="kind-tag" title="headline paragraph (a sentence of its own)">headline</span>' if p["kind"] == "headline" else ""
+        parts.append(f'<p class="para kind-{kind}" data-para="{pid}" data-kind="{kind}"><span class="pid" title="paragraph {pid}, {kind}">¶{pid}</span>{tag}{body}</p>')
         parts.append(_unplaced(unplaced, "not located in the paragraph's text"))
     parts.append(_unplaced(claims_by_para.get(None, []), "claims outside every paragraph"))
     parts.append("</div></section>")
@@ -454,8 +486,9 @@ def render_document(d: Doc, heading_link: str | None = None) -> str:
 
 
 def claims_data(docs: list[Doc]) -> dict:
-    """claim_id -> fields for the details panel, with the claim's fact: its other mentions, its
-    parts, its total and its correction (as claim ids), and how its parts add up."""
+    """claim_id -> fields for the details panel, the claim search and the CSV export
+    (documents in table order, each one's claims by offset), with the claim's fact: its other
+    mentions, its parts, its total and its correction (as claim ids), and how its parts add up."""
     data = {}
     for d in docs:
         by_fact: dict[str, list[str]] = defaultdict(list)
@@ -466,7 +499,8 @@ def claims_data(docs: list[Doc]) -> dict:
             if c.rec.get("part_of"):
                 parts[c.rec["part_of"]].append(c.id)
         for c in d.claims:
-            rec = {**c.rec, "id": c.id, "path": " › ".join(c.path)}
+            rec = {**c.rec, "id": c.id, "doc": d.id, "start": c.start, "end": c.end, "path": " › ".join(c.path),
+                   "loc": c.loc}
             f = c.rec.get("fact_id")
             if f:
                 row = d.facts.get(f, {})
@@ -577,8 +611,9 @@ def render_summary_level(claims: list[Mark], level: str, hidden: bool) -> str:
 def _cell_html(cell: Cell | None, has_unit: bool) -> str:
     if cell is None or cell.n == 0:
         return '<td class="n"></td>'
-    small = f"<small>Σ {fmt_num(cell.total)}</small>" if has_unit and cell.summed else ""
-    return f'<td class="n">{cell.n}{small}</td>'
+    if not (has_unit and cell.summed):
+        return f'<td class="n">{cell.n}</td>'
+    return f'<td class="n" title="Σ {fmt_num(cell.total)}">{cell.n}<small>Σ {fmt_short(cell.total)}</small></td>'
 
 
 def default_level(claims: list[Mark]) -> str:
@@ -797,7 +832,7 @@ def locality_options(claims: list[Mark]) -> str:
     return "".join(opts)
 
 
-def render_filters(claims: list[Mark], doc_search: bool, show_rejected: bool = True) -> str:
+def render_filters(claims: list[Mark], doc_search: bool, show_rejected: bool = True, claim_search: bool = True) -> str:
     cats = categories_in(claims)
     counts = Counter(c.category for c in claims)
     boxes = "".join(
@@ -809,6 +844,10 @@ def render_filters(claims: list[Mark], doc_search: bool, show_rejected: bool = T
         parts.append('<label title="numbers that did not become claims, with the rule that rejected them"><input type="checkbox" id="showrej" checked> rejected numbers</label>')
     if doc_search:
         parts.append('<input type="search" id="docq" placeholder="find a document…"> <span id="nshown" class="muted"></span>')
+    if claim_search:  # the page carries its claims' data: search them, export what the filters keep
+        parts.append('<input type="search" id="claimq" placeholder="find claims: item, quote, value…" '
+                     'title="claims whose item, quote or value contains this text"> <span id="nclaims" class="muted"></span>'
+                     '<button type="button" id="csv" title="download the claims the filters keep, as CSV (UTF-8)">export CSV</button>')
     parts.append("</nav>")
     return "".join(parts)
 
@@ -888,7 +927,7 @@ def index_page(docs: list[Doc], title: str, source: str) -> str:
     claims = [c for d in docs for c in d.claims]
     body = [
         _header(title, docs, source),
-        render_filters(claims, doc_search=True, show_rejected=False),
+        render_filters(claims, doc_search=True, show_rejected=False, claim_search=False),
         "<main>", _HOWTO, render_summary(docs),
         render_doc_list(docs, lambda d: "docs/" + urllib.parse.quote(d.file)),
         "</main>",

@@ -11,6 +11,11 @@ through :func:`process_chunk`; they differ only in where that function runs:
   files and ships their bytes, so workers need the package installed (same
   version) but not the input files.
 
+Failures stay with their document: whatever goes wrong while one document is read or
+extracted (an exception of any type, its time or memory budget, see
+:mod:`pipeline.budget`) becomes that document's error row, and a pool worker that
+dies is noticed (:class:`PoolEngine`); the batch goes on either way.
+
 Flow: input files (in input order) -> output *batches* (at most ``batch_size``
 documents and ``batch_bytes`` input bytes) -> *chunks* (the unit of work sent to
 a worker; several per batch so that a small run still uses every worker) ->
@@ -38,19 +43,29 @@ Output layouts (``dataset``):
   ``dataset=None`` (the default) picks the dataset layout past
   :data:`AUTO_DATASET_DOCS` documents or :data:`AUTO_DATASET_BYTES` input bytes.
 
-Writes are atomic: a dataset is written under ``OUT/.staging-*`` and moved into
-place at the end; single files go through :func:`~pipeline.tables.write_tables`
-(temporary names, renamed at the end). A run that fails or is killed before the
-end leaves the previous tables as they were.
+Writes go through :class:`pipeline.outfolder.OutputFolder`: either layout is
+written into a staging folder under ``OUT/.bulletin``, which becomes a new
+generation and is switched in whole with one rename; ``OUT/claims.parquet``
+(``OUT/claims/`` …) are links into the current generation. A run that fails, is
+killed, or reads no document at all leaves the previous run current and whole.
+The run holds a lock on ``OUT`` throughout; an ``OUT`` that is or contains an
+input, or that holds files of the tables' names the tool did not write, is an
+error before anything is read. Every table file carries the run id
+(:func:`pipeline.tables.run_id`).
 
-Incremental runs (``incremental=True``) keep ``OUT/.bulletin-state.json``: per
-input path, a key made of the file's SHA-256, its manifest metadata and the size
-limit, plus the pipeline version and a fingerprint of the pipeline's code and
-data files. A document whose key is unchanged is not extracted again: its rows
-are copied from the previous tables. A changed document replaces only its own
-rows. The tables equal those of a full run over the same inputs (documents no
-longer among the inputs drop out). A run without ``--incremental`` removes the
-state file, since it may write different inputs.
+Planning (:func:`plan_tasks`) gives every input its ``doc_id`` (unique in the
+run, see :func:`pipeline.ingest.doc_ids`) and its manifest row before anything
+is extracted: the Dask engine reads shipped bytes from a temporary file whose
+name says nothing of the input.
+
+Incremental runs (``incremental=True``) keep ``state.json`` in the generation:
+per input path, the doc_id and a key made of the file's SHA-256, its manifest
+metadata and the size limit, plus the pipeline version and a fingerprint of the
+pipeline's code and data files. A document whose key and doc_id are unchanged
+is not extracted again: its rows are copied from the previous tables. A changed
+document replaces only its own rows. The tables equal those of a full run over
+the same inputs (documents no longer among the inputs drop out). A run without
+``--incremental`` writes no state, so the next incremental run starts afresh.
 """
 from __future__ import annotations
 
@@ -60,7 +75,6 @@ import json
 import logging
 import operator
 import os
-import shutil
 import tempfile
 import time
 from collections import deque
@@ -70,7 +84,9 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from . import __version__
-from .model import Document, DocumentMeta
+from .budget import DEFAULT_DOC_MEMORY, DEFAULT_DOC_TIMEOUT, Budget, TimeBudgetExceeded, budget_error
+from .ingest import os_bytes, printable
+from .model import Document, DocumentMeta, InputError
 
 AUTO_DATASET_DOCS = 1000
 AUTO_DATASET_BYTES = 64 * 1024 * 1024
@@ -78,8 +94,8 @@ DEFAULT_BATCH_DOCS = 500
 DEFAULT_BATCH_BYTES = 16 * 1024 * 1024
 MAX_CHUNK_BYTES = 1024 * 1024
 MIN_CHUNK_BYTES = 32 * 1024
-STATE_FILE = ".bulletin-state.json"
-STATE_VERSION = 1
+STATE_FILE = "state.json"  # in the generation folder
+STATE_VERSION = 2
 TABLE_NAMES = ("documents", "paragraphs", "claims", "rejections", "facts")
 SINGLE_FILES = ("documents.parquet", "paragraphs.parquet", "claims.parquet", "rejections.parquet", "facts.parquet", "claims.jsonl")
 ENGINES = ("local", "dask")
@@ -111,6 +127,8 @@ class DocTask:
     n_bytes: int  # size on disk when the run started (batching, progress)
     data: bytes | None = None
     doc: Document | None = None
+    doc_id: str | None = None  # unique in the run (ingest.doc_ids); None: the file's stem
+    error: str | None = None  # why it is not read at all (ingest.InputFile.error)
 
 
 @dataclass(frozen=True)
@@ -122,6 +140,10 @@ class Chunk:
     # A dataset's staging folder: the worker writes the chunk's tables there itself, as
     # batch ``batch`` (the chunk is then the whole batch), and returns no rows.
     write_to: str | None = None
+    run: str = ""  # the run id the files written there carry
+    # Budgets per document (pipeline.budget): seconds, and megabytes of memory; None: none.
+    doc_timeout: float | None = None
+    doc_memory: int | None = None
 
 
 @dataclass
@@ -133,6 +155,7 @@ class DocSummary:
     n_chars: int
     n_claims: int
     error: str | None
+    year_source: str | None = None  # documents.year_source
 
 
 @dataclass
@@ -149,23 +172,28 @@ class ChunkResult:
 
 
 def _read(task: DocTask) -> Document:
-    from .ingest import read_document
+    from .ingest import read_document, unread_document
 
     if task.doc is not None:
         return task.doc
+    if task.error is not None:
+        return unread_document(task.path, task.doc_id or Path(task.path).stem, task.meta, task.error)
     if task.data is None:
-        return read_document(Path(task.path), task.meta, max_bytes=task.max_bytes)
+        return read_document(Path(task.path), task.meta, max_bytes=task.max_bytes, doc_id=task.doc_id)
     # Shipped bytes: read them from a file of the same name so that the format,
-    # doc_id, decoding and errors are exactly those of the original file.
+    # decoding and errors are exactly those of the original file.
     with tempfile.TemporaryDirectory(prefix="bulletin-") as tmp:
         p = Path(tmp) / Path(task.path).name
         p.write_bytes(task.data)
-        doc = read_document(p, task.meta, max_bytes=task.max_bytes)
+        doc = read_document(p, task.meta, max_bytes=task.max_bytes, doc_id=task.doc_id)
     return replace(doc, path=task.path)
 
 
 def process_chunk(chunk: Chunk) -> ChunkResult:
-    """Extract the documents of one chunk (runs on a worker); rows come back as Arrow tables."""
+    """Extract the documents of one chunk (runs on a worker); rows come back as Arrow tables.
+
+    Whatever goes wrong with one document (an exception of any type, its time or memory
+    budget) becomes that document's error row; the others are extracted as usual."""
     from . import api
     from .lexicon import load_lexicon
     from .tables import extraction_values
@@ -173,36 +201,101 @@ def process_chunk(chunk: Chunk) -> ChunkResult:
     lex = load_lexicon()
     rows: dict[str, list[tuple]] = {n: [] for n in TABLE_NAMES}
     timings: dict[str, float] | None = {} if chunk.timings else None
-    docs = []
-    lines = []
-    for task in chunk.tasks:
-        t0 = time.perf_counter()
-        doc = _read(task)
-        if timings is not None:
-            timings["ingest"] = timings.get("ingest", 0.0) + time.perf_counter() - t0
-        ex = api.extract_document(doc, lex, timings)
-        t1 = time.perf_counter()
-        parts = extraction_values(ex)
-        for name, part in zip(TABLE_NAMES, parts):
-            rows[name] += part
-        if chunk.jsonl:
-            lines.append(_jsonl(parts[2]))
-        if timings is not None:
-            timings["table_rows"] = timings.get("table_rows", 0.0) + time.perf_counter() - t1
-        docs.append(DocSummary(task.index, task.path, doc.doc_id, doc.n_bytes, len(doc.text), len(ex.claims), doc.error))
+    docs: list[DocSummary] = []
+    counts: list[tuple[int, ...]] = []  # each document's number of rows per table
+    lines: list[str] = []
+    with Budget(chunk.doc_timeout, chunk.doc_memory) as budget:
+        for task in chunk.tasks:
+            summary, parts = _extract_one(task, lex, timings, budget, api.extract_document, extraction_values)
+            for name, part in zip(TABLE_NAMES, parts):
+                rows[name] += part
+            if chunk.jsonl:
+                lines.append(_jsonl(parts[2]))
+            docs.append(summary)
+            counts.append(tuple(map(len, parts)))
     t2 = time.perf_counter()
-    tables = {name: _arrow_rows(rows[name], name) for name in TABLE_NAMES}
-    jsonl = "".join(lines).encode("utf-8")
+    try:
+        tables = {name: _arrow_rows(rows[name], name) for name in TABLE_NAMES}
+        jsonl = "".join(lines).encode("utf-8")
+    except (UnicodeError, ValueError):  # (pyarrow's errors are ValueErrors too)
+        # a row that cannot be stored (a lone surrogate from a PDF's character map):
+        # find its document and give it an error row instead
+        docs, tables, jsonl = _storable_rows(chunk, docs, rows, counts)
     if timings is not None:
         timings["table_rows"] = timings.get("table_rows", 0.0) + time.perf_counter() - t2
     files: dict[str, int] = {}
     if chunk.write_to is not None:
         t3 = time.perf_counter()
-        files, _ = write_batch(Path(chunk.write_to), chunk.batch, [tables])
+        files, _ = write_batch(Path(chunk.write_to), chunk.batch, [tables], chunk.run)
         tables = {}
         if timings is not None:
             timings["write"] = timings.get("write", 0.0) + time.perf_counter() - t3
     return ChunkResult(chunk.batch, chunk.tasks[0].index, tables, docs, timings or {}, jsonl, files)
+
+
+def _extract_one(task: DocTask, lex, timings: dict[str, float] | None, budget: Budget, extract, values) -> tuple[DocSummary, tuple]:
+    """One document's summary and table rows (``extract``: api.extract_document; ``values``:
+    tables.extraction_values); a failure of its own becomes its error row."""
+    doc = None
+    try:
+        budget.arm()
+        try:
+            t0 = time.perf_counter()
+            doc = _read(task)
+            if timings is not None:
+                timings["ingest"] = timings.get("ingest", 0.0) + time.perf_counter() - t0
+            ex = extract(doc, lex, timings)
+            t1 = time.perf_counter()
+            parts = values(ex)
+            if timings is not None:
+                timings["table_rows"] = timings.get("table_rows", 0.0) + time.perf_counter() - t1
+        finally:
+            budget.disarm()
+    except (Exception, TimeBudgetExceeded) as exc:  # (MemoryError is an Exception)
+        budget.disarm()  # (the budget may have struck before the finally above disarmed it)
+        return _failed(task, doc, budget_error(exc, budget.memory_mb))
+    return DocSummary(task.index, task.path, doc.doc_id, doc.n_bytes, len(doc.text), len(ex.claims), doc.error, ex.year_source), parts
+
+
+def _failed(task: DocTask, doc: Document | None, error: str) -> tuple[DocSummary, tuple]:
+    """The error row of a document whose reading or extraction failed with ``error``."""
+    from . import api
+    from .tables import extraction_values
+
+    if doc is None:  # it failed while being read (or its worker died): name it as planned
+        from .ingest import unread_document
+
+        doc = replace(unread_document(task.path, task.doc_id or Path(task.path).stem, task.meta, error), n_bytes=task.n_bytes)
+    doc = replace(doc, error=error)
+    summary = DocSummary(task.index, task.path, doc.doc_id, doc.n_bytes, len(doc.text), 0, error)
+    return summary, extraction_values(api.Extraction(doc))
+
+
+def _storable_rows(chunk: Chunk, docs: list[DocSummary], rows: dict[str, list[tuple]], counts: list[tuple[int, ...]]):
+    """(docs, tables, JSON lines) of the chunk with the rows of every document that cannot
+    be stored replaced by its error row. ``counts``: each document's number of rows per
+    table (its rows follow those of the documents before it)."""
+    kept: dict[str, list[tuple]] = {n: [] for n in TABLE_NAMES}
+    lines: list[str] = []
+    out_docs: list[DocSummary] = []
+    at = [0] * len(TABLE_NAMES)
+    for task, summary, n_rows in zip(chunk.tasks, docs, counts):
+        parts = tuple(rows[name][at[k]: at[k] + n_rows[k]] for k, name in enumerate(TABLE_NAMES))
+        at = [a + n for a, n in zip(at, n_rows)]
+        try:
+            for name, part in zip(TABLE_NAMES, parts):
+                _arrow_rows(part, name)
+            line = _jsonl(parts[2]) if chunk.jsonl else ""
+            line.encode("utf-8")
+        except (UnicodeError, ValueError) as exc:
+            doc = Document(doc_id=summary.doc_id, path=task.path, text="", encoding=None, meta=task.meta, n_bytes=summary.n_bytes)
+            summary, parts = _failed(task, doc, f"rows cannot be stored: {type(exc).__name__}: {exc}".splitlines()[0][:300])
+            line = ""
+        for name, part in zip(TABLE_NAMES, parts):
+            kept[name] += part
+        lines.append(line)
+        out_docs.append(summary)
+    return out_docs, {name: _arrow_rows(kept[name], name) for name in TABLE_NAMES}, "".join(lines).encode("utf-8")
 
 
 def _jsonl(claims: list[tuple]) -> str:
@@ -262,18 +355,68 @@ def _warm_up() -> None:
 
 def _in_order(chunks: Iterator[Chunk], submit, result, limit: int) -> Iterator[ChunkResult]:
     """Submit chunks, at most ``limit`` in flight (memory stays bounded), and yield their
-    results in submission order (so that output does not depend on the engine)."""
+    results in submission order (so that output does not depend on the engine).
+    ``submit(chunk)`` returns a handle; ``result(chunk, handle, pending)`` its result,
+    where ``pending`` holds the (chunk, handle) pairs still in flight behind it."""
     pending: deque = deque()
     for c in chunks:
-        pending.append(submit(c))
+        pending.append((c, submit(c)))
         if len(pending) >= limit:
-            yield result(pending.popleft())
+            c0, h0 = pending.popleft()
+            yield result(c0, h0, pending)
     while pending:
-        yield result(pending.popleft())
+        c0, h0 = pending.popleft()
+        yield result(c0, h0, pending)
+
+
+def _merge(chunk: Chunk, parts: list[ChunkResult]) -> ChunkResult:
+    """The results of a chunk's documents extracted one by one, as the chunk's own result
+    (rows in input order; written into staging when the chunk was to be written there)."""
+    import pyarrow as pa
+
+    tables = {n: pa.concat_tables([r.tables[n] for r in parts]) for n in TABLE_NAMES}
+    timings: dict[str, float] = {}
+    for r in parts:
+        for k, v in r.timings.items():
+            timings[k] = timings.get(k, 0.0) + v
+    files: dict[str, int] = {}
+    if chunk.write_to is not None:
+        staging = Path(chunk.write_to)
+        for stale in staging.glob(f"*/year=*/{_part_name(chunk.batch)}"):
+            stale.unlink()  # anything the dead worker wrote of this batch
+        files, _ = write_batch(staging, chunk.batch, [tables], chunk.run)
+        tables = {}
+    docs = [d for r in parts for d in r.docs]
+    return ChunkResult(chunk.batch, chunk.tasks[0].index, tables, docs, timings, b"".join(r.jsonl for r in parts), files)
+
+
+def _singles(chunk: Chunk) -> list[Chunk]:
+    return [replace(chunk, tasks=(t,), write_to=None) for t in chunk.tasks]
+
+
+def _died(chunk: Chunk, reason: str) -> ChunkResult:
+    """The error row of the one document of ``chunk``, whose worker died on it."""
+    (task,) = chunk.tasks
+    summary, parts = _failed(task, None, reason)
+    tables = {name: _arrow_rows(part, name) for name, part in zip(TABLE_NAMES, parts)}
+    return ChunkResult(chunk.batch, task.index, tables, [summary], {}, b"", {})
+
+
+def _worker_init(parent_pid: int) -> None:
+    from .budget import die_with_parent
+
+    die_with_parent(parent_pid)
 
 
 class PoolEngine:
-    """A process pool on this machine; results in submission order, a bounded number in flight."""
+    """A process pool on this machine; results in submission order, a bounded number in flight.
+
+    A worker that dies (the out-of-memory killer, a signal, a crash in C) breaks the
+    pool: every chunk in flight fails with it. The pool is then replaced; the chunk
+    whose result is due is redone one document at a time (first all at once, then, if
+    a worker dies again, each alone), so that a document that kills its worker again
+    gets an error row ("worker died (signal 9, SIGKILL)") and the others their rows;
+    the other failed chunks are submitted again. The results are those of one worker."""
 
     name = "local"
 
@@ -282,26 +425,125 @@ class PoolEngine:
 
         _warm_up()  # lexicon, gazetteer, compiled patterns: loaded once here, shared by the forked workers
         methods = mp.get_all_start_methods()
-        ctx = mp.get_context("fork" if "fork" in methods else "spawn")
+        self.context = mp.get_context("fork" if "fork" in methods else "spawn")
         self.workers = workers
-        self.pool = ctx.Pool(workers)
+        self.pool = self._new_pool()
+
+    def _new_pool(self):
+        from concurrent.futures import ProcessPoolExecutor
+
+        return ProcessPoolExecutor(self.workers, mp_context=self.context, initializer=_worker_init, initargs=(os.getpid(),))
+
+    def _restart(self) -> str:
+        """Replace the broken pool; returns how its dead worker ended."""
+        procs = list((getattr(self.pool, "_processes", None) or {}).values())
+        _stop(self.pool)  # (its workers joined: their exit codes are known)
+        self.pool = self._new_pool()
+        return _dead_worker(procs)
 
     def map(self, chunks: Iterator[Chunk]) -> Iterator[ChunkResult]:
-        submit = lambda c: self.pool.apply_async(process_chunk, (c,))  # noqa: E731
-        return _in_order(chunks, submit, lambda f: f.get(), 3 * self.workers)
+        return _in_order(chunks, self._submit, self._result, 3 * self.workers)
+
+    def _submit(self, chunk: Chunk):
+        from concurrent.futures import Future
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return self.pool.submit(process_chunk, chunk)
+        except BrokenProcessPool as exc:  # a worker died since the last submission: _result redoes it
+            failed: Future = Future()
+            failed.set_exception(exc)
+            return failed
+
+    def _result(self, chunk: Chunk, future, pending: deque) -> ChunkResult:
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            pass
+        reason = self._restart()
+        log.warning("a worker died (%s); extracting its %d document(s) again, one by one", reason, len(chunk.tasks))
+        result = self._redo(chunk)
+        for i, (c, f) in enumerate(pending):  # the other chunks in flight broke with the pool
+            if f.cancelled() or isinstance(f.exception(), BrokenProcessPool):
+                pending[i] = (c, self._submit(c))
+        return result
+
+    def _redo(self, chunk: Chunk) -> ChunkResult:
+        from concurrent.futures.process import BrokenProcessPool
+
+        singles = _singles(chunk)
+        futures = [self._submit(c) for c in singles]
+        parts: list[ChunkResult | None] = []
+        for f in futures:
+            try:
+                parts.append(f.result())
+            except BrokenProcessPool:
+                parts.append(None)
+        if any(p is None for p in parts):
+            self._restart()
+            for i, c in enumerate(singles):
+                while parts[i] is None:  # alone in the pool: a death now is this document's
+                    try:
+                        parts[i] = self._submit(c).result()
+                    except BrokenProcessPool:
+                        parts[i] = _died(c, f"worker died ({self._restart()})")
+        return _merge(chunk, parts)
 
     def close(self) -> None:
-        self.pool.terminate()
-        self.pool.join()
+        _stop(self.pool)
+
+
+def _stop(pool) -> None:
+    """Stop a process pool now: its workers are terminated, not waited for (a run that
+    fails or is interrupted should not wait for the chunks still in flight)."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        proc.join()
+    pool.shutdown(wait=True)
+
+
+def _dead_worker(procs: list) -> str:
+    """How the dead worker among a stopped pool's processes ended: "signal 9, SIGKILL", "exit code 1"."""
+    import signal
+
+    codes = []
+    for proc in procs:
+        try:
+            codes.append(proc.exitcode)
+        except (ValueError, AttributeError):
+            pass
+    # the others were stopped by the pool with SIGTERM after the death
+    codes = [c for c in codes if c not in (None, 0)]
+    code = next((c for c in codes if c != -signal.SIGTERM), codes[0] if codes else None)
+    if code is None:
+        return "terminated abruptly"
+    if code < 0:
+        try:
+            return f"signal {-code}, {signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit code {code}"
 
 
 class DaskEngine:
-    """Chunks as Dask tasks. The client reads the files and ships their bytes."""
+    """Chunks as Dask tasks. The client reads the files and ships their bytes.
+
+    Dask retries a task whose worker dies, and raises ``KilledWorker`` after its allowed
+    failures (``distributed.scheduler.allowed-failures``); the chunk is then redone one
+    document per task, and a document whose task is killed again gets an error row."""
 
     name = "dask"
 
     def __init__(self, scheduler: str | None, workers: int):
-        from distributed import Client, LocalCluster
+        from .extras import require
+
+        distributed = require("distributed", "dask", "--engine dask")
+        Client, LocalCluster = distributed.Client, distributed.LocalCluster
 
         self.cluster = None
         if scheduler:
@@ -314,8 +556,27 @@ class DaskEngine:
         self.workers = max(1, len(self.client.scheduler_info().get("workers", {})) or workers)
 
     def map(self, chunks: Iterator[Chunk]) -> Iterator[ChunkResult]:
-        submit = lambda c: self.client.submit(process_chunk, _ship(c), pure=False)  # noqa: E731
-        return _in_order(chunks, submit, lambda f: f.result(), 3 * self.workers)
+        return _in_order(chunks, self._submit, self._result, 3 * self.workers)
+
+    def _submit(self, chunk: Chunk):
+        return self.client.submit(process_chunk, _ship(chunk), pure=False)
+
+    def _result(self, chunk: Chunk, future, pending: deque) -> ChunkResult:
+        from distributed.scheduler import KilledWorker
+
+        try:
+            return future.result()
+        except KilledWorker as exc:
+            log.warning("Dask workers died on a chunk (%s); extracting its %d document(s) one by one", exc, len(chunk.tasks))
+        singles = _singles(chunk)
+        futures = [self._submit(c) for c in singles]
+        parts = []
+        for c, f in zip(singles, futures):
+            try:
+                parts.append(f.result())
+            except KilledWorker:
+                parts.append(_died(c, "worker died (Dask: KilledWorker)"))
+        return _merge(chunk, parts)
 
     def close(self) -> None:
         self.client.close()
@@ -326,13 +587,11 @@ class DaskEngine:
 def _ship(chunk: Chunk) -> Chunk:
     """The chunk with each file's bytes attached; a file that cannot be read here is
     read (into its error row) here, so every engine reports the same error."""
-    from .ingest import read_document
-
     tasks = []
     for t in chunk.tasks:
-        data = _regular_file_bytes(Path(t.path), t.max_bytes)
+        data = None if t.error is not None else _regular_file_bytes(Path(t.path), t.max_bytes)
         if data is None:
-            tasks.append(replace(t, doc=read_document(Path(t.path), t.meta, max_bytes=t.max_bytes)))
+            tasks.append(replace(t, doc=_read(t)))
         else:
             tasks.append(replace(t, data=data))
     return replace(chunk, tasks=tuple(tasks))
@@ -366,26 +625,39 @@ def make_engine(engine: str, workers: int, scheduler: str | None, n_chunks: int)
 # --------------------------------------------------------------------------
 
 
-def _size(path: Path) -> int:
+def _size(path: str) -> int:
     try:
-        return path.stat().st_size
+        return os.stat(path).st_size
     except OSError:
         return 0
 
 
-def plan_tasks(inputs: Sequence[Path | str], manifest: Path | str | None, year: int | None, max_bytes: int) -> list[DocTask]:
-    """One task per input file, in input order, with what the manifest says of it.
+def plan_tasks(
+    inputs: Sequence[Path | str], manifest: Path | str | None, year: int | None, max_bytes: int,
+    follow_symlinks: bool = False, exclude: Sequence[Path | str] = (), warnings: list[str] | None = None,
+) -> list[DocTask]:
+    """One task per input file, in input order, with its doc_id and what the manifest says of it.
+    ``warnings``, when given, receives one line per manifest row that matches no input.
 
     Only the tasks outlive this function: the input paths and the manifest's lookup
     tables (about 800 bytes a file together) are freed before the run starts, which
     matters in the parent of a run over hundreds of thousands of files."""
-    from .api import document_meta
-    from .ingest import iter_inputs
+    from .api import input_files
     from .manifest import load_manifest
 
     man = load_manifest(Path(manifest)) if manifest else None
-    paths = iter_inputs([Path(p) for p in inputs])
-    return [DocTask(i, str(p), document_meta(p, man, year), max_bytes, _size(p)) for i, p in enumerate(paths)]
+    tasks = [
+        DocTask(i, f.path, meta, max_bytes, _size(f.path) if f.error is None else 0, doc_id=doc_id, error=f.error)
+        for i, (f, doc_id, meta) in enumerate(input_files(inputs, man, year, follow_symlinks, exclude))
+    ]
+    if man is not None and warnings is not None:
+        warnings += unmatched_manifest_rows(manifest, man, (t.path for t in tasks))
+    return tasks
+
+
+def unmatched_manifest_rows(path: Path | str, man, files) -> list[str]:
+    """A warning line for each row of the manifest at ``path`` that none of ``files`` matches."""
+    return [f"manifest {path}, {row}: matches no input file (its metadata is not used)" for row in man.unmatched(files)]
 
 
 def plan_batches(tasks: Sequence[DocTask], batch_size: int, batch_bytes: int) -> list[list[DocTask]]:
@@ -451,7 +723,8 @@ def doc_key(task: DocTask) -> str | None:
 
 
 class PreviousRun:
-    """The tables and state of the previous incremental run into the same folder."""
+    """The tables and state of the previous incremental run into the same folder
+    (``out``: its generation folder)."""
 
     def __init__(self, out: Path, state: dict):
         self.out = out
@@ -479,7 +752,7 @@ class PreviousRun:
 
     def unchanged(self, task: DocTask, key: str | None) -> bool:
         entry = self.docs.get(task.path)
-        return key is not None and entry is not None and entry[1] == key
+        return key is not None and entry is not None and entry[1] == key and entry[0] == task.doc_id
 
     def rows(self, task: DocTask) -> dict | None:
         """Table name -> Arrow table of the document's previous rows; None when they are missing."""
@@ -494,7 +767,7 @@ class PreviousRun:
                 self._batch_cache[batch] = _group_by_doc({n: _read_batch(self.out / n, batch) for n in TABLE_NAMES})
             by_doc = self._batch_cache[batch]
         got = by_doc.get(doc_id)
-        if got is None or got["documents"].num_rows != 1 or got["documents"]["path"][0].as_py() != task.path:
+        if got is None or got["documents"].num_rows != 1 or got["documents"]["path_bytes"][0].as_py() != os_bytes(task.path):
             return None
         return got
 
@@ -538,18 +811,8 @@ def _write_state(folder: Path, layout: str, entries: dict[str, list]) -> None:
         "layout": layout,
         "docs": entries,
     }
-    _atomic_write_text(folder / STATE_FILE, json.dumps(state, ensure_ascii=False, indent=0, sort_keys=True))
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # ensure_ascii: input paths may hold surrogate escapes (file names that are not UTF-8)
+    (folder / STATE_FILE).write_text(json.dumps(state, ensure_ascii=True, indent=0, sort_keys=True), encoding="utf-8")
 
 
 # --------------------------------------------------------------------------
@@ -562,14 +825,17 @@ def _part_name(batch: int) -> str:
 
 
 class FilesOutput:
-    """All rows in memory, written by :func:`pipeline.tables.write_tables` at the end."""
+    """All rows in memory, written as single files into the staging folder at the end
+    (:func:`pipeline.tables.write_table_files`)."""
 
     layout = "files"
 
-    def __init__(self, out: Path):
-        self.out = out
+    def __init__(self, staging: Path):
+        self.staging = staging
         self.rows: dict[str, list[dict]] = {n: [] for n in TABLE_NAMES}
         self.n_claims = 0
+        self.run = ""
+        self.digests: dict[str, bytes] = {}
 
     def add_batch(self, batch: int, pieces: list[tuple[dict, bytes | None]]) -> None:
         for tables, _ in pieces:
@@ -577,33 +843,35 @@ class FilesOutput:
                 self.rows[name] += tables[name].to_pylist()
 
     def commit(self) -> None:
-        from .tables import tables_from_rows, write_tables
+        from .tables import tables_from_rows, tables_run_id, write_table_files
 
         tables = tables_from_rows(*(self.rows[n] for n in TABLE_NAMES))
         self.n_claims = len(tables.claims)
-        write_tables(tables, self.out)
+        self.run = tables_run_id(tables)
+        write_table_files(tables, self.staging, self.run)
 
     def abort(self) -> None:
         pass
 
 
 class DatasetOutput:
-    """One Parquet file per batch (and year) per table, written under a staging folder."""
+    """One Parquet file per batch (and year) per table, written under a staging folder;
+    ``run``: the run id (known before the first batch, from the planned inputs)."""
 
     layout = "dataset"
 
-    def __init__(self, out: Path, staging: Path):
-        self.out = out
+    def __init__(self, staging: Path, run: str):
         self.staging = staging
+        self.run = run
         for n in TABLE_NAMES:
             (staging / n).mkdir(parents=True, exist_ok=True)
-        self.jsonl = open(staging / "claims.jsonl", "wb")  # UTF-8 bytes from the workers
+        self.jsonl = _HashingWriter(staging / "claims.jsonl")  # UTF-8 bytes from the workers
         self.n_files = {n: 0 for n in TABLE_NAMES}
         self.n_claims = 0
 
     def add_batch(self, batch: int, pieces: list[tuple[dict, bytes | None]]) -> None:
         """Write one batch: ``pieces`` are (tables, UTF-8 JSON lines or None) in input order."""
-        self._tally(*write_batch(self.staging, batch, [p[0] for p in pieces]))
+        self._tally(*write_batch(self.staging, batch, [p[0] for p in pieces], self.run))
         for piece_tables, lines in pieces:
             if lines is None:  # rows of the previous run: group them by document, in order
                 from .tables import claim_values_of_row
@@ -624,30 +892,56 @@ class DatasetOutput:
             self.n_files[name] += n
         self.n_claims += n_claims
 
+    @property
+    def digests(self) -> dict[str, bytes]:
+        """The files hashed as they were written (most of a dataset's bytes are claims.jsonl)."""
+        return {"claims.jsonl": self.jsonl.digest()}
+
     def commit(self) -> None:
         from .schema import TABLES
+        from .tables import arrow_metadata
 
         self.jsonl.close()
         for name, n in self.n_files.items():
             if n == 0:  # an empty table is one empty file, so that readers see its schema
-                _write_part(self.staging, name, 0, 0, TABLES[name].arrow_schema().empty_table())
-        names = list(TABLE_NAMES) + ["claims.jsonl"]
-        _swap_in(self.out, self.staging, names, remove=[f for f in SINGLE_FILES if f not in names])
+                empty = TABLES[name].arrow_schema().empty_table().replace_schema_metadata(arrow_metadata(self.run))
+                _write_part(self.staging, name, 0, 0, empty)
 
     def abort(self) -> None:
         self.jsonl.close()
 
 
-def write_batch(staging: Path, batch: int, pieces: list[dict]) -> tuple[dict[str, int], int]:
+class _HashingWriter:
+    """A binary file that keeps the SHA-256 of what was written to it."""
+
+    def __init__(self, path: Path):
+        self.file = open(path, "wb")
+        self.hash = hashlib.sha256()
+
+    def write(self, data: bytes) -> None:
+        self.file.write(data)
+        self.hash.update(data)
+
+    def digest(self) -> bytes:
+        return self.hash.digest()
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def write_batch(staging: Path, batch: int, pieces: list[dict], run: str) -> tuple[dict[str, int], int]:
     """Write one batch of a dataset under ``staging``: ``pieces`` are tables (name -> Arrow
     table) in input order. Each table is checked against its schema, sorted by its primary
-    key and written as one Parquet file per year of publication. Runs in the parent or, for a
-    batch that one worker extracted whole, in that worker. Returns the number of files
-    written per table and the number of claim rows."""
+    key and written as one Parquet file per year of publication, carrying the run id ``run``.
+    Runs in the parent or, for a batch that one worker extracted whole, in that worker.
+    Returns the number of files written per table and the number of claim rows."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     from .schema import TABLES
+    from .tables import arrow_metadata
+
+    metadata = arrow_metadata(run)
 
     tables = {}
     for name in TABLE_NAMES:
@@ -670,7 +964,7 @@ def write_batch(staging: Path, batch: int, pieces: list[dict]) -> tuple[dict[str
             groups = [(y, t.filter(pc.equal(row_years, pa.scalar(y, pa.int32())))) for y in sorted(set(years))]
         for y, part in groups:
             if part.num_rows:
-                _write_part(staging, name, y, batch, part)
+                _write_part(staging, name, y, batch, part.replace_schema_metadata(metadata))
                 files[name] += 1
     return files, tables["claims"].num_rows
 
@@ -680,7 +974,7 @@ def _write_part(staging: Path, name: str, year: int, batch: int, table) -> None:
 
     folder = staging / name / f"year={year}"
     folder.mkdir(exist_ok=True)
-    pq.write_table(table.replace_schema_metadata(None), folder / _part_name(batch), compression="zstd", write_statistics=True)
+    pq.write_table(table, folder / _part_name(batch), compression="zstd", write_statistics=True)
 
 
 def _year(published: str | None) -> int:
@@ -710,53 +1004,6 @@ def _check(table, spec) -> None:
                 raise SchemaError(f"{spec.name}.{col.name}: values {bad} not in {list(col.enum)}")
 
 
-def _swap_in(out: Path, staging: Path, names: list[str], remove: list[str]) -> None:
-    """Move ``names`` from staging into ``out`` (old versions out of the way first); drop ``remove``."""
-    trash = Path(tempfile.mkdtemp(prefix=f".trash-{os.getpid()}-", dir=out))
-    try:
-        for name in names:
-            if (out / name).exists():
-                os.replace(out / name, trash / name)
-            os.replace(staging / name, out / name)
-        for name in remove:
-            if (out / name).exists():
-                os.replace(out / name, trash / name)
-    finally:
-        shutil.rmtree(trash, ignore_errors=True)
-
-
-def _remove_from(out: Path, names: list[str]) -> None:
-    for name in names:
-        p = out / name
-        if p.is_dir():
-            trash = Path(tempfile.mkdtemp(prefix=f".trash-{os.getpid()}-", dir=out))
-            os.replace(p, trash / name)
-            shutil.rmtree(trash, ignore_errors=True)
-        elif p.exists():
-            p.unlink()
-
-
-def _clean_stale(out: Path) -> None:
-    """Staging and trash folders left by runs that were killed."""
-    for p in list(out.glob(".staging-*")) + list(out.glob(".trash-*")):
-        try:
-            pid = int(p.name.split("-")[1])
-        except (IndexError, ValueError):
-            continue
-        if pid != os.getpid() and not _alive(pid):
-            shutil.rmtree(p, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 # --------------------------------------------------------------------------
 # The run
 # --------------------------------------------------------------------------
@@ -777,6 +1024,21 @@ class RunSummary:
     seconds: float = 0.0
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path, error)
     timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # manifest rows that match no input
+    n_year_default: int = 0  # documents whose dates without a year were put in the assumed year
+
+    def notes(self) -> list[str]:
+        """What the user should know besides the summary line: one warning a line."""
+        from .dates import OUTBREAK_YEAR
+
+        notes = list(self.warnings)
+        if self.n_year_default:
+            notes.append(
+                f"{self.n_year_default} of {self.n_docs} documents have dates without a year and nothing to take it from "
+                f"(no publication date, no year in the text, no --year): {OUTBREAK_YEAR} was assumed "
+                "(documents.year_source = 'default'); give a manifest with publication dates, or --year"
+            )
+        return notes
 
     @property
     def chars_per_second(self) -> float:
@@ -811,135 +1073,168 @@ def run_extract(
     progress: bool | None = None,
     timings: bool = False,
     fail_fast: bool = False,
+    follow_symlinks: bool = False,
+    doc_timeout: float | None = DEFAULT_DOC_TIMEOUT,
+    doc_memory: int | None = DEFAULT_DOC_MEMORY,
 ) -> RunSummary:
     """Extract every input and write the tables into ``out`` (see the module doc).
 
-    A document that cannot be read gets an error row and the batch goes on;
-    with ``fail_fast`` the run stops at it instead (raising :class:`InputError`)
-    and writes nothing, so the previous tables stay as they were.
+    A document that cannot be read or extracted (an exception of any type, a worker
+    that dies on it, more than ``doc_timeout`` seconds or ``doc_memory`` MB of memory
+    spent on it; None: no budget) gets an error row and the batch goes on; with
+    ``fail_fast`` the run stops at it instead (raising :class:`InputError`) and writes
+    nothing, so the previous tables stay as they were. Inputs that
+    give no readable document at all (none found, or every one failed) raise
+    :class:`NothingReadable` and write nothing either. An ``out`` that cannot be
+    used (see :mod:`pipeline.outfolder`) raises :class:`~pipeline.outfolder.OutputError`
+    before anything is read.
+
+    ``follow_symlinks`` reads files and folders that symlinks inside an input folder
+    lead to outside it (by default they get an error row).
 
     ``progress`` forces the progress bar on or off; by default it is shown when
     stderr is a terminal and not ``quiet``.
     """
+    from .outfolder import OutputFolder, check_not_input
     from .progress import RunProgress
 
     started = time.perf_counter()
     out = Path(out)
-    tasks = plan_tasks(inputs, manifest, year, max_bytes)
+    check_not_input(out, inputs)
+    warnings: list[str] = []
+    tasks = plan_tasks(inputs, manifest, year, max_bytes, follow_symlinks, exclude=[out], warnings=warnings)
+    if not tasks:
+        from .ingest import FORMATS
+
+        where = ", ".join(printable(os.fspath(p)) for p in inputs)
+        raise NothingReadable(f"no input file under {where} (known extensions: {' '.join(sorted(FORMATS))}): nothing written")
     total_bytes = sum(t.n_bytes for t in tasks)
     if dataset is None:
         dataset = len(tasks) > AUTO_DATASET_DOCS or total_bytes > AUTO_DATASET_BYTES
     workers = workers or default_workers()
     batches = plan_batches(tasks, batch_size, batch_bytes) if dataset else [list(tasks)]
 
-    out.mkdir(parents=True, exist_ok=True)
-    _clean_stale(out)
-    previous = PreviousRun.load(out) if incremental else None
-    keys: dict[int, str | None] = {t.index: doc_key(t) for t in tasks} if incremental else {}
-    todo = {t.index for t in tasks if previous is None or not previous.unchanged(t, keys[t.index])}
+    with OutputFolder(out) as folder:
+        current = folder.current()
+        previous = PreviousRun.load(current) if incremental and current is not None else None
+        keys: dict[int, str | None] = {t.index: doc_key(t) for t in tasks} if incremental else {}
+        run = ""
+        if dataset:  # its files carry the run id from the first batch on
+            from .tables import run_id
 
-    n_todo_bytes = sum(t.n_bytes for t in tasks if t.index in todo)
-    chunk_bytes = max(MIN_CHUNK_BYTES, min(MAX_CHUNK_BYTES, n_todo_bytes // max(1, 4 * workers)))
-    # With enough batches to keep every worker busy, a local worker extracts a batch whole
-    # and writes its files itself: the parent only collects the JSON lines, instead of
-    # sorting and writing every batch on a core the workers need.
-    whole = dataset and engine == "local" and len(batches) >= 2 * workers
-    plan = [
-        [list(b)] if whole and all(t.index in todo for t in b) else plan_chunks(b, todo, chunk_bytes)
-        for b in batches
-    ]
-    n_chunks = sum(len(p) for p in plan)
+            run = run_id((t.doc_id, os_bytes(t.path), t.n_bytes) for t in tasks)
+        todo = {t.index for t in tasks if previous is None or not previous.unchanged(t, keys[t.index])}
 
-    summary = RunSummary(out, "dataset" if dataset else "files", engine, 1, n_docs=len(tasks))
-    staging = Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-", dir=out)) if dataset else None
-    output = DatasetOutput(out, staging) if dataset else FilesOutput(out)
-    eng = None
-    bar = None
-    try:
-        eng = make_engine(engine, workers, scheduler, n_chunks)
-        summary.engine, summary.workers = eng.name, eng.workers
-        bar = RunProgress(len(tasks), total_bytes, enabled=progress, quiet=quiet)
+        n_todo_bytes = sum(t.n_bytes for t in tasks if t.index in todo)
+        chunk_bytes = max(MIN_CHUNK_BYTES, min(MAX_CHUNK_BYTES, n_todo_bytes // max(1, 4 * workers)))
+        # With enough batches to keep every worker busy, a local worker extracts a batch whole
+        # and writes its files itself: the parent only collects the JSON lines, instead of
+        # sorting and writing every batch on a core the workers need.
+        whole = dataset and engine == "local" and len(batches) >= 2 * workers
+        plan = [
+            [list(b)] if whole and all(t.index in todo for t in b) else plan_chunks(b, todo, chunk_bytes)
+            for b in batches
+        ]
+        n_chunks = sum(len(p) for p in plan)
 
-        def written_by_worker(b: int) -> bool:
-            return whole and len(plan[b]) == 1 and len(plan[b][0]) == len(batches[b])
+        summary = RunSummary(out, "dataset" if dataset else "files", engine, 1, n_docs=len(tasks), warnings=warnings)
+        staging = folder.new_staging()
+        output = DatasetOutput(staging, run) if dataset else FilesOutput(staging)
+        eng = None
+        bar = None
+        try:
+            eng = make_engine(engine, workers, scheduler, n_chunks)
+            summary.engine, summary.workers = eng.name, eng.workers
+            bar = RunProgress(len(tasks), total_bytes, enabled=progress, quiet=quiet)
 
-        def chunk_stream() -> Iterator[Chunk]:
-            for b, chunks in enumerate(plan):
-                write_to = str(staging) if written_by_worker(b) else None
-                for c in chunks:
-                    yield Chunk(b, tuple(c), timings, dataset, write_to)
+            def written_by_worker(b: int) -> bool:
+                return whole and len(plan[b]) == 1 and len(plan[b][0]) == len(batches[b])
 
-        results = eng.map(chunk_stream())
-        state_entries: dict[str, list] = {}
-        for b, batch in enumerate(batches):
-            pieces: list[tuple[int, dict]] = []
-            for _ in plan[b]:
-                r = next(results)
-                pieces.append((r.first, r.tables, r.jsonl))
-                for d in r.docs:
+            def chunk_stream() -> Iterator[Chunk]:
+                for b, chunks in enumerate(plan):
+                    write_to = str(staging) if written_by_worker(b) else None
+                    for c in chunks:
+                        yield Chunk(b, tuple(c), timings, dataset, write_to, run, doc_timeout, doc_memory)
+
+            results = eng.map(chunk_stream())
+            state_entries: dict[str, list] = {}
+            for b, batch in enumerate(batches):
+                pieces: list[tuple[int, dict]] = []
+                for _ in plan[b]:
+                    r = next(results)
+                    pieces.append((r.first, r.tables, r.jsonl))
+                    for d in r.docs:
+                        _count(summary, d, fail_fast)
+                        if incremental:
+                            state_entries[d.path] = [d.doc_id, keys.get(d.index), b]
+                    for k, v in r.timings.items():
+                        summary.timings[k] = summary.timings.get(k, 0.0) + v
+                    bar.advance(len(r.docs), sum(d.n_chars for d in r.docs), sum(d.n_bytes for d in r.docs))
+                for t in batch:
+                    if t.index in todo:
+                        continue
+                    old = previous.rows(t)
+                    lines = None  # made from the rows when needed
+                    if old is None:  # rows missing from the previous tables: extract after all
+                        r = process_chunk(Chunk(b, (t,), timings, dataset, None, run, doc_timeout, doc_memory))
+                        old, d, lines = r.tables, r.docs[0], r.jsonl
+                    else:
+                        row = old["documents"].to_pylist()[0]
+                        d = DocSummary(t.index, t.path, row["doc_id"], row["n_bytes"], row["n_chars"], row["n_claims"], row["error"], row["year_source"])
+                        summary.n_skipped += 1
+                    pieces.append((t.index, old, lines))
                     _count(summary, d, fail_fast)
                     if incremental:
-                        state_entries[d.path] = [d.doc_id, keys.get(d.index), b]
-                for k, v in r.timings.items():
-                    summary.timings[k] = summary.timings.get(k, 0.0) + v
-                bar.advance(len(r.docs), sum(d.n_chars for d in r.docs), sum(d.n_bytes for d in r.docs))
-            for t in batch:
-                if t.index in todo:
+                        state_entries[t.path] = [d.doc_id, keys.get(t.index), b]
+                    bar.advance(1, d.n_chars, t.n_bytes)
+                if written_by_worker(b):  # ``r``: the batch's one chunk, which the worker wrote
+                    output.add_written(r.files, sum(d.n_claims for d in r.docs), r.jsonl)
                     continue
-                old = previous.rows(t)
-                lines = None  # made from the rows when needed
-                if old is None:  # rows missing from the previous tables: extract after all
-                    r = process_chunk(Chunk(b, (t,), timings, dataset))
-                    old, d, lines = r.tables, r.docs[0], r.jsonl
-                else:
-                    row = old["documents"].to_pylist()[0]
-                    d = DocSummary(t.index, t.path, row["doc_id"], row["n_bytes"], row["n_chars"], row["n_claims"], row["error"])
-                    summary.n_skipped += 1
-                pieces.append((t.index, old, lines))
-                _count(summary, d, fail_fast)
-                if incremental:
-                    state_entries[t.path] = [d.doc_id, keys.get(t.index), b]
-                bar.advance(1, d.n_chars, t.n_bytes)
-            if written_by_worker(b):  # ``r``: the batch's one chunk, which the worker wrote
-                output.add_written(r.files, sum(d.n_claims for d in r.docs), r.jsonl)
-                continue
-            pieces.sort(key=lambda p: p[0])
-            output.add_batch(b, [p[1:] for p in pieces])
-        summary.n_extracted = len(tasks) - summary.n_skipped
-        if dataset:
-            if incremental:
-                _write_state(staging, "dataset", state_entries)
+                pieces.sort(key=lambda p: p[0])
+                output.add_batch(b, [p[1:] for p in pieces])
+            summary.n_extracted = len(tasks) - summary.n_skipped
+            if len(summary.failed) == len(tasks):
+                raise NothingReadable(
+                    f"no document could be read ({_failures(summary.failed)}): nothing written, "
+                    f"the previous tables in {out} are kept", summary.failed,
+                )
             output.commit()
             if incremental:
-                os.replace(staging / STATE_FILE, out / STATE_FILE)
-            else:
-                _remove_from(out, [STATE_FILE])
-        else:
-            output.commit()
-            _remove_from(out, list(TABLE_NAMES) + [STATE_FILE])
-            if incremental:
-                _write_state(out, "files", state_entries)
-        summary.n_claims = output.n_claims
-    except BaseException:
-        output.abort()
-        raise
-    finally:
-        if bar is not None:
-            bar.close()
-        if eng is not None:
-            eng.close()
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
+                _write_state(staging, summary.layout, state_entries)
+            folder.commit(staging, summary.layout, output.run, output.digests)
+            summary.n_claims = output.n_claims
+        except BaseException:
+            output.abort()
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+            if eng is not None:
+                eng.close()
+            folder.discard(staging)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+class NothingReadable(InputError):
+    """The inputs gave no readable document; nothing was written. ``failed``: (path, error)."""
+
+    def __init__(self, message: str, failed: Sequence[tuple[str, str]] = ()):
+        super().__init__(message)
+        self.failed = list(failed)
+
+
+def _failures(failed: Sequence[tuple[str, str]], shown: int = 3) -> str:
+    text = "; ".join(f"{path}: {error}" for path, error in failed[:shown])
+    return text + (f"; and {len(failed) - shown} more" if len(failed) > shown else "")
 
 
 def _count(summary: RunSummary, d: DocSummary, fail_fast: bool = False) -> None:
     summary.n_chars += d.n_chars
     summary.n_bytes += d.n_bytes
+    if d.year_source == "default":
+        summary.n_year_default += 1
     if d.error:
         if fail_fast:
-            from .model import InputError
-
-            raise InputError(f"{d.path}: {d.error} (--fail-fast: nothing written)")
-        summary.failed.append((d.path, d.error))
+            raise InputError(f"{printable(d.path)}: {d.error} (--fail-fast: nothing written)")
+        summary.failed.append((printable(d.path), d.error))

@@ -51,7 +51,18 @@ class Table:
         return [c.name for c in self.columns]
 
 
-_S, _I, _F, _B = pa.string(), pa.int64(), pa.float64(), pa.bool_()
+_S, _I, _F, _B, _D = pa.string(), pa.int64(), pa.float64(), pa.bool_(), pa.date32()
+
+# Typed dates. An ISO value of the pipeline is a year, a month, a day or a minute
+# (2020, 2020-01, 2020-01-26, 2020-02-01T14:00); its typed form is the first day it
+# covers (a date32) and this precision beside it.
+PRECISIONS = ("year", "month", "day", "minute")
+# Where a quantity's effective_date comes from: its own sentence's date, else the
+# publication date of its document.
+EFFECTIVE_SOURCES = ("sentence", "published")
+# documents.year_source: where the year of dates that give none came from, most certain
+# first (docs/CLAIMS.md, "Dates"). "default" means none of the others: the year was assumed.
+YEAR_SOURCES = ("manifest", "page", "text", "option", "default")
 _FACT_ID = "f1, f2 … in text order of each figure's first mention, unique within the document"
 _ASPECTS = tuple(a.value for a in Aspect)
 _MEASURES = tuple(m.value for m in Measure)
@@ -61,14 +72,16 @@ DOCUMENTS = Table(
     "documents",
     "One row per input file, including the files that failed.",
     (
-        Col("doc_id", _S, False, "source file name without its extension"),
-        Col("path", _S, False, "input path as given"),
+        Col("doc_id", _S, False, "source file name without its extension; where two inputs share it, their path below the input folder (without the extension where that is unique)"),
+        Col("path", _S, False, "input path as given, printable: bytes that are not UTF-8 and control characters as \\xNN"),
+        Col("path_bytes", pa.binary(), False, "the input path's exact bytes (os.fsencode), for file names that are not UTF-8"),
         Col("format", _S, False, "txt, html or pdf"),
         Col("encoding", _S, True, "detected text encoding of the file (null for PDF or failures)"),
         Col("n_bytes", _I, False, "size of the file in bytes"),
         Col("n_chars", _I, False, "length of the decoded text all offsets refer to"),
         Col("sha256", _S, False, "content hash of the file's bytes"),
-        Col("published", _S, True, "publication date (ISO) from the manifest"),
+        Col("published", _S, True, "publication date (ISO) from the manifest, else from the page's own date line (发布时间：…)"),
+        Col("year_source", _S, True, "where the year of dates that give none came from: manifest or page (the publication date), text (a year the text states), option (--year or the manifest's default_year), default (nothing: 2020 assumed); null when no date needed one", YEAR_SOURCES),
         Col("title", _S, True, "title from the manifest or the page"),
         Col("url", _S, True, "source URL from the manifest"),
         Col("locality_hint", _S, True, "place the manifest says the document is about"),
@@ -98,7 +111,7 @@ PARAGRAPHS = Table(
 
 CLAIMS = Table(
     "claims",
-    "One row per quantitative claim or date (spec/CLAIMS.md), with its source span.",
+    "One row per quantitative claim or date (docs/CLAIMS.md), with its source span.",
     (
         Col("doc_id", _S, False, "document"),
         Col("para_id", _I, False, "paragraph the claim sits in"),
@@ -111,6 +124,8 @@ CLAIMS = Table(
         Col("value", _F, True, "normalised value in unit; null on date rows"),
         Col("value_hi", _F, True, "upper end of a range"),
         Col("iso", _S, True, "ISO value of a date row"),
+        Col("iso_day", _D, True, "iso as a day: the first day of the year, month or day it names"),
+        Col("iso_precision", _S, True, "what iso names: year, month, day or minute", PRECISIONS),
         Col("unit", _S, True, "canonical unit; null for dates"),
         Col("unit_raw", _S, True, "measure word as written"),
         Col("bound", _S, False, "eq, ge, le, approx or range", tuple(b.value for b in Bound)),
@@ -122,6 +137,11 @@ CLAIMS = Table(
         Col("township", _S, True, "township, town or street of the locality"),
         Col("village", _S, True, "village or community of the locality"),
         Col("date", _S, True, "ISO date the claim's own sentence gives"),
+        Col("date_day", _D, True, "date as a day: the first day of the month or day it names"),
+        Col("date_precision", _S, True, "what date names: month or day", PRECISIONS),
+        Col("effective_date", _D, True, "a quantity's date: its sentence's date, else its document's publication date; null on date rows and when neither is known"),
+        Col("effective_precision", _S, True, "what effective_date stands for: month or day", PRECISIONS),
+        Col("effective_source", _S, True, "where effective_date comes from: sentence or published", EFFECTIVE_SOURCES),
         Col("rule", _S, False, "name of the rule that produced the claim"),
         # How the claim relates to the others of its document (spec "Facts"; pipeline/facts.py)
         Col("fact_id", _S, True, _FACT_ID + "; shared by the mentions of one figure; null on date rows"),
@@ -206,7 +226,8 @@ def validate(df: pd.DataFrame, table: Table) -> None:
                 raise SchemaError(f"{table.name}.{col.name}: values {sorted(bad)} not in {list(col.enum)}")
 
 
-_FRICTIONLESS_TYPES = {pa.string(): "string", pa.int64(): "integer", pa.float64(): "number", pa.bool_(): "boolean"}
+_FRICTIONLESS_TYPES = {pa.string(): "string", pa.int64(): "integer", pa.float64(): "number", pa.bool_(): "boolean", pa.binary(): "string", pa.date32(): "date"}
+_FRICTIONLESS_FORMATS = {pa.binary(): "binary"}
 
 
 def to_table_schema(table: Table) -> dict:
@@ -214,6 +235,8 @@ def to_table_schema(table: Table) -> dict:
     fields = []
     for c in table.columns:
         f = {"name": c.name, "type": _FRICTIONLESS_TYPES[c.type], "description": c.doc}
+        if c.type in _FRICTIONLESS_FORMATS:
+            f["format"] = _FRICTIONLESS_FORMATS[c.type]
         constraints = {}
         if not c.nullable:
             constraints["required"] = True

@@ -1,17 +1,22 @@
 """Tables: extractions → DataFrames that conform to :mod:`pipeline.schema`, and their files.
 
-Writes are deterministic (rows sorted by primary key, no timestamps or pandas
-metadata in the Parquet files) and atomic (each file is written beside its
-target under a temporary name, then renamed over it, only after every table
-has been written).
+Writes are deterministic: rows sorted by primary key, no timestamps or pandas
+metadata in the Parquet files; the one piece of metadata is the run id
+(:func:`run_id`, key ``bulletin.run_id``), which every table of a run carries so
+that a reader can tell tables of two runs apart. :func:`write_tables` writes
+into an output folder the way ``bulletin extract`` does (:mod:`pipeline.outfolder`):
+all the tables form one new generation, switched in at once, so a reader sees
+the whole previous run or the whole new one, never a mix, and nothing the tool
+did not write is replaced.
 """
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import json
 import operator
-import os
-import tempfile
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
@@ -19,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import __version__
+from .ingest import os_bytes, printable
 from .model import Claim, Fact
 from .schema import CLAIMS, DOCUMENTS, FACTS, PARAGRAPHS, REJECTIONS, Table, validate
 
@@ -40,17 +46,76 @@ class Tables:
     facts: pd.DataFrame
 
 
-def claim_values(c: Claim) -> tuple:
+_PRECISION_OF_LENGTH = {4: "year", 7: "month", 10: "day", 16: "minute"}
+
+
+@lru_cache(maxsize=4096)
+def typed_iso(iso: str | None) -> tuple[dt.date | None, str | None]:
+    """An ISO value as the pipeline writes it (``2020``, ``2020-01``, ``2020-01-26``,
+    ``2020-02-01T14:00``) as the first day it covers and its precision (year, month, day,
+    minute); (None, None) for None. Cached: a document repeats its few dates."""
+    if iso is None:
+        return None, None
+    precision = _PRECISION_OF_LENGTH.get(len(iso))
+    try:
+        if precision == "year" and iso.isascii() and iso.isdigit():
+            day = dt.date(int(iso), 1, 1)
+        elif precision == "month":
+            day = dt.date.fromisoformat(iso + "-01")
+        elif precision == "day":
+            day = dt.date.fromisoformat(iso)
+        elif precision == "minute":
+            day = dt.datetime.fromisoformat(iso).date()
+        else:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"{iso!r} is not an ISO value of the pipeline (2020, 2020-01, 2020-01-26, 2020-02-01T14:00)") from None
+    return day, precision
+
+
+def effective_date(c: Claim, published: dt.date | None) -> tuple[dt.date | None, str | None, str | None]:
+    """A quantity's (effective_date, effective_precision, effective_source): the date its
+    own sentence gives, else its document's publication date; all None for a date row or
+    when neither is known."""
+    if c.iso is not None:
+        return None, None, None
+    if c.date is not None:
+        day, precision = typed_iso(c.date)
+        return day, precision, "sentence"
+    if published is not None:
+        return published, "day", "published"
+    return None, None, None
+
+
+def claim_values(c: Claim, published: dt.date | None = None) -> tuple:
     """A claims-table row as a tuple, in the order of :data:`pipeline.schema.CLAIMS`'s columns.
+    ``published`` is the document's publication date (for ``effective_date``).
 
     The workers keep rows as tuples: building one costs less than building a dict, and
     pyarrow converts tuples to a struct array about twice as fast. (``_value_`` is the
     enum member's plain attribute; ``.value`` goes through a Python-level descriptor.)"""
     p = c.place
+    iso, date = c.iso, c.date
+    # effective_date() written out: this runs for every claim, and most have neither date
+    if iso is None:
+        iso_day = iso_precision = None
+        if date is not None:
+            date_day, date_precision = eff_day, eff_precision = typed_iso(date)
+            eff_source = "sentence"
+        else:
+            date_day = date_precision = None
+            if published is not None:
+                eff_day, eff_precision, eff_source = published, "day", "published"
+            else:
+                eff_day = eff_precision = eff_source = None
+    else:
+        iso_day, iso_precision = typed_iso(iso)
+        date_day, date_precision = typed_iso(date)
+        eff_day = eff_precision = eff_source = None
     return (
         c.doc_id, c.para_id, c.claim_id, c.start, c.end, c.quote, c.category._value_, c.item, c.value, c.value_hi,
-        c.iso, c.unit, c.unit_raw, c.bound._value_, c.per, p.locality, p.province, p.city, p.county,
-        p.township, p.village, c.date, c.rule,
+        iso, iso_day, iso_precision, c.unit, c.unit_raw, c.bound._value_, c.per, p.locality, p.province, p.city,
+        p.county, p.township, p.village, date, date_day, date_precision, eff_day, eff_precision, eff_source, c.rule,
         c.fact, c.part_of, c.replaced_by, c.aspect, c.measure, c.origin, c.is_headline,
     )
 
@@ -68,7 +133,7 @@ claim_values_of_row = operator.itemgetter(*CLAIMS.names)
 # json.dumps(value, ensure_ascii=False) makes a new encoder for every call; one does for all
 _encode_json = json.JSONEncoder(ensure_ascii=False).encode
 
-# One claims.jsonl line: a claim in spec/CLAIMS.md's record format (plus the place path and
+# One claims.jsonl line: a claim in the record format of docs/CLAIMS.md (plus the place path and
 # the rule), as json.dumps(record, ensure_ascii=False) would write the record (keys in this
 # order, ", " and ": " between them; tests/test_tables.py checks it does). A date's value is
 # its ISO day; a number's is an int when it is whole. Filling the template in with each
@@ -86,8 +151,8 @@ _NO_FACT = _FACT_ONLY % "null"
 
 def spec_line_of(values: tuple) -> str:
     """A claims-table row (as :func:`claim_values` makes it) as one line of claims.jsonl."""
-    (doc_id, _, _, start, end, quote, category, item, value, value_hi, iso, unit, _,
-     bound, per, locality, province, city, county, township, village, date, rule,
+    (doc_id, _, _, start, end, quote, category, item, value, value_hi, iso, _, _, unit, _,
+     bound, per, locality, province, city, county, township, village, date, _, _, _, _, _, rule,
      fact, part_of, replaced_by, aspect, measure, origin, _) = values
     if part_of is None and replaced_by is None and aspect is None and measure is None and origin is None:
         facts = _NO_FACT if fact is None else _FACT_ONLY % _json_str(fact)
@@ -126,7 +191,7 @@ def _frame(rows: list[dict], table: Table) -> pd.DataFrame:
     import pandas as pd
 
     arrow = pa.Table.from_pylist(rows, schema=table.arrow_schema())
-    df = arrow.to_pandas()
+    df = arrow.to_pandas(date_as_object=False)  # typed date columns as datetimes, as load() gives them
     if not rows:
         df = pd.DataFrame({c: pd.Series(dtype=object) for c in table.names})
     df = df.sort_values(list(table.sort_key), kind="stable").reset_index(drop=True)
@@ -139,14 +204,15 @@ def extraction_values(ex) -> tuple[list[tuple], list[tuple], list[tuple], list[t
     tables, as tuples in the order of each table's columns (:mod:`pipeline.schema`)."""
     d = ex.document
     doc = (
-        d.doc_id, d.path, d.format, d.encoding, d.n_bytes, len(d.text), d.sha256, d.meta.published, d.meta.title,
-        d.meta.url, d.meta.locality, len(ex.paragraphs), len(ex.claims), d.error, __version__,
+        d.doc_id, printable(d.path), os_bytes(d.path), d.format, d.encoding, d.n_bytes, len(d.text), d.sha256, d.meta.published,
+        ex.year_source, d.meta.title, d.meta.url, d.meta.locality, len(ex.paragraphs), len(ex.claims), d.error, __version__,
         # HTML and PDF offsets point into extracted text, which no file holds: keep it
         d.text if d.format != "txt" and d.error is None else None,
     )
     doc_id = d.doc_id
     paras = [(p.doc_id, p.para_id, p.article_id, p.kind._value_, p.start, p.end, p.text) for p in ex.paragraphs]
-    claims = [claim_values(c) for c in ex.claims]
+    published = typed_iso(d.meta.published)[0]
+    claims = [claim_values(c, published) for c in ex.claims]
     rejections = [(doc_id, r.start, r.end, r.text, r.reason) for r in ex.rejections]
     facts = [fact_values(f) for f in ex.facts]
     return [doc], paras, claims, rejections, facts
@@ -178,12 +244,39 @@ def build_tables(extractions: Iterable) -> Tables:
     return tables_from_rows(docs, paras, claims, rejections, facts)
 
 
-def _arrow(df: pd.DataFrame, table: Table) -> pa.Table:
-    return pa.Table.from_pandas(df, schema=table.arrow_schema(), preserve_index=False).replace_schema_metadata(None)
+RUN_ID_KEY = b"bulletin.run_id"
 
 
-def _write_parquet(df: pd.DataFrame, table: Table, path: Path) -> None:
-    pq.write_table(_arrow(df, table), path, compression="zstd", write_statistics=True)
+def run_id(docs: Iterable[tuple[str, bytes, int]]) -> str:
+    """The id every table of a run carries: a hash of the pipeline version and of each
+    document's (doc_id, path bytes, size in bytes), in any order (a sum of the documents'
+    hashes). A dataset's first files are written before most inputs are read, so the id
+    is made of what listing the inputs tells (reading them all once more to hash their
+    contents cost 2-3 % of a run); the generation folder, named by a hash of the files
+    themselves, is what tells two runs over the same inputs apart."""
+    total = 0
+    for doc_id, path, n_bytes in docs:
+        digest = hashlib.sha256(doc_id.encode("utf-8") + b"\0" + path + b"\0%d" % n_bytes).digest()
+        total += int.from_bytes(digest[:16], "big")
+    return hashlib.sha256(f"{__version__}\0{total % (1 << 128):032x}".encode()).hexdigest()[:16]
+
+
+def tables_run_id(tables: Tables) -> str:
+    d = tables.documents
+    return run_id(zip(d["doc_id"], d["path_bytes"], d["n_bytes"]))
+
+
+def arrow_metadata(run: str) -> dict[bytes, bytes]:
+    """The Parquet schema metadata of a table of run ``run``."""
+    return {RUN_ID_KEY: run.encode("ascii")}
+
+
+def _arrow(df: pd.DataFrame, table: Table, run: str) -> pa.Table:
+    return pa.Table.from_pandas(df, schema=table.arrow_schema(), preserve_index=False).replace_schema_metadata(arrow_metadata(run))
+
+
+def _write_parquet(df: pd.DataFrame, table: Table, path: Path, run: str) -> None:
+    pq.write_table(_arrow(df, table, run), path, compression="zstd", write_statistics=True)
 
 
 def claims_jsonl(claims: pd.DataFrame) -> str:
@@ -191,47 +284,45 @@ def claims_jsonl(claims: pd.DataFrame) -> str:
     return "".join(spec_line(r) for r in rows)
 
 
+def write_table_files(tables: Tables, folder: Path, run: str | None = None) -> list[Path]:
+    """Write the tables as single files (``TABLE_FILES``) into ``folder`` (a generation
+    being staged: no other reader sees it until it is switched in)."""
+    run = run or tables_run_id(tables)
+    written = []
+    for name, df, table in (
+        ("documents.parquet", tables.documents, DOCUMENTS),
+        ("paragraphs.parquet", tables.paragraphs, PARAGRAPHS),
+        ("claims.parquet", tables.claims, CLAIMS),
+        ("rejections.parquet", tables.rejections, REJECTIONS),
+        ("facts.parquet", tables.facts, FACTS),
+    ):
+        _write_parquet(df, table, folder / name, run)
+        written.append(folder / name)
+    (folder / "claims.jsonl").write_text(claims_jsonl(tables.claims), encoding="utf-8")
+    written.append(folder / "claims.jsonl")
+    return written
+
+
 def write_tables(tables: Tables, out: Path) -> list[Path]:
-    """Write every table into ``out`` atomically; returns the final paths."""
+    """Write every table into the output folder ``out`` as one generation, switched in
+    at once (:mod:`pipeline.outfolder`); returns the tables' paths in ``out``."""
+    from .outfolder import OutputFolder
+
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    staged: list[tuple[Path, Path]] = []
-    try:
-        for name, df, table in (
-            ("documents.parquet", tables.documents, DOCUMENTS),
-            ("paragraphs.parquet", tables.paragraphs, PARAGRAPHS),
-            ("claims.parquet", tables.claims, CLAIMS),
-            ("rejections.parquet", tables.rejections, REJECTIONS),
-            ("facts.parquet", tables.facts, FACTS),
-        ):
-            tmp = _temp_path(out, name)
-            staged.append((tmp, out / name))  # before writing: a failed write removes it too
-            _write_parquet(df, table, tmp)
-        tmp = _temp_path(out, "claims.jsonl")
-        staged.append((tmp, out / "claims.jsonl"))
-        tmp.write_text(claims_jsonl(tables.claims), encoding="utf-8")
-    except BaseException:
-        for tmp, _ in staged:
-            tmp.unlink(missing_ok=True)
-        raise
-    for tmp, final in staged:
-        os.replace(tmp, final)
-    return [final for _, final in staged]
-
-
-def _temp_path(folder: Path, name: str) -> Path:
-    fd, p = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
-    os.close(fd)
-    return Path(p)
+    run = tables_run_id(tables)
+    with OutputFolder(out) as folder:
+        staging = folder.new_staging()
+        try:
+            write_table_files(tables, staging, run)
+            folder.commit(staging, "files", run)
+        finally:
+            folder.discard(staging)
+    return [out / name for name in TABLE_FILES]
 
 
 def read_tables(folder: Path) -> Tables:
-    """The tables of an output folder (single files); a folder written before the facts table
-    existed reads with an empty one."""
-    import pandas as pd
+    """The tables of an output folder, all of one run (:func:`pipeline.notebook.load`)."""
+    from .notebook import load
 
-    folder = Path(folder)
-    frames = [pd.read_parquet(folder / f"{n}.parquet") for n in ("documents", "paragraphs", "claims", "rejections")]
-    facts = folder / "facts.parquet"
-    frames.append(pd.read_parquet(facts) if facts.exists() else _frame([], FACTS))
-    return Tables(*frames)
+    out = load(folder, categorical=False)
+    return Tables(out.documents, out.paragraphs, out.claims, out.rejections, out.facts)

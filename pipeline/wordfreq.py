@@ -9,7 +9,8 @@ shards keyed by first character (in ``$BULLETIN_CACHE`` or
 unmarshalled the first time a word starting with its character is looked up.
 
 Segmentations are exactly jieba's: the tokenizer is jieba's own, only its
-``FREQ`` mapping (read with ``in``, ``[]`` and ``.get``) loads lazily. When the
+``FREQ`` mapping (read with ``in``, ``[]`` and ``.get``) loads lazily, and is
+shared, read-only, by every tokenizer made here. When the
 cache cannot be written or read (a read-only home), jieba initialises the usual
 way (its own cache in the temporary folder).
 """
@@ -22,41 +23,35 @@ from functools import lru_cache
 from pathlib import Path
 
 CACHE_VERSION = 1
-_MISSING = object()
 
 
 class LazyFreq:
-    """jieba's prefix dictionary (word -> frequency, 0 for prefixes), one first-character shard at a time."""
+    """jieba's prefix dictionary (word -> frequency, 0 for prefixes), one first-character shard at a time.
 
-    __slots__ = ("_freq", "_shards")
+    Read-only (no ``__setitem__``: ``Tokenizer.add_word`` raises), so tokenizers can share one."""
+
+    __slots__ = ("_loaded", "_shards")
 
     def __init__(self, shards: dict[str, bytes]):
-        self._freq: dict[str, int] = {}
-        self._shards = dict(shards)
+        self._loaded: dict[str, dict[str, int]] = {}  # first character -> its words, as unmarshalled
+        self._shards = shards
 
-    def _load(self, word: str) -> bool:
-        blob = self._shards.pop(word[:1], None)
-        if blob is None:
-            return False
-        self._freq.update(marshal.loads(blob))
-        return True
-
-    def __contains__(self, word: str) -> bool:
-        return word in self._freq or (self._load(word) and word in self._freq)
-
-    def __getitem__(self, word: str) -> int:
-        got = self._freq.get(word, _MISSING)
-        if got is _MISSING and self._load(word):
-            got = self._freq.get(word, _MISSING)
-        if got is _MISSING:
-            raise KeyError(word)
+    def _shard(self, word: str) -> dict[str, int]:
+        ch = word[:1]
+        got = self._loaded.get(ch)
+        if got is None:
+            blob = self._shards.get(ch)
+            got = self._loaded[ch] = marshal.loads(blob) if blob is not None else {}
         return got
 
+    def __contains__(self, word: str) -> bool:
+        return word in self._shard(word)
+
+    def __getitem__(self, word: str) -> int:
+        return self._shard(word)[word]
+
     def get(self, word: str, default=None):
-        got = self._freq.get(word, _MISSING)
-        if got is _MISSING and self._load(word):
-            got = self._freq.get(word, _MISSING)
-        return default if got is _MISSING else got
+        return self._shard(word).get(word, default)
 
 
 def cache_dir() -> Path:
@@ -124,16 +119,39 @@ def _import_jieba():
 
 
 @lru_cache(maxsize=1)
-def tokenizer():
-    """A ``jieba.Tokenizer`` (default dictionary) whose dictionary loads on demand."""
+def _shards() -> tuple[int, dict[str, bytes]] | None:
+    """The cached dictionary (read once per process, shared by every tokenizer), or None."""
+    try:
+        return _load(_import_jieba())
+    except Exception:  # anything odd about the cache: jieba's own way
+        return None
+
+
+@lru_cache(maxsize=1)
+def _shared_freq() -> LazyFreq | None:
+    cached = _shards()
+    return LazyFreq(cached[1]) if cached is not None else None
+
+
+def new_tokenizer():
+    """A fresh ``jieba.Tokenizer`` (default dictionary) whose dictionary loads on demand.
+
+    Tokenizers share the read-only dictionary (a shard is unmarshalled once per
+    process), not their state: a stage that keeps a private tokenizer cannot change
+    another stage's segmentations."""
     jieba = _import_jieba()
     tok = jieba.Tokenizer()
-    try:
-        total, shards = _load(jieba)
-    except Exception:  # anything odd about the cache: jieba's own way
+    freq = _shared_freq()
+    if freq is None:
         tok.initialize()
         return tok
-    tok.FREQ = LazyFreq(shards)
-    tok.total = total
+    tok.FREQ = freq
+    tok.total = _shards()[0]
     tok.initialized = True
     return tok
+
+
+@lru_cache(maxsize=1)
+def tokenizer():
+    """The shared ``jieba.Tokenizer`` of the exclusion stage (see :func:`new_tokenizer`)."""
+    return new_tokenizer()

@@ -18,12 +18,15 @@ pass shows up as a failure until its line is removed. An id of the form
 """
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import pytest
 
+ROOT = Path(__file__).resolve().parents[1]
 CASES = Path(__file__).parent / "cases"
 XFAIL_FILE = CASES / "xfail.tsv"
 # The case files read through this loader (dates.tsv has its own, in test_dates.py).
@@ -33,10 +36,54 @@ TABLES: dict[str, tuple[str, ...]] = {
     "bounds.tsv": ("text", "quote", "value", "unit", "bound", "value_hi"),
     "mentions.tsv": ("text", "claims"),
     "repair.tsv": ("raw", "text"),
+    "furniture.tsv": ("text", "rule", "published"),
     "categories.tsv": ("text", "quote", "category", "per"),
+    "year_sources.tsv": ("text", "published", "default_year", "year_source"),
+    "value_range.tsv": ("text", "value", "reason"),
     "facts.tsv": ("text", "claims", "totals"),
 }
 LINE_FILES = ("not_claims.txt",)
+
+
+# ---------------------------------------------------------------- scored sets of documents
+
+
+@dataclass(frozen=True)
+class ScoredSet:
+    """Documents with gold claims. ``docs`` is a folder (or file) of inputs."""
+
+    name: str
+    docs: Path
+    manifest: Path | None
+    gold: Path
+
+
+# In the repository: the seeds with their gold, and our own test bulletins. These run everywhere.
+IN_REPO_SETS = {
+    "seeds": ScoredSet("seeds", ROOT / "seeds", None, ROOT / "tests" / "gold" / "seeds"),
+    "bulletins": ScoredSet("bulletins", ROOT / "tests" / "bulletins" / "docs", ROOT / "tests" / "bulletins" / "manifest.csv",
+                           ROOT / "tests" / "bulletins" / "gold"),
+}
+# Third-party texts, which stay out of the repository: in the shared folder, by set name -> folder.
+SHARED_SETS = {"dev": "dev", "county_dev": "county-dev"}
+
+
+def shared_dir() -> Path:
+    """The shared folder: $BULLETIN_SHARED, else ``../shared`` beside the repository."""
+    return Path(os.environ.get("BULLETIN_SHARED") or ROOT.parent / "shared")
+
+
+def shared_set(name: str) -> ScoredSet:
+    """A set from the shared folder; skips the test, naming the set, when it is not there."""
+    folder = shared_dir() / SHARED_SETS[name]
+    if not (folder / "gold").is_dir():
+        where = "$BULLETIN_SHARED" if os.environ.get("BULLETIN_SHARED") else "../shared"
+        pytest.skip(f"not run: {name} (no {where}/{SHARED_SETS[name]}; set BULLETIN_SHARED to the shared folder)")
+    return ScoredSet(name, folder / "docs", folder / "manifest.csv", folder / "gold")
+
+
+def scored_set(name: str) -> ScoredSet:
+    return IN_REPO_SETS[name] if name in IN_REPO_SETS else shared_set(name)
 
 
 def unescape(s: str) -> str:

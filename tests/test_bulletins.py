@@ -1,6 +1,6 @@
 """Our own test bulletins (tests/bulletins): hand-written texts, hand-written gold, scored by the spec's rules.
 
-The gold follows spec/CLAIMS.md, not the pipeline's output; a figure below its floor is a regression.
+The gold follows docs/CLAIMS.md, not the pipeline's output; a figure below its floor is a regression.
 Floors come from tests/floors.json under "bulletins" when the lead has put them there, else from
 DEFAULT_FLOORS below.
 """
@@ -11,15 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from conftest import IN_REPO_SETS
 from pipeline import api
 from pipeline.evaluate import gold_doc_ids, load_claims_jsonl, score
 from pipeline.tables import build_tables, claims_jsonl
 
 HERE = Path(__file__).parent
-BULLETINS = HERE / "bulletins"
-DOCS = BULLETINS / "docs"
-GOLD = BULLETINS / "gold"
-MANIFEST = BULLETINS / "manifest.csv"
+DOCS, MANIFEST, GOLD = IN_REPO_SETS["bulletins"].docs, IN_REPO_SETS["bulletins"].manifest, IN_REPO_SETS["bulletins"].gold
 
 # What the pipeline scores on these bulletins now, rounded down to 2 decimals.
 # Used only when tests/floors.json has no "bulletins" entry.

@@ -8,8 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.dates import DateContext, _anchor, _matches_at_stops, _stops, find_dates, load_lexicon, parse_int, sentence_date
-from pipeline.model import DateMention
+from conftest import load_cases, unescape
+from pipeline.api import extract_document
+from pipeline.dates import (
+    OUTBREAK_YEAR, DateContext, _anchor, _matches_at_stops, _stops, find_dates, find_dates_and_year, load_lexicon,
+    parse_int, sentence_date,
+)
+from pipeline.model import DateMention, Document, DocumentMeta
+from pipeline.schema import YEAR_SOURCES
 
 CASES = Path(__file__).parent / "cases" / "dates.tsv"
 
@@ -142,3 +148,18 @@ def test_matches_at_stops_are_the_overlapped_scan(text: str) -> None:
         if stops is not None:
             found = sorted(m.span() for m in _matches_at_stops(pattern, text, *stops))
             assert found == [m.span() for m in pattern.finditer(text, overlapped=True)], kind
+
+
+@pytest.mark.parametrize(("text", "published", "default_year", "want"), load_cases("year_sources.tsv"))
+def test_year_source(text: str, published: str, default_year: str, want: str) -> None:
+    """documents.year_source: where the year of the dates that give none came from."""
+    meta = DocumentMeta(published=published or None, default_year=int(default_year) if default_year else None)
+    ex = extract_document(Document("doc", "doc.txt", unescape(text), meta=meta))
+    assert ex.year_source == (None if want == "-" else want)
+    assert want == "-" or want in YEAR_SOURCES
+
+
+def test_default_year_is_the_outbreak_year_and_reported() -> None:
+    dates, source = find_dates_and_year("3月5日，全镇组织消杀一次。", DateContext(None, None))
+    assert [d.iso for d in dates] == [f"{OUTBREAK_YEAR}-03-05"] and source == "default"
+    assert find_dates("3月5日，全镇组织消杀一次。", DateContext(None, None)) == dates

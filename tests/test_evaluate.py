@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
+from conftest import IN_REPO_SETS, SHARED_SETS, shared_dir
 from pipeline.evaluate import (
     format_score,
     gold_doc_ids,
@@ -252,19 +252,13 @@ def test_load_claims_jsonl_files_and_folders(tmp_path):
 # ---------------------------------------------------------------- the shared gold
 
 
-def shared_dir() -> Path:
-    return Path(os.environ.get("BULLETIN_SHARED") or Path(__file__).resolve().parents[2] / "shared")
-
-
 def gold_files() -> list[Path]:
-    root = shared_dir()
-    return sorted((root / "gold").glob("*.jsonl")) + sorted((root / "dev" / "gold").glob("*.jsonl"))
+    """Every gold file: the repository's (seeds, our bulletins) and the shared sets' where present."""
+    files = [p for s in IN_REPO_SETS.values() for p in sorted(s.gold.glob("*.jsonl"))]
+    return files + [p for folder in SHARED_SETS.values() for p in sorted((shared_dir() / folder / "gold").glob("*.jsonl"))]
 
 
-@pytest.mark.parametrize(
-    "path", gold_files() or [pytest.param(None, marks=pytest.mark.skip(reason="no shared gold beside the checkout"))],
-    ids=lambda p: p.stem if p else "none",
-)
+@pytest.mark.parametrize("path", gold_files(), ids=lambda p: f"{p.parent.parent.name}/{p.stem}")
 def test_gold_scores_perfectly_against_itself(path):
     gold = load_claims_jsonl(path)
     s = score(gold, gold, docs=gold_doc_ids(path))

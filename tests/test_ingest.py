@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import hashlib
 import os
+import unicodedata
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline import ingest
-from pipeline.ingest import column_gap, decode_bytes, iter_inputs, read_document
+from pipeline import api, ingest
+from pipeline.ingest import InputFile, column_gap, decode_bytes, doc_ids, iter_inputs, os_bytes, printable, read_document
 from pipeline.manifest import load_manifest
 from pipeline.model import DocumentMeta, InputError
 
@@ -301,6 +303,71 @@ def test_html_table_rows_stay_together(tmp_path):
     assert table.count("\n") == 1  # one paragraph, one row a line
 
 
+NOSCRIPT = (
+    "<html><body><noscript>请启用浏览器脚本后查看全部6个栏目</noscript>"
+    f"<article><p>{BULLETIN}</p></article></body></html>"
+)
+
+
+@pytest.mark.parametrize("fallback", [False, True])
+def test_noscript_text_is_not_content(tmp_path, monkeypatch, fallback):
+    if fallback:
+        import trafilatura
+
+        monkeypatch.setattr(trafilatura, "extract", lambda *a, **k: None)
+    doc = read_document(write(tmp_path, "p.html", NOSCRIPT.encode()))
+    assert BULLETIN in doc.text
+    assert "脚本" not in doc.text and "栏目" not in doc.text
+
+
+def _table(html: str):
+    import lxml.html
+
+    return lxml.html.fragment_fromstring(html)
+
+
+def test_table_grid_fills_spanned_words_but_not_spanned_numbers():
+    table = _table(
+        "<table><tr><th rowspan='2'>乡镇</th><th colspan='2'>卡点</th></tr>"
+        "<tr><th>数量（个）</th><th>人员（人）</th></tr>"
+        "<tr><td>甲镇</td><td rowspan='2'>7</td><td>20</td></tr>"
+        "<tr><td>乙镇</td><td>15</td></tr></table>"
+    )
+    assert ingest.table_grid(table) == [
+        ["乡镇", "卡点", "卡点"],
+        ["乡镇", "数量（个）", "人员（人）"],
+        ["甲镇", "7", "20"],
+        ["乙镇", "", "15"],  # a number is counted once, in the row that holds it
+    ]
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<table><tr><td>甲镇</td><td>12</td></tr></table>",  # one row
+        "<table><tr><td>甲镇</td></tr><tr><td>12</td></tr></table>",  # one column
+        "<table><tr><td>镇</td><td>村</td></tr><tr><td>甲</td><td>乙</td></tr></table>",  # no number
+        f"<table><tr><td>说明</td><td>{BULLETIN}</td></tr><tr><td>1</td><td>2</td></tr></table>",  # a paragraph in a cell
+        "<table><tr><td><table><tr><td>1</td><td>2</td></tr><tr><td>3</td><td>4</td></tr></table></td></tr>"
+        "<tr><td>5</td></tr></table>",  # holds a table
+    ],
+)
+def test_layout_tables_are_not_data_tables(html):
+    assert ingest.table_grid(_table(html)) is None
+
+
+def test_a_data_table_becomes_rows_and_a_layout_table_blocks(tmp_path):
+    html = (
+        "<html><body><table><tr><td><table><tr><td><a href='/'>首页</a></td><td><a href='/z'>政务</a></td></tr></table></td></tr>"
+        f"<tr><td><div class='content'><p>{SENTENCES[0]}</p><p>{SENTENCES[1]}</p>"
+        "<table><caption>各镇卡点（单位：个）</caption><tr><th>镇</th><th>卡点</th></tr>"
+        "<tr><td>甲镇</td><td>12</td></tr><tr><td>乙镇</td><td>7</td></tr></table>"
+        f"<p>{SENTENCES[2]}</p></div></td></tr></table></body></html>"
+    )
+    doc = read_document(write(tmp_path, "p.html", html.encode()))
+    assert "\n\n".join([SENTENCES[0], SENTENCES[1], "各镇卡点（单位：个）", "| 镇 | 卡点 |\n| 甲镇 | 12 |\n| 乙镇 | 7 |", SENTENCES[2]]) in doc.text
+
+
 # ---------------------------------------------------------------- PDF
 
 
@@ -510,6 +577,25 @@ def test_manifest_matches_relative_path_then_file_name(tmp_path):
     assert len(m) == 2
 
 
+def test_manifest_rows_that_match_no_input_are_named(tmp_path):
+    m = load_manifest(write(tmp_path, "data/manifest.csv", MANIFEST.encode("utf-8-sig")))
+    assert m.unmatched([tmp_path / "data" / "a" / "一号.txt", tmp_path / "data" / "b.html"]) == []
+    assert m.unmatched([tmp_path / "elsewhere" / "一号.txt"]) == ["line 3: b.html"]  # a/一号.txt matched by name
+    assert m.unmatched([]) == ["line 2: a/一号.txt", "line 3: b.html"]
+
+
+def test_a_run_warns_of_manifest_rows_that_match_no_input(tmp_path):
+    from pipeline.runner import run_extract
+
+    write(tmp_path, "data/a/一号.txt", "2月3日，全镇设置卡点4个。".encode())
+    manifest = write(tmp_path, "data/manifest.csv", MANIFEST.encode())
+    s = run_extract([tmp_path / "data" / "a"], tmp_path / "out", manifest=manifest, workers=1, progress=False)
+    assert s.warnings == [f"manifest {manifest}, line 3: b.html: matches no input file (its metadata is not used)"]
+    assert s.notes() == s.warnings  # the publication date gave every date its year
+    with pytest.warns(api.ManifestWarning, match="line 3: b.html"):
+        api.run([tmp_path / "data" / "a"], manifest=manifest)
+
+
 def test_manifest_relative_to_cwd(tmp_path, monkeypatch):
     write(tmp_path, "manifest.csv", MANIFEST.encode())
     monkeypatch.chdir(tmp_path)
@@ -573,3 +659,36 @@ def test_manifest_then_read_document(tmp_path):
     [file] = iter_inputs([tmp_path])
     doc = read_document(file, meta=m.meta_for(file))
     assert file == path and doc.meta.published == "2020-02-03" and doc.text == BULLETIN
+
+
+# --------------------------------------------------------------------------
+# Names: unique doc ids, printable paths that keep their bytes (see also test_reliability_outputs.py)
+
+
+_segment = st.text(alphabet="ab.x_中 ", min_size=1, max_size=4).filter(lambda s: s.strip(".") and s == s.strip())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(_segment, min_size=1, max_size=3).map("/".join), unique=True, max_size=12))
+def test_doc_ids_are_unique_and_the_file_name_wherever_that_is_unique(rels):
+    files = [InputFile(f"in/{r}.txt", f"{r}.txt") for r in rels]
+    ids = doc_ids(files)
+    assert len(set(ids)) == len(ids)
+    stems = Counter(r.rsplit("/", 1)[-1] for r in rels)
+    for r, doc_id in zip(rels, ids):
+        if stems[r.rsplit("/", 1)[-1]] == 1:
+            assert doc_id == r.rsplit("/", 1)[-1]
+        else:
+            assert doc_id in (r, f"{r}.txt")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(min_size=1, max_size=24).filter(lambda b: b"/" not in b and b"\0" not in b))
+def test_any_file_name_has_a_printable_form_and_keeps_its_bytes(raw):
+    name = os.fsdecode(raw)
+    assert os_bytes(name) == raw == os.fsencode(name)
+    shown = printable(name)
+    shown.encode("utf-8")  # valid text: a table cell, a JSON string, a line on stderr
+    assert not any(unicodedata.category(c) in ("Cc", "Zl", "Zp", "Cs") for c in shown)
+    if name.isprintable():
+        assert shown == name

@@ -56,9 +56,11 @@ def test_every_data_file_has_a_loader() -> None:
         "not_claims.yaml": lexicon.load_exclusions,
         "words.yaml": lexicon.load_words,
         "facts.yaml": lexicon.load_facts,
+        "heads.yaml": lexicon.load_heads,
         "chars.tsv": char_map,
         "dates.yaml": dates_stage.load_lexicon,
         "lunar_days.tsv": dates_stage.load_lexicon,
+        "page.yaml": lexicon.load_page_rules,
     }
     present = {p.name for p in DATA.iterdir() if p.suffix in (".tsv", ".yaml", ".yml", ".txt")}
     unknown = present - set(loaders) - _OTHER_OWNERS
@@ -203,7 +205,7 @@ def test_every_exclusion_pattern_compiles() -> None:
 def test_word_lists_the_code_reads_exist() -> None:
     words = load_lexicon().words
     for key in ("people_nouns", "item_stops_after", "item_verbs_after", "item_stops_before", "count_yi_before", "rate_markers",
-                "per_openers", "per_each", "per_stops"):
+                "per_openers", "per_each", "per_stops", "event_people_units"):
         assert words.get(key), key
 
 
@@ -299,6 +301,45 @@ def test_invalid_yaml_entry_names_file_and_line(data_copy, name: str, find: str,
     assert re.search(rf"^{re.escape(name)}:{lineno}\b|line {lineno}\b", msg), msg
 
 
+@pytest.mark.parametrize(
+    ("find", "bad", "why"),
+    [
+        ("  masks: [", "  maskz: [口罩]", "unknown category 'maskz'"),
+        ("  masks: [", "  masks: [口罩, 卡点]", "head '卡点' listed twice"),
+        ("  masks: [", "  masks: 口罩", "masks: expected a list of words"),
+        ("    default: facility", "    default: facilities", "unknown category 'facilities'"),
+        ("own_word:", "own_word: [卡点]", "own_word '卡点' is not a one-character head"),
+        ("adjective_endings:", "adjective_ending: [级]", "unknown key 'adjective_ending'"),
+        ("adjective_endings:", "adjective_endings: [级, [性]]", "adjective_endings must be a list of words"),
+        ("    heads: [点,", "    heads: 点", "heads must be a list of words"),
+        ("    default: facility", "    defaults: facility", "unknown key 'defaults'"),
+    ],
+)
+def test_malformed_heads_yaml_names_file_and_line(data_copy, find: str, bad: str, why: str) -> None:
+    lineno = _break_line(data_copy / "heads.yaml", find, bad)
+    with pytest.raises(LexiconError, match=rf"^heads\.yaml:{lineno}: .*{re.escape(why)}"):
+        _load_all()
+
+
+def test_a_missing_key_of_heads_yaml_names_its_mapping(data_copy) -> None:
+    lines = (data_copy / "heads.yaml").read_text(encoding="utf-8").split("\n")
+    k = lines.index("    default: facility")
+    del lines[k]
+    (data_copy / "heads.yaml").write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(LexiconError, match=rf"^heads\.yaml:{k}: missing default$"):  # the mapping starts a line above
+        _load_all()
+
+
+def test_heads_are_unique_and_open_classes_resolve() -> None:
+    heads = load_lexicon().heads
+    for word, head in heads.heads.items():
+        assert word.strip() == word and word, word
+        if isinstance(head, lexicon.OpenHead):
+            assert head.default in Category and head.modifiers, head.name
+    assert set(heads.verbs_before.values()) <= set(Category) - {Category.date}
+    assert heads.breaks >= set(heads.verbs_before) | set(heads.verbs_after)
+
+
 def test_lexicon_error_is_a_pipeline_error() -> None:
     assert issubclass(LexiconError, PipelineError)
 
@@ -334,3 +375,40 @@ def test_facts_words_follow_the_spec_enumerations() -> None:
     assert set(fw.measure) == {m.value for m in Measure}
     assert set(fw.origin) == {o.value for o in Origin}
     assert fw.aspect_time_phrases <= {w for ws in fw.aspect.values() for w in ws}
+
+
+# --- page.yaml (furniture, page dates, table headers, converter noise) -----------
+
+
+@pytest.mark.parametrize(
+    ("find", "bad"),
+    [
+        ("  - name: lone_counter", "  - name: print_label"),  # duplicate rule name
+        ("    pattern: '^\\d{1,6}$'", "    pattern: '^(\\d{1,6}$'"),  # does not compile
+        ("    pattern: '^\\d{1,6}$'", "    pattern: '^{counter}$'"),  # unknown fragment
+        ("  min_items: 6", "  min_items: five"),  # not an integer
+        ("  max_syllables: 3", "  max_syllables: 0"),  # not positive
+        ("  trailing: [", "  trailing: 数量"),  # not a list
+        ("  date: ", "  date: '(?:19|20'"),  # a fragment that does not compile
+    ],
+)
+def test_invalid_page_rule_names_file_and_line(find: str, bad: str) -> None:
+    text = (DATA / "page.yaml").read_text(encoding="utf-8")
+    lines = text.split("\n")
+    k = next(i for i, line in enumerate(lines) if line.startswith(find))
+    lines[k] = bad
+    with pytest.raises(LexiconError, match=rf"^page\.yaml:{k + 1}\b"):
+        lexicon.load_page_rules(text="\n".join(lines))
+
+
+def test_malformed_page_yaml_names_the_file() -> None:
+    text = (DATA / "page.yaml").read_text(encoding="utf-8").replace("fragments:", "fragments: [", 1)
+    with pytest.raises(LexiconError, match=r"^page\.yaml"):
+        lexicon.load_page_rules(text=text)
+
+
+def test_every_page_pattern_compiles_and_every_furniture_rule_says_why() -> None:
+    rules = lexicon.load_page_rules()
+    rules.check()  # the patterns load_page_rules leaves for their first use
+    assert rules.furniture and all(r.why.strip() for r in rules.furniture)
+    assert len({r.name for r in rules.furniture}) == len(rules.furniture)

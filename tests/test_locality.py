@@ -1,17 +1,20 @@
 """Locality: the gazetteer index, place mentions and claim attribution.
 
 The table-driven cases live in tests/cases/locality.tsv (text, claim, expected
-locality and county).  The gazetteer is loaded from its cache (built once)."""
+locality and county); they are read through repair, as the pipeline reads a
+document.  The gazetteer is loaded from its cache (built once)."""
 from __future__ import annotations
 
+import gc
 import re
 import time
 from pathlib import Path
 
 import pytest
 
-from pipeline import gazetteer, locality
+from pipeline import gazetteer, locality, places
 from pipeline.model import LocalityPath, Paragraph, ParagraphKind
+from pipeline.repair import repair
 
 CASES = Path(__file__).parent / "cases" / "locality.tsv"
 
@@ -62,7 +65,9 @@ def load_cases():
 
 @pytest.mark.parametrize("text,quote,expected,county", load_cases())
 def test_case(text, quote, expected, county):
-    got = attribute_quote(text, quote)
+    # the stage reads the repaired view (traditional characters made simplified,
+    # half-width punctuation full-width), as in the pipeline
+    got = attribute_quote(repair(text).text, repair(quote).text)
     assert got.locality == expected
     assert got.county == county
 
@@ -110,25 +115,25 @@ def test_smallest_common_unit(gz):
 
 def test_find_places_longest_match_and_chain():
     text = "孝感市陡岗镇袁湖村党支部书记"
-    found = locality.find_places(text)
+    found = places.find_places(text)
     assert [m.surface for m in found] == ["孝感市", "陡岗镇", "袁湖村"]
-    resolved = locality.resolve_places(found, None, text)
+    resolved = places.resolve_places(found, None, text)
     assert len(resolved) == 1 and resolved[0].places[0].path[-3:] == ("孝南区", "陡岗镇", "袁湖村")
 
 
 def test_ambiguous_village_resolves_inside_the_county_named():
     text = "临汾市安泽县召开会议。和平村设卡口4个。"
-    found = locality.find_places(text)
+    found = places.find_places(text)
     village = next(m for m in found if m.surface == "和平村")
     assert len(village.places) > 100  # a common name nationally
-    resolved = locality.resolve_places(found, None, text)
+    resolved = places.resolve_places(found, None, text)
     assert next(m for m in resolved if m.surface == "和平村").places[0].path[2] == "安泽县"
 
 
 def test_hint_resolves_ambiguity():
     text = "和平村设卡口4个。"
-    assert locality.resolve_places(locality.find_places(text), None, text) == []
-    resolved = locality.resolve_places(locality.find_places(text), "安泽县", text)
+    assert places.resolve_places(places.find_places(text), None, text) == []
+    resolved = places.resolve_places(places.find_places(text), "安泽县", text)
     assert resolved[0].places[0].path[2] == "安泽县"
 
 
@@ -142,12 +147,12 @@ def test_hint_resolves_ambiguity():
     ],
 )
 def test_words_that_look_like_places(text, absent):
-    found = locality.resolve_places(locality.find_places(text), None, text)
+    found = places.resolve_places(places.find_places(text), None, text)
     assert absent not in [m.surface for m in found]
 
 
 def test_national_marker():
-    found = locality.find_places("国家卫生健康委通报，我国累计报告病例")
+    found = places.find_places("国家卫生健康委通报，我国累计报告病例")
     assert [m.places[0].level for m in found] == ["nation", "nation"]
 
 
@@ -180,3 +185,73 @@ def test_data_file_loads():
     assert data.raw["province_aliases"]["广西"] == "广西壮族自治区"
     assert "全国" in data.raw["national_markers"]
     assert len(data.digest) == 12
+
+
+# -- time grows with the text, not with its square ------------------------------
+
+
+def _best_of_three(run) -> float:
+    """The shortest of three runs, the garbage collector off (its pauses fall
+    where they fall and would blur the comparison)."""
+    best = float("inf")
+    for _ in range(3):
+        gc.collect()
+        gc.disable()
+        try:
+            start = time.perf_counter()
+            run()
+            best = min(best, time.perf_counter() - start)
+        finally:
+            gc.enable()
+    return best
+
+
+def _growth(make_text, run, small: int = 100, factor: int = 10) -> float:
+    """How much longer ``run`` takes on a text ``factor`` times as long: about
+    ``factor`` where the work is linear, about ``factor`` squared where it is
+    quadratic (the tests allow three times the linear figure).  The machine is
+    shared: a measurement over the bound is taken again, up to three times
+    (a quadratic stage is over it every time)."""
+    run(make_text(small))  # warm up (gazetteer, compiled patterns)
+    growth = float("inf")
+    for _ in range(3):
+        growth = min(growth, _best_of_three(lambda: run(make_text(small * factor))) / _best_of_three(lambda: run(make_text(small))))
+        if growth < 3 * factor:
+            break
+    return growth
+
+
+def test_attribution_time_is_linear_in_a_long_paragraph():
+    # one paragraph, one sentence: places the claims may not take (origins,
+    # neighbours, visits, institutions), anaphors, sendings, and claims far from
+    # any usable place, so that every rule has to look a long way back
+    unit = "从武汉返乡人员3人，全村出征的队员2人，与灵石县相交的路口4个，驰援孝义市人民医院，前往花乡5人，在各社区设卡点6个，"
+
+    def run(text):
+        spans = [m.span() for m in re.finditer(r"[0-9]+[个人]", text)]
+        one = [Paragraph("t", 0, 0, ParagraphKind.body, 0, len(text), 0, len(text), text)]
+        locality.attribute(text, one, spans)
+
+    assert _growth(lambda n: unit * n, run) < 30
+
+
+def test_attribution_time_is_linear_over_many_paragraphs():
+    unit = "从武汉返乡人员3人，全村出征的队员2人，与灵石县相交的路口4个，驰援孝义市人民医院，前往花乡5人，在各社区设卡点6个，"
+
+    def run(text):
+        spans = [m.span() for m in re.finditer(r"[0-9]+[个人]", text)]
+        step = len(unit)
+        paras = [
+            Paragraph("t", i, 0, ParagraphKind.body, a, a + step, a, a + step, text[a : a + step])
+            for i, a in enumerate(range(0, len(text), step))
+        ]
+        locality.attribute(text, paras, spans)
+
+    assert _growth(lambda n: unit * n, run) < 30
+
+
+def test_finding_places_time_is_linear():
+    # short forms of townships named in full, units the gazetteer lacks named
+    # after a known one, and recurring surname + short name pairs
+    unit = "柳林县驿马乡召开会议，驿马干部3人，孝义市柱濮新区设卡点4个，柱濮新区5人，钟海南说，钟海南6人，"
+    assert _growth(lambda n: unit * n, places.find) < 30

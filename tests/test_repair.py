@@ -11,7 +11,7 @@ import pytest
 from conftest import load_cases, unescape
 from pipeline.model import ParagraphKind, View
 from pipeline.repair import _WS, char_map, repair
-from pipeline.segment import classify, paragraphs, sentences
+from pipeline.segment import classify, furniture_rule, page_published, paragraphs, sentences
 
 
 def check_view(raw: str, v: View) -> None:
@@ -121,3 +121,46 @@ def test_paragraphs_carry_raw_and_view_offsets() -> None:
         assert v.text[p.vstart : p.vend] == p.text
         assert (p.start, p.end) == v.raw_span(p.vstart, p.vend)
         assert raw[p.start : p.end].replace("　", "") == p.text.replace("　", "")
+
+
+# --- page furniture (cases/furniture.tsv) ------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "rule", "published"), load_cases("furniture.tsv"))
+def test_furniture_line(text: str, rule: str, published: str) -> None:
+    """One line of a page: the furniture rule it matches (`menu`: a site menu; `cell`: a table
+    row with a furniture cell; `-`: none), and the page date it gives."""
+    raw = unescape(text)
+    paras = paragraphs("doc", repair(raw), raw)
+    assert len(paras) == 1
+    p = paras[0]
+    if rule == "-":
+        assert p.kind is not ParagraphKind.furniture, furniture_rule(p.text)
+    else:
+        assert p.kind is ParagraphKind.furniture
+        assert furniture_rule(p.text) == (None if rule in ("menu", "cell") else rule)
+    assert page_published(paras) == (published or None)
+
+
+# --- converter noise: a property --------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_HAN_TEXT = "设立检测点党员口罩發放萬兩元县乡村镇户人个名"
+_SYLLABLES = ["wàn", "zhèn", "xiàn", "hù", "gè", "liǎng", "diǎn", "shí", "xian4", "zhong1guo2"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(_HAN_TEXT + "0123456789，。"), st.sampled_from(["", *_SYLLABLES]), st.sampled_from("()（）")), max_size=40))
+def test_pinyin_after_a_character_changes_nothing_but_offsets(parts) -> None:
+    """Text with converter pinyin after its characters repairs to the text without it, and
+    the view still maps every character back to the raw text."""
+    clean = "".join(ch for ch, _, _ in parts)
+    noisy = "".join(
+        ch + (f"{'(' if paren in '()' else '（'}{syl}{')' if paren in '()' else '）'}" if syl and "\u4e00" <= ch <= "\u9fff" else "")
+        for ch, syl, paren in parts
+    )
+    v = repair(noisy)
+    assert v.text == repair(clean).text
+    check_view(noisy, v)

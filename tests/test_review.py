@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from pipeline import api, load, sql
 from pipeline.cli import cli
 from pipeline.ingest import read_document
+from pipeline.notebook import read_table
 from pipeline.repair import repair
 from pipeline.report import locate, prepare, render_document, write_report
 from pipeline.tables import build_tables, write_tables
@@ -189,14 +190,18 @@ def test_report_folder_mode(seeds_out, tmp_path):
         page = parse(p)
         assert_self_contained(page)
         total += len(page.with_attr("data-claim-id"))
+        ids = {a.get("id") for _, a in page.tags}
+        assert {"claimq", "csv"} <= ids  # a document page searches and exports its own claims
     assert total == len(claims)
+    # the index carries no claims' data: it searches documents only
+    assert not {"claimq", "csv"} & {a.get("id") for _, a in index.tags} and "docq" in {a.get("id") for _, a in index.tags}
 
 
 def test_report_localities_and_dataset_folder(seeds_out, tmp_path):
     """Filled locality columns feed the place filter and summary; a claims/ dataset folder is read too."""
     run = tmp_path / "run"
     shutil.copytree(seeds_out, run)
-    claims = pd.read_parquet(run / "claims.parquet")
+    claims = read_table(run, "claims")  # typed dates as datetimes: a partition of nulls keeps their type
     claims["province"], claims["city"], claims["county"] = "山西省", "吕梁市", "柳林县"
     claims["township"] = ["高家沟乡" if i % 2 else None for i in range(len(claims))]
     claims["village"] = None
@@ -344,6 +349,8 @@ def test_notebook_runs(seeds_out, monkeypatch):
     assert _outputs(nb, "image/png"), "the notebook draws its plot"
     table = nb.cells[6].outputs[0]["data"]["text/plain"]
     assert "checkpoint" in table and "personnel" in table
+    over_time = nb.cells[-1].outputs[0]["data"]["text/plain"]  # grouped by week of the typed effective_date
+    assert "sentence" in over_time and "2020-01-" in over_time
 
 
 def test_notebook_without_townships(seeds_out, tmp_path, monkeypatch):
@@ -437,3 +444,18 @@ def test_makefile_installs_chromium_for_the_browser_test():
     test_target = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
     assert "apt-get install" in test_target and "chromium" in test_target
     assert "playwright install" not in makefile
+
+
+def test_placement_survives_converter_noise(tmp_path):
+    """Pinyin left by a converter (`萬(wàn)`) is dropped by repair but kept in the quote: every claim lands."""
+    raw = "城關鎮(zhèn)共設立卡點6個(gè)，籌集資金3萬(wàn)元，抽調幹部12名(míng)。\n全鎮(zhèn)發放口罩\ufffd2000個。\n"
+    doc_path = tmp_path / "pinyin.txt"
+    doc_path.write_text(raw, encoding="utf-8")
+    ex = api.extract_document(read_document(doc_path))
+    assert any("(wàn)" in c.quote for c in ex.claims)
+    write_tables(build_tables([ex]), tmp_path / "out")
+    report = tmp_path / "r.html"
+    write_report(tmp_path / "out", report)
+    page = parse(report)
+    assert set(page.mark_text) >= {c.claim_id for c in ex.claims}
+    assert 'class="unplaced"' not in report.read_text(encoding="utf-8")

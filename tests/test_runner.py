@@ -8,13 +8,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from conftest import shared_dir
 from pipeline import api, runner, tables
 from pipeline.runner import run_extract
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 BULLETINS = ROOT / "tests" / "bulletins"
-DEV_DOCS = Path("/work/shared/dev/docs")  # the dev corpus, where this machine has it
+DEV_DOCS = shared_dir() / "dev" / "docs"  # the dev corpus, where the shared folder is beside the checkout
 FILES = tables.TABLE_FILES
 
 
@@ -74,7 +75,10 @@ def test_dask_cluster_writes_the_same_bytes(corpus, serial_out, tmp_path) -> Non
 
 
 def _sorted(df: pd.DataFrame, table) -> pd.DataFrame:
-    df = df[table.names].astype(object).where(df[table.names].notna(), None)
+    from pipeline.notebook import with_datetimes  # typed dates alike, whichever reader gave them
+
+    df = with_datetimes(df[table.names].copy(), table.name)
+    df = df.astype(object).where(df.notna(), None)
     return df.sort_values(list(table.primary_key)).reset_index(drop=True)
 
 
@@ -106,7 +110,14 @@ def test_dataset_reads_as_one_table_everywhere(corpus, serial_out, tmp_path) -> 
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    """Every file under ``folder``, through the links into the current generation too."""
+    files = {}
+    for root, _, names in os.walk(folder, followlinks=True):
+        for n in names:
+            p = Path(root) / n
+            if p.is_file():
+                files[p.relative_to(folder).as_posix()] = p.read_bytes()
+    return dict(sorted(files.items()))
 
 
 def test_datasets_are_the_same_bytes_whoever_writes_the_batches(corpus, tmp_path) -> None:
@@ -179,6 +190,7 @@ def test_incremental_skips_unchanged_and_replaces_changed(small_corpus, tmp_path
 
 
 def test_incremental_redoes_everything_when_the_pipeline_changes(small_corpus, tmp_path, monkeypatch) -> None:
+    tmp_path = tmp_path / "out"  # (an output folder that contains the inputs is refused)
     run_extract([small_corpus], tmp_path, incremental=True, workers=1, progress=False)
     runner.code_fingerprint.cache_clear()
     monkeypatch.setattr(runner, "__version__", "9.9.9")
@@ -190,6 +202,7 @@ def test_incremental_redoes_everything_when_the_pipeline_changes(small_corpus, t
 
 
 def test_incremental_drops_removed_documents(small_corpus, tmp_path) -> None:
+    tmp_path = tmp_path / "out"
     run_extract([small_corpus], tmp_path, incremental=True, workers=1, progress=False)
     gone = next(small_corpus.glob("t02*.txt"))
     gone.unlink()
@@ -218,17 +231,23 @@ def test_a_failed_single_file_write_leaves_the_previous_tables(small_corpus, tmp
     before = _bytes(tmp_path)
     (small_corpus / "t01_sichuan_daily_20200407.txt").write_text("新增病例3例。", encoding="utf-8")
 
-    def fail(df, table, path):
+    def fail(df, table, path, run):
         if table.name == "claims":
             raise OSError("disk full")
-        return original(df, table, path)
+        return original(df, table, path, run)
 
     original = tables._write_parquet
     monkeypatch.setattr(tables, "_write_parquet", fail)
     with pytest.raises(OSError, match="disk full"):
         run_extract([small_corpus], tmp_path, workers=1, progress=False)
     assert _bytes(tmp_path) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(FILES)  # no temporary files left
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(FILES + (".bulletin",))
+    _assert_one_generation(tmp_path)  # no staging folder left
+
+
+def _assert_one_generation(out: Path) -> None:
+    home = sorted(p.name for p in (out / ".bulletin").iterdir())
+    assert len(home) == 3 and home[0] == "current" and home[1].startswith("gen-") and home[2] == "manifest.json", home
 
 
 def test_a_failed_dataset_run_leaves_the_previous_dataset(small_corpus, tmp_path, monkeypatch) -> None:
@@ -250,7 +269,7 @@ def test_a_failed_dataset_run_leaves_the_previous_dataset(small_corpus, tmp_path
     assert calls  # it failed halfway, after writing some batches
     after = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     assert after == before
-    assert not list(tmp_path.glob(".staging-*")) and not list(tmp_path.glob(".trash-*"))
+    _assert_one_generation(tmp_path)
 
 
 # --- the command ----------------------------------------------------------------------
@@ -264,8 +283,11 @@ def test_cli_extract_prints_a_summary_and_no_progress_bar_off_a_terminal(tmp_pat
     result = CliRunner().invoke(cli, ["extract", str(SEEDS), "-o", str(tmp_path), "--workers", "2"])
     assert result.exit_code == 0, result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1  # the summary line only: no bar when not on a terminal
-    assert " claims from 2 of 2 documents -> " in lines[0] and "chars/s" in lines[0] and "2 workers" in lines[0]
+    # a warning and the summary line only: no bar when not on a terminal
+    assert len(lines) == 2
+    # the seeds come without a manifest and give no year: the run says so
+    assert lines[0].startswith("warning: 2 of 2 documents have dates without a year") and "2020 was assumed" in lines[0]
+    assert " claims from 2 of 2 documents -> " in lines[1] and "chars/s" in lines[1] and "2 workers" in lines[1]
     assert "\x1b[" not in result.output
 
 
