@@ -57,6 +57,12 @@ NO_LINKS = FactLinks()
 _new = tuple.__new__  # a named tuple from a tuple of its fields, without its Python-level __new__
 WINDOW = 24  # how far a mention's own words reach before and after it
 PEOPLE_UNITS = frozenset({"人"})
+# Bounds that keep the stage linear in a document's figures whatever the text (a sentence of
+# thousands of equal counts, thousands of 其中 in a row), far above what a bulletin writes:
+MAX_RUN = 100  # figures one breakdown, list or status list reads after (or before) its total
+MAX_TOTALS = 4  # figures side by side that one 其中 may break down (走访860户2400人，其中…)
+MAX_DEPTH = 4  # how deep parts nest (a part of a part of a part …)
+MAX_COMPARISONS = 16  # earlier mentions a figure is compared with before it counts as a new fact
 # Character classes are searched with ``re`` (a call costs a fraction of one to ``regex``); a
 # search backwards is a search of the reversed stretch, with the pattern's words written
 # reversed (以及 → 及以).
@@ -158,21 +164,19 @@ class _M:
 
 
 class _Breakdown:
-    __slots__ = ("total", "parts", "kind", "remainder")
+    __slots__ = ("total", "parts", "kind", "remainder", "sum")
 
     def __init__(self, total: _M, kind: str):
         self.total = total
         self.parts: list[_M] = []
         self.kind = kind  # open | closed | status
         self.remainder = False
+        self.sum = 0.0  # of the parts' values, kept as they are added
 
     def add(self, m: _M) -> None:
         m.total, m.bd = self.total, self
         self.parts.append(m)
-
-    @property
-    def sum(self) -> float:
-        return sum(p.value for p in self.parts)
+        self.sum += m.value
 
 
 class _Fact:
@@ -511,11 +515,11 @@ def _fits(part: _M, total: _M, fw: FactWords | None, cumulative: bool = False) -
             cumulative and part.pm in fw.cumulative_part_measures.get(total.pm, ())
         ):
             return False
-    up = total  # no cycle: the total is not (under) the part
+    up, depth = total, 0  # no cycle: the total is not (under) the part; and not too deep
     while up is not None:
-        if up is part:
+        if up is part or depth == MAX_DEPTH:
             return False
-        up = up.total
+        up, depth = up.total, depth + 1
     return True
 
 
@@ -565,7 +569,8 @@ def _opener_parts(ms: list[_M], text: str, hits, words: _Words, out: list[_Break
                     _SENT_END.search(between) and _LIST_BREAK.search(between.rstrip("，,。 "))):
                 continue  # the opener does not follow a figure of its sentence (or end the sentence before)
             totals = [ms[i]]
-            while i > 0 and not _LIST_BREAK.search(text, ms[i - 1].end, ms[i].start) and ms[i].start - ms[i - 1].end <= WINDOW:
+            while (i > 0 and len(totals) < MAX_TOTALS and not _LIST_BREAK.search(text, ms[i - 1].end, ms[i].start)
+                   and ms[i].start - ms[i - 1].end <= WINDOW):
                 i -= 1
                 totals.append(ms[i])
             totals = [t for t in totals if not t.is_rate]
@@ -577,7 +582,8 @@ def _opener_parts(ms: list[_M], text: str, hits, words: _Words, out: list[_Break
             prev = h[END]
             j = _mention_before(ms, starts, h[END]) + 1
             last = None
-            while j < len(ms) and ms[j].start < s_end:
+            stop = min(len(ms), j + MAX_RUN)
+            while j < stop and ms[j].start < s_end:
                 m = ms[j]
                 if len(_LIST_BREAK.findall(text, prev, m.start)) >= 2:
                     break  # a whole clause without a figure: the breakdown is over
@@ -631,7 +637,7 @@ def _list_totals(ms: list[_M], text: str, hits, out: list[_Breakdown]) -> None:
             continue  # or end the sentence before the one the total opens
         members = []
         k = i - 1
-        while k >= 0:
+        while k >= max(0, i - 1 - MAX_RUN):
             q = ms[k]
             if q.unit != t.unit or q.d.category is not t.d.category or q.is_rate or q.total is not None:
                 break
@@ -664,7 +670,7 @@ def _status_lists(ms: list[_M], text: str, words: _Words, out: list[_Breakdown])
         cumulative = "aspect" in t.own and t.own["aspect"][0] == "cumulative"
         run: list[_M] = []
         total = 0.0
-        for j in range(i + 1, n):
+        for j in range(i + 1, min(n, i + 1 + MAX_RUN)):
             m = ms[j]
             if m.sent > t.sent + 1:
                 break
@@ -841,7 +847,18 @@ def _head_start(marks: list[int], text: str, s0: int, pos: int) -> int:
 
 
 def _same_clause(a: _M, b: _M, text: str) -> bool:
-    return a.sent == b.sent and not _LIST_BREAK.search(text, a.end, b.start)
+    if a.sent != b.sent:
+        return False
+    if b.start - a.end < 200:
+        return not _LIST_BREAK.search(text, a.end, b.start)
+    # (a sentence of thousands of figures: the breaks are listed once, not searched per pair)
+    breaks = _list_breaks(text)
+    return bisect_left(breaks, b.start) == bisect_left(breaks, a.end)
+
+
+@lru_cache(maxsize=1)
+def _list_breaks(text: str) -> list[int]:
+    return _positions(text, "，,；;。！？!?\n：:")
 
 
 def _related(a: _M, b: _M) -> bool:
@@ -851,11 +868,11 @@ def _related(a: _M, b: _M) -> bool:
     if a.total is not None and a.total is b.total:
         return True
     for x, y in ((a, b), (b, a)):
-        up = x.total
-        while up is not None:
+        up, depth = x.total, 0
+        while up is not None and depth < 4 * MAX_DEPTH:  # (totals found by different rules may stack)
             if up is y:
                 return True
-            up = up.total
+            up, depth = up.total, depth + 1
     return False
 
 
@@ -929,7 +946,11 @@ def _group(ms: list[_M], text: str) -> list[_Fact]:
                         cands += [f for f in by_kind.get(kind, ()) if f not in cands]
                     cands.sort(key=lambda f: f.first.start)
             if cands:
+                budget = MAX_COMPARISONS
                 for f in cands:
+                    if len(f.members) > budget:
+                        break
+                    budget -= len(f.members)
                     if all(_compatible(x, m, text) for x in f.members):
                         joined = f
                         break
