@@ -65,6 +65,8 @@ class _Lexicon:
     range_gap: Any
     cn_digits: dict[str, int]
     relative_years: dict[str, int]
+    day_periods: dict[str, str]
+    relative_day_dials: dict[str, str]
     relative_days: dict[str, int]
     relative_months: dict[str, int]
     solar_named: dict[str, tuple[int, int]]
@@ -106,6 +108,13 @@ def _read_lunar_days(text: str) -> dict[str, tuple[int, int, int]]:
     return days
 
 
+def _day_periods(data: Any, key: str) -> dict[str, str]:
+    bad = {w: v for w, v in data.items() if v not in ("am", "noon", "pm", "night")}
+    if bad:
+        raise LexiconError(f"dates.yaml: {key}: unknown dial {bad} (am, noon, pm or night)")
+    return dict(data)
+
+
 def _alternation(words: Any) -> str:
     """A regex alternation of literal words, longest first."""
     return "|".join(regex.escape(w) for w in sorted(words, key=len, reverse=True))
@@ -126,7 +135,7 @@ def load_lexicon() -> _Lexicon:
     data = parse_yaml(_data_file("dates.yaml"))
     lunar_named = _read_lunar_days(_data_file("lunar_days.tsv"))
     solar_named = {k: (int(v[0]), int(v[1])) for k, v in data["solar_named_days"].items()}
-    names: dict[str, str] = {}
+    names: dict[str, str] = {"day_periods": _alternation(data["day_periods"])}
     for key, frag in data["fragments"].items():
         names[key] = _expand(frag, names, f"fragments.{key}")
     words = {
@@ -160,6 +169,8 @@ def load_lexicon() -> _Lexicon:
         range_gap=range_gap,
         cn_digits=dict(data["cn_digits"]),
         relative_years=dict(data["relative_years"]),
+        day_periods=_day_periods(data["day_periods"], "day_periods"),
+        relative_day_dials=_day_periods(data["relative_day_dials"], "relative_day_dials"),
         relative_days=dict(data["relative_days"]),
         relative_months=dict(data["relative_months"]),
         solar_named=solar_named,
@@ -329,7 +340,7 @@ def _candidates(text: str, lex: _Lexicon) -> list[_Match]:
     return [t[3] for t in found]
 
 
-def _clock_after(text: str, pos: int, lex: _Lexicon) -> tuple[int, tuple[int, int]] | None:
+def _clock_after(text: str, pos: int, lex: _Lexicon, dial: str | None = None) -> tuple[int, tuple[int, int]] | None:
     """A single clock time right after a day: (end, (hour, minute)), or None.
 
     A time range (0时至24时, 0—24时) or the end of the day (24时) is not
@@ -340,9 +351,30 @@ def _clock_after(text: str, pos: int, lex: _Lexicon) -> tuple[int, tuple[int, in
         return None
     hour = parse_int(m.group("hour"), lex)
     minute = int(m.group("minute") or m.group("minute2") or (30 if m.group("half") else 0))
+    dial = lex.day_periods[m.group("period")] if m.group("period") else dial
+    if dial:
+        hour = _on_the_dial(hour, dial)
     if hour >= 24 or lex.clock_range_after.match(text, m.end()):
         return None
     return m.end(), (hour, minute)
+
+
+def _on_the_dial(hour: int, part_of_day: str) -> int:
+    """The 24-hour clock of a twelve-hour time said with its part of the day.
+
+    am: 凌晨0-12时 (凌晨12时 is midnight); noon: 中午12时, 中午1时 = 13:00;
+    pm: 下午3时 = 15:00; night: 晚上8时 = 20:00, 晚上12时 = 24时, the end of
+    the day (no clock time of the date). An hour already past 12 is kept.
+    """
+    if hour > 12:
+        return hour
+    if part_of_day == "am":
+        return hour % 12
+    if part_of_day == "noon":
+        return hour if hour >= 11 else hour + 12
+    if part_of_day == "night":
+        return hour + 12
+    return hour if hour == 12 else hour + 12
 
 
 def _before(text: str, pos: int, words: tuple[str, ...]) -> bool:
@@ -462,11 +494,14 @@ def _month_of_day(pub: dt.date, d: int) -> tuple[int, int]:
     return _month_before(pub.year, pub.month) if d > pub.day + 1 else (pub.year, pub.month)
 
 
-def _with_clock(text: str, end: int, y: int, m: int, d: int, rule: str, lex: _Lexicon) -> _Resolved:
-    """A day, with the clock time that follows it directly, if any."""
+def _with_clock(
+    text: str, end: int, y: int, m: int, d: int, rule: str, lex: _Lexicon, dial: str | None = None
+) -> _Resolved:
+    """A day, with the clock time that follows it directly, if any (read on ``dial`` when
+    the day's own word names its part of the day: 今晚8时)."""
     if not _valid(y, m, d):
         return None
-    clock = _clock_after(text, end, lex)
+    clock = _clock_after(text, end, lex, dial)
     if clock is None:
         return end, _iso(y, m, d), rule
     return clock[0], _iso(y, m, d, clock[1]), rule + "<hour>时"
@@ -527,7 +562,7 @@ def _r_relday(text: str, mt: _Match, g: dict, st: _State, lex: _Lexicon) -> _Res
             return None
         _used(st, _PUBLISHED)
         day = pub + dt.timedelta(days=lex.relative_days[g["rel"]])
-        return mt.end, _iso(day.year, day.month, day.day), "<relday>"
+        return _with_clock(text, mt.end, day.year, day.month, day.day, "<relday>", lex, lex.relative_day_dials.get(g["rel"]))
     d = parse_int(g["day"], lex)  # 今天（1月28日）, 今早（10日）
     if "month" in g:
         m = parse_int(g["month"], lex)

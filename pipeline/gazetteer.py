@@ -56,7 +56,7 @@ from .model import LexiconError, LocalityPath
 
 log = logging.getLogger(__name__)
 
-INDEX_VERSION = "11"
+INDEX_VERSION = "12"
 LEVELS = ("province", "city", "county", "township", "village")
 NATION = "nation"
 NATION_NAME = "全国"
@@ -161,6 +161,9 @@ _REQUIRED = {
     "extend_suffixes": dict,
     "extend_breakers": dict,
     "province_aliases": dict,
+    "units_since_list": list,
+    "units_renamed_since_list": list,
+    "numbered_units": dict,
     "province_abbreviations": dict,
     "not_places": list,
     "weak_short_names": list,
@@ -168,6 +171,8 @@ _REQUIRED = {
     "ethnic_groups": list,
     "feature_suffixes": list,
     "institution_suffixes": list,
+    "firm_suffixes": list,
+    "firm_name_stops": list,
     "national_markers": list,
     "anaphor_prefixes": list,
     "anaphor_levels": dict,
@@ -276,6 +281,35 @@ def _short(name: str, suffixes: list[str], autonomous: re.Pattern[str]) -> str |
         if name.endswith(suf) and len(name) - len(suf) >= 2:
             return name[: -len(suf)]
     return None
+
+
+def _updated_tree(tree: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """The shipped list with the units set up or renamed since (localities.yaml:
+    units_since_list, units_renamed_since_list). A path the list does not hold is
+    an error naming the entry: a typo must not silently drop a unit."""
+    where = "pipeline/data/localities.yaml"
+
+    def node(path: list[str], key: str) -> dict[str, Any]:
+        here: Any = tree
+        for name in path:
+            if not isinstance(here, dict) or name not in here:
+                raise LexiconError(f"{where}: {key}: {'/'.join(path)}: {name!r} is not in the list")
+            here = here[name]
+        return here
+
+    for entry in data["units_since_list"]:
+        if not (isinstance(entry, list) and len(entry) == 3 and isinstance(entry[1], list)):
+            raise LexiconError(f"{where}: units_since_list: {entry!r}: expected [unit, [parent path], year]")
+        name, parent, _year = entry
+        node(parent, "units_since_list").setdefault(name, {})
+    for entry in data["units_renamed_since_list"]:
+        if not (isinstance(entry, list) and len(entry) == 3 and isinstance(entry[0], list) and len(entry[0]) > 1):
+            raise LexiconError(f"{where}: units_renamed_since_list: {entry!r}: expected [[old path], new name, year]")
+        old_path, new_name, _year = entry
+        parent = node(old_path[:-1], "units_renamed_since_list")
+        node(old_path, "units_renamed_since_list")
+        parent[new_name] = parent.pop(old_path[-1])
+    return tree
 
 
 def _read_tree() -> dict[str, Any]:
@@ -440,7 +474,7 @@ def _build_state() -> dict[str, Any]:
     suffixes: dict[str, list[str]] = data["suffixes"]
     not_places = set(data["not_places"])
     weak_short = set(data["weak_short_names"])
-    tree = _read_tree()
+    tree = _updated_tree(_read_tree(), data)
     autonomous = _autonomous_pattern(data["ethnic_groups"])
 
     names: list[str] = []

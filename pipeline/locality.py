@@ -50,6 +50,7 @@ class _Cues:
     """What ``localities.yaml`` says about the role of a place where it stands."""
 
     institution: re.Pattern
+    firm: re.Pattern
     anaphor: re.Pattern
     organ_words: frozenset[str]  # 镇团委: the level word before an organ
     anaphor_words: dict[str, str]  # 村里 -> 村
@@ -77,6 +78,10 @@ def _vocab() -> _Cues:
     abbr = raw["province_abbreviations"]
     return _Cues(
         institution=re.compile(r"[\u4e00-\u9fff]{0,6}?(?:" + alt(raw["institution_suffixes"]) + ")"),
+        firm=re.compile(
+            "(?:(?![" + "".join(map(re.escape, raw["firm_name_stops"])) + r"])[\u4e00-\u9fff]){0,8}?(?:"
+            + alt(raw["firm_suffixes"]) + ")"
+        ),
         # words, prefixes + levels (全县), levels + organs (镇团委), spelt out: an
         # alternation of plain words is searched much faster
         anaphor=re.compile(alt(
@@ -134,6 +139,7 @@ TRANSIENT = "transient"  # visited, entered or passed: its own clause only (前�
 ATTACHED = "attached"  # one row of a breakdown or a bracket: its own number only
 WHOLE = "whole"  # the whole a share is taken of (占全市的八成): not its own sentence's place
 LEVELS = "levels"  # levels of government acting together (X市区两级): see _joint_levels
+FIRM = "firm"  # begins a firm's name (昆明某某有限公司): where it is registered, never a claim's place
 
 
 @dataclass
@@ -349,6 +355,9 @@ def _set_role(text: str, r: _Ref, v: _Cues) -> None:
     lo = s - 8 if s > 8 else 0
     if r.place.level != NATION and v.institution.match(text, e, e + 10):
         r.weak = True
+    if v.firm.match(text, e, e + 14):
+        r.role = FIRM
+        return
     if text.startswith(v.joint_first, e) and v.joint.match(text, e, e + 10):
         r.role = LEVELS
         return
@@ -429,16 +438,21 @@ def _merge_lists(text: str, refs: list[_Ref], v: _Cues) -> list[_Ref]:
                 unit = gz.parent(places[0])
             else:
                 unit = gz.common_unit(places)
-            if unit.level == NATION:
-                name = gz_mod.NATION_NAME
-            else:
-                names = names if names is not None else _first_names(refs)
-                name = names.get(unit, unit.name)
+            name, names = _unit_named(unit, refs, names)
             out.append(_Ref(members[0].start, members[-1].end, unit, name, refs[i].role))
         else:
             out.extend(members)
         i = j + 1
     return out
+
+
+def _unit_named(unit: Place, refs: list[_Ref], names: dict[Place, str] | None) -> tuple[str, dict[Place, str] | None]:
+    """A unit's name as the text first writes it, and the names of the refs (worked
+    out on first need, then passed back to be reused)."""
+    if unit.level == NATION:
+        return gz_mod.NATION_NAME, names
+    names = names if names is not None else _first_names(refs)
+    return names.get(unit, unit.name), names
 
 
 def _first_names(refs: list[_Ref]) -> dict[Place, str]:
@@ -562,7 +576,7 @@ def _latest_of(
     done, got = latest.get(level_word, (0, None))
     for k in range(upto - 1, done - 1, -1):
         r = doc.refs[k]
-        if r.role in (ORIGIN, NEIGHBOR, BLOCKED) or r.place.level == NATION:
+        if r.role in (ORIGIN, NEIGHBOR, BLOCKED, FIRM) or r.place.level == NATION:
             continue
         hit = None
         for anc in reversed(gz.ancestors(r.place)):
@@ -644,7 +658,7 @@ def _char_class(chars: frozenset[str]) -> re.Pattern[str]:
     return re.compile("[" + "".join(re.escape(c) for c in sorted(chars)) + "]")
 
 
-_NEVER = (ORIGIN, NEIGHBOR, BLOCKED, ATTACHED)  # roles no claim takes a place from
+_NEVER = (ORIGIN, NEIGHBOR, BLOCKED, ATTACHED, FIRM)  # roles no claim takes a place from
 
 
 def _index_refs(doc: _Doc) -> _RefIndex:
@@ -745,11 +759,7 @@ def _index_paragraphs(
         distinct = list({r.place: None for r in cands})
         if len(distinct) >= 3 and not _one_branch(distinct):
             unit = gz.common_unit(distinct)
-            if unit.level == NATION:
-                name = gz_mod.NATION_NAME
-            else:
-                names = names if names is not None else _first_names(refs)
-                name = names.get(unit, unit.name)
+            name, names = _unit_named(unit, refs, names)
             back.append(_Back(unit=(unit, name)))
             continue
         weak: list[_Ref] = []
@@ -844,7 +854,7 @@ def _attribute_one(
     i = bisect_left(starts, s)  # refs[:i] start before the claim
     if i > 0:
         r = refs[i - 1]
-        if r.end <= s and not text[r.end : s].strip() and r.role not in (ORIGIN, NEIGHBOR, BLOCKED, WHOLE):
+        if r.end <= s and not text[r.end : s].strip() and r.role not in (ORIGIN, NEIGHBOR, BLOCKED, WHOLE, FIRM):
             return r.place, r.name
     if i < len(refs):
         r = refs[i]

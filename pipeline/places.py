@@ -33,11 +33,11 @@ from .model import record
 __all__ = ["Place", "PlaceMention", "find", "find_places", "resolve_places", "hint_place", "locality_name", "vocab"]
 
 # kinds of mention, best first
-FULL, NATIONAL, VARIANT, PENDING, LOCAL, SHORT, WEAK = (
-    "full", "national", "variant", "pending", "local", "short", "weak",
+FULL, NATIONAL, VARIANT, PENDING, NUMBERED, LOCAL, SHORT, WEAK = (
+    "full", "national", "variant", "pending", "numbered", "local", "short", "weak",
 )
 _KIND_OF = {KIND_FULL: FULL, KIND_VARIANT: VARIANT, KIND_SHORT: SHORT, KIND_WEAK: WEAK}
-_RANK = {FULL: 0, NATIONAL: 0, VARIANT: 1, PENDING: 1, LOCAL: 2, SHORT: 2, WEAK: 3}
+_RANK = {FULL: 0, NATIONAL: 0, VARIANT: 1, PENDING: 1, NUMBERED: 1, LOCAL: 2, SHORT: 2, WEAK: 3}
 
 _BRACKET_GAP = re.compile(r"[（(][\u4e00-\u9fff]{1,3}[）)]")
 
@@ -53,7 +53,7 @@ class PlaceMention:
     end: int
     surface: str
     places: tuple[Place, ...]
-    kind: str = FULL  # full | variant | short | weak | national | local | pending
+    kind: str = FULL  # full | variant | short | weak | national | local | pending | numbered
 
 
 def locality_name(mention: PlaceMention, place: Place | None = None) -> str:
@@ -66,7 +66,7 @@ def locality_name(mention: PlaceMention, place: Place | None = None) -> str:
     s = mention.surface
     if s == place.name or mention.kind == LOCAL:
         return place.name
-    if mention.kind in (VARIANT, PENDING):
+    if mention.kind in (VARIANT, PENDING, NUMBERED):
         return s
     tails = vocab().admin_tails
     if s.endswith(tails) and any(s.endswith(t) and len(s) - len(t) >= 2 for t in tails):
@@ -108,6 +108,9 @@ class Vocab:
     any_extend: tuple[str, ...]  # every suffix of extend
     breakers: dict[str, str]
     surnames: frozenset[str]
+    numbered: re.Pattern  # a unit named by its number (六十一团)
+    numbered_level: str
+    numbered_under: frozenset[str]  # the units such a name lies in
 
 
 @lru_cache(maxsize=1)
@@ -134,6 +137,9 @@ def vocab() -> Vocab:
         any_extend=tuple(sorted({s for v in raw["extend_suffixes"].values() for s in v})),
         breakers={k: "".join(v) for k, v in raw["extend_breakers"].items()},
         surnames=frozenset(raw["surnames"]),
+        numbered=re.compile(raw["numbered_units"]["pattern"]),
+        numbered_level=raw["numbered_units"]["level"],
+        numbered_under=frozenset(raw["numbered_units"]["under"]),
     )
 
 
@@ -192,7 +198,23 @@ def find_places(text: str) -> list[PlaceMention]:
     kept = [PlaceMention(s, e, text[s:e], places, kind) for s, _, _, _, _, e, places, kind in _longest(found)]
     mentions = _drop_person_names(text, kept, v)
     mentions = _add_local_short_forms(text, mentions, v)
-    return _add_unlisted(text, mentions, v)
+    mentions = _add_unlisted(text, mentions, v)
+    return _add_numbered(text, mentions, v)
+
+
+def _add_numbered(text: str, mentions: list[PlaceMention], v: Vocab) -> list[PlaceMention]:
+    """Units named by their number (六十一团), where they overlap no other mention;
+    :func:`resolve_places` keeps those that follow a unit they lie in."""
+    if not any(m.places[0].name in v.numbered_under for m in mentions if len(m.places) == 1):
+        return mentions  # the common case: no such unit named, nothing to search
+    taken = _Taken(mentions)
+    extra = []
+    for hit in v.numbered.finditer(text):
+        s, e = hit.span()
+        if not taken.overlaps(s, e):
+            name = hit.group()
+            extra.append(PlaceMention(s, e, name, (Place(name, v.numbered_level, (name,)),), NUMBERED))
+    return sorted(mentions + extra, key=lambda m: m.start) if extra else mentions
 
 
 def _take_suffix(text: str, end: int, places: tuple[Place, ...], v: Vocab) -> tuple[int, tuple[Place, ...]]:
@@ -483,7 +505,7 @@ def resolve_places(
                 chosen[i] = m.places[0]
     # a unit named right after the unit it lies in
     for i, j in enumerate(prev):
-        if j is None or NATION_PLACE in ms[j].places or ms[i].kind in (NATIONAL, PENDING):
+        if j is None or NATION_PLACE in ms[j].places or ms[i].kind in (NATIONAL, PENDING, NUMBERED):
             continue
         pairs = _nested_pairs(ms[j].places, ms[i].places)
         if len(pairs) == 1:
@@ -498,7 +520,7 @@ def resolve_places(
             support.add(p)
     for _ in range(2):
         for i, m in enumerate(ms):
-            if chosen[i] is None and m.kind not in (NATIONAL, PENDING, LOCAL):
+            if chosen[i] is None and m.kind not in (NATIONAL, PENDING, NUMBERED, LOCAL):
                 parent = chosen[prev[i]] if prev[i] is not None else None
                 chosen[i] = _choose(m, support, parent)
                 if chosen[i] is not None:
@@ -531,6 +553,14 @@ def resolve_places(
     for i, m in enumerate(ms):
         if chosen[i] is None and m.kind in (PENDING, FULL, VARIANT):
             chosen[i] = hung.get(m.surface)
+    # units named by their number lie in the last unit before them that has such units
+    under = vocab().numbered_under
+    holder: Place | None = None
+    for i, m in enumerate(ms):
+        if chosen[i] is not None and chosen[i].name in under:
+            holder = chosen[i]
+        elif m.kind == NUMBERED and holder is not None:
+            chosen[i] = holder.child(m.surface, m.places[0].level)
     # a name glued to a unit it does not lie in is part of another name
     for i, j in enumerate(prev):
         a, b = (chosen[j] if j is not None else None), chosen[i]
@@ -629,6 +659,17 @@ def _resolve_by_shared_county(ms: list[PlaceMention], chosen: list[Place | None]
             chosen[i] = inside[0]
 
 
+def _same_prefecture(c: Place) -> int:
+    """The depth of path a candidate must share with the document to be supported.
+
+    A municipality is its own prefecture (上海市 › 上海市 › 虹口区): naming the city
+    says no more about one of its streets or villages than naming a province, so
+    these need their district; its districts themselves need the city only."""
+    if c.level in ("township", "village") and len(c.path) > 2 and c.path[0] == c.path[1]:
+        return 3
+    return 2
+
+
 def _choose(m: PlaceMention, support: _Support, parent: Place | None) -> Place | None:
     cands = [p for p in m.places if p.level != NATION]
     if not cands:
@@ -654,7 +695,7 @@ def _choose(m: PlaceMention, support: _Support, parent: Place | None) -> Place |
     scored = []
     for c in cands:
         score, best = support.score(c)
-        if needs_support(c) and best < 2:
+        if needs_support(c) and best < _same_prefecture(c):
             continue  # nothing else in the document is in the same prefecture
         scored.append((score, c))
     if not scored:
