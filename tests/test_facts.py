@@ -172,6 +172,15 @@ def test_facts_score_on_seeds_and_dev_at_or_above_floors(tmp_path) -> None:
     assert not below, f"facts below floor (got, floor): {below}"
 
 
+def test_facts_score_on_county_dev_at_or_above_floors(tmp_path) -> None:
+    """county-dev: real county, township and village reports (the project's core genre), which
+    the facts rules were not written on: they stand for the held-out county reports."""
+    county = SHARED / "county-dev"
+    got = _facts_score({"county_dev": (county / "docs", county / "manifest.csv", county / "gold")}, tmp_path)
+    below = _below(got, FLOORS["facts_county_dev"])
+    assert not below, f"facts on county-dev below floor (got, floor): {below}"
+
+
 def test_facts_floors_meet_the_issue_targets() -> None:
     targets = {"same_fact_f1": 0.90, "part_of_f1": 0.85, "aspect": 0.95, "measure": 0.95, "origin": 0.95}
     for k, v in targets.items():
