@@ -8,7 +8,7 @@ Library API (the CLI is a thin shell over it)::
 In a notebook, over an output folder::
 
     from pipeline import load, sql
-    out = load("outputs")          # .documents .paragraphs .claims .rejections
+    out = load("outputs")          # .documents .paragraphs .claims .rejections .facts
     sql("outputs", "select category, count(*) from claims group by 1")
 """
 __version__ = "0.1.0"

@@ -10,7 +10,8 @@ Stage order, for one document::
     claims.select_quantities View, dates  -> Quantities (+ rejected numbers, with reasons)
     claims.draft_claims      quantities   -> drafts (item, category, per, sentence date)
     places.find              View         -> PlaceMentions (each resolved to one unit)
-    locality.attribute       drafts, PlaceMentions -> LocalityPaths
+    locality.attribute       drafts, PlaceMentions -> LocalityPaths (a table's total row: its rows' common unit)
+    facts.relate             drafts, places -> FactLinks per draft, Facts (same figure, parts, aspect…)
     claims.finish_claims     drafts       -> Claims (raw offsets)
     tables.build_tables      Claims       -> documents / paragraphs / claims DataFrames
 
@@ -28,12 +29,13 @@ from typing import Iterable, Iterator, Sequence
 
 from . import claims as claims_stage
 from . import dates as dates_stage
+from . import facts as facts_stage
 from . import locality as locality_stage
 from . import places as places_stage
 from .ingest import InputFile, doc_ids, list_inputs, read_document, unread_document
 from .lexicon import Lexicon, load_lexicon
 from .manifest import Manifest, load_manifest
-from .model import Claim, Document, DocumentMeta, Paragraph, Rejection
+from .model import Claim, Document, DocumentMeta, Fact, Paragraph, Rejection
 from .repair import repair
 from .segment import page_published
 from .segment import paragraphs as split_paragraphs
@@ -50,6 +52,7 @@ class Extraction:
     # Where the year of the dates that give none came from (documents.year_source):
     # manifest, page, text, option or default; None when no date needed one.
     year_source: str | None = None
+    facts: list[Fact] = field(default_factory=list)
 
 
 def _date_context(meta: DocumentMeta) -> dates_stage.DateContext:
@@ -109,10 +112,15 @@ def extract_document(doc: Document, lex: Lexicon | None = None, timings: dict[st
     tick("places")
     localities = locality_stage.attribute(view.text, paras, spans, doc.meta.locality, mentions)
     tick("locality")
-    found = claims_stage.finish_claims(doc.doc_id, doc.text, view, paras, drafts, localities)
+    if "|" in view.text:  # the facts stage compares places, so a total row gets its own first
+        localities = claims_stage.table_total_places(paras, drafts, localities)
+    tick("locality")
+    links, facts = facts_stage.relate(doc.doc_id, view, paras, drafts, localities, lex)
+    tick("facts")
+    found = claims_stage.finish_claims(doc.doc_id, doc.text, view, paras, drafts, localities, links)
     rejections = [_rejection(doc.text, *view.raw_span(r.start, r.end), r.reason) for r in rejected]
     tick("finish_claims")
-    return Extraction(doc, paras, found, rejections, year_source(year_from, doc.meta))
+    return Extraction(doc, paras, found, rejections, year_source(year_from, doc.meta), facts)
 
 
 def _rejection(raw: str, start: int, end: int, reason: str) -> Rejection:

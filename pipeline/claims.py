@@ -24,6 +24,7 @@ from .model import (
     Category,
     Claim,
     DateMention,
+    FactLinks,
     LocalityPath,
     NumeralError,
     Paragraph,
@@ -118,6 +119,8 @@ def select_quantities(
 
 
 _TABLE_CELL = regex.compile(r"(?<=\S )\d+(?= |$)")
+TABLE_CELL_RULE = "<table header unit><cell>"
+TABLE_CAPTION = 60  # a line above a table this short is its caption (…（单位：例）)
 
 
 def table_units(text: str, paras: list[Paragraph], lex: Lexicon) -> dict[int, tuple[str, str]]:
@@ -131,7 +134,7 @@ def table_units(text: str, paras: list[Paragraph], lex: Lexicon) -> dict[int, tu
         if len(cells) < 3:
             continue
         header = p.text[: cells[0].start()]
-        if k > 0 and len(paras[k - 1].text) <= 60:
+        if k > 0 and len(paras[k - 1].text) <= TABLE_CAPTION:
             header = paras[k - 1].text + " " + header  # a caption line above the table: …（单位：例）
         for word, unit in pairs:
             if word in header:
@@ -157,7 +160,7 @@ def table_cell(
     if k not in headers or not (text[cand.num_start - 1: cand.num_start] == " "):
         return cand
     _, unit = headers[k]
-    q = Quantity(cand.num_start, cand.num_end, float(cand.text), None, unit, None, Bound.eq, "<table header unit><cell>", cand.num_start, cand.num_end)
+    q = Quantity(cand.num_start, cand.num_end, float(cand.text), None, unit, None, Bound.eq, TABLE_CELL_RULE, cand.num_start, cand.num_end)
     return replace(cand, quantity=q, reason=None)
 
 
@@ -484,6 +487,7 @@ class Breakdowns:
 
 
 _LIST_JOINERS = "、和及与"
+_NO_LINKS = FactLinks()
 
 
 def share_list_heads(drafts: list[Draft], text: str, lex: Lexicon) -> list[Draft]:
@@ -571,12 +575,13 @@ def _common_place(places: list[LocalityPath]) -> LocalityPath | None:
     return LocalityPath(locality=deepest, **levels)
 
 
-def finish_claims(doc_id: str, raw: str, view: View, paras: list[Paragraph], drafts: list[Draft], places: list[LocalityPath]) -> list[Claim]:
-    """Map drafts to raw offsets and attach their places."""
-    if "|" in view.text:
-        places = table_total_places(paras, drafts, places)
+def finish_claims(doc_id: str, raw: str, view: View, paras: list[Paragraph], drafts: list[Draft], places: list[LocalityPath],
+                  links: list[FactLinks] | None = None) -> list[Claim]:
+    """Map drafts to raw offsets and attach their places (a table's total rows already given
+    theirs by :func:`table_total_places`) and (``links``, from :mod:`pipeline.facts`) facts."""
     out = []
-    for d, place in zip(drafts, places):
+    for k, (d, place) in enumerate(zip(drafts, places)):
+        f = links[k] if links is not None else _NO_LINKS
         start, end = view.raw_span(d.start, d.end)
         out.append(
             Claim(
@@ -597,6 +602,13 @@ def finish_claims(doc_id: str, raw: str, view: View, paras: list[Paragraph], dra
                 place=place,
                 date=d.date,
                 rule=d.rule,
+                fact=f.fact,
+                part_of=f.part_of,
+                replaced_by=f.replaced_by,
+                aspect=f.aspect,
+                measure=f.measure,
+                origin=f.origin,
+                is_headline=f.is_headline,
             )
         )
     return out

@@ -5,6 +5,12 @@ JSONL).  Writes: a :class:`ClaimDiff` keyed by (doc, start, end): claims
 added, removed, and changed (which fields, old and new values), with counts
 by category and by field.  Everything is sorted by (doc, start, end), so two
 runs over the same folders print the same report.
+
+Fact ids (``fact``, ``part_of``, ``replaced_by``) are numbered in text order, so
+one new figure early in a document renumbers every later one. They are compared
+by what they name: the span of the fact's first mention (``@120-124``), so a
+claim shows a change only when the figure it belongs to, is a part of or is
+replaced by has changed.
 """
 from __future__ import annotations
 
@@ -175,9 +181,39 @@ def _summarise(d: ClaimDiff) -> None:
     d.by_field = dict(sorted(fields.items()))
 
 
+FACT_REFS = ("fact", "part_of", "replaced_by")
+
+
+def anchor_facts(claims: Iterable[Mapping]) -> list[Mapping]:
+    """The claims with each fact id replaced by the span of that fact's first mention in its
+    document (``f3`` → ``@120-124``); claims without fact fields are left as they are."""
+    claims = list(claims)
+    first: dict[tuple, tuple[int, int]] = {}
+    for c in claims:
+        f = c.get("fact")
+        if f is not None:
+            key = (c["doc"], f)
+            span = (c["start"], c["end"])
+            if key not in first or span < first[key]:
+                first[key] = span
+    if not first:
+        return claims
+    out = []
+    for c in claims:
+        if any(c.get(k) is not None for k in FACT_REFS):
+            c = dict(c)
+            for k in FACT_REFS:
+                span = first.get((c["doc"], c.get(k)))
+                if span is not None:
+                    c[k] = f"@{span[0]}-{span[1]}"
+        out.append(c)
+    return out
+
+
 def diff_claims(old: Iterable[Mapping], new: Iterable[Mapping], ignore: Iterable[str] = ()) -> ClaimDiff:
-    """Added, removed and changed claims between two claim lists."""
-    old_k, new_k = key_claims(old), key_claims(new)
+    """Added, removed and changed claims between two claim lists (fact ids compared by the
+    first mention they name, see :func:`anchor_facts`)."""
+    old_k, new_k = key_claims(anchor_facts(old)), key_claims(anchor_facts(new))
     d = ClaimDiff(old_count=len(old_k), new_count=len(new_k))
     for key in sorted(set(old_k) | set(new_k)):
         if key not in old_k:

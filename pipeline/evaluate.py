@@ -14,6 +14,11 @@ optional); extra keys are ignored.  Writes: a :class:`Score`.
 - Optional gold claims are left out, and so are the predictions that
   overlap optional gold claims and no other gold claim.
 - Category, locality and date are accuracies over the matched pairs.
+- Facts (CLAIMS.md "Facts"), over the matched pairs of the documents whose gold
+  carries the fields: same-fact pairs, ``part_of`` and ``replaced_by`` links
+  (precision, recall, F1), and ``aspect``, ``measure`` and ``origin`` accuracy
+  where the gold gives a value, with the share of matched quantities where the
+  gold says null and the prediction does not.
 """
 from __future__ import annotations
 
@@ -29,6 +34,8 @@ from .model import InputError
 
 GROUPS = ("all", "quantities", "dates")
 ACCURACIES = ("category", "locality", "date", "date_given")
+LINKS = ("same_fact", "part_of", "replaced_by")
+TYPED = ("aspect", "measure", "origin")
 REL_TOL = 1e-6
 
 
@@ -336,6 +343,7 @@ class Score:
     optional_gold: int = 0  # gold claims left out as optional
     optional_pred: int = 0  # predictions left out: they overlap only optional gold
     other_docs_pred: int = 0  # predictions left out: their document has no gold
+    facts: FactScore | None = None  # None when no scored document's gold carries the facts fields
 
     @property
     def precision(self) -> float:
@@ -399,6 +407,133 @@ def _check(claims: Sequence[Mapping], what: str) -> None:
             raise InputError(f"{what} claim without {', '.join(missing)}: {json.dumps(c, ensure_ascii=False)[:200]}")
 
 
+# --------------------------------------------------------------------------
+# Facts: same figure, parts, replacements, aspect / measure / origin
+
+
+@dataclass(frozen=True)
+class FactError:
+    """One facts disagreement, named by the gold claim(s) it is about.
+
+    ``kind``: ``missed pair``/``false pair`` (same fact), ``missed link``/``false link``
+    (with ``field`` part_of or replaced_by), ``wrong`` (aspect, measure, origin)."""
+
+    kind: str
+    field: str
+    doc: str
+    start: int
+    quote: str
+    other_start: int | None = None
+    other_quote: str | None = None
+    gold: object = None
+    pred: object = None
+
+
+@dataclass
+class FactScore:
+    links: dict[str, Counts]  # same_fact (pairs), part_of, replaced_by (links)
+    typed: dict[str, Accuracy]  # aspect, measure, origin: over matched claims where the gold gives one
+    typed_null: dict[str, Accuracy]  # gold null: ``correct`` counts predictions that are NOT null
+    docs: int = 0  # documents whose gold carries the fields
+    errors: list[FactError] = field(default_factory=list)
+
+
+def has_facts(claims: Iterable[Mapping]) -> bool:
+    """Gold written before the facts fields existed has no ``fact`` key: it is not scored on them."""
+    return any("fact" in c for c in claims)
+
+
+def _fid(claim: Mapping, key: str) -> str | None:
+    v = claim.get(key)
+    return v.strip() or None if isinstance(v, str) else None
+
+
+def _link_counts(pairs: list[tuple[Mapping, Mapping]], key: str, errors: list[FactError]) -> Counts:
+    """A gold link is found when the part's prediction points at the fact of a prediction
+    matched to a mention of the gold target; a predicted link with both ends matched that
+    the gold lacks is false (CLAIMS.md "Parts")."""
+    gold_of_pred_fact: dict[str, set[str]] = defaultdict(set)  # predicted fact -> gold facts of its matches
+    for g, p in pairs:
+        pf, gf = _fid(p, "fact"), _fid(g, "fact")
+        if pf is not None and gf is not None:
+            gold_of_pred_fact[pf].add(gf)
+    c = Counts()
+    for g, p in pairs:
+        want, got = _fid(g, key), _fid(p, key)
+        right = want is not None and got is not None and want in gold_of_pred_fact.get(got, ())
+        if want is not None:
+            if right:
+                c.tp += 1
+            else:
+                c.fn += 1
+                errors.append(FactError("missed link", key, g["doc"], g["start"], g.get("quote") or "", gold=want, pred=got))
+        if got is not None and not right and got in gold_of_pred_fact:
+            c.fp += 1
+            errors.append(FactError("false link", key, g["doc"], g["start"], g.get("quote") or "", gold=want, pred=got))
+    return c
+
+
+def _pair_counts(pairs: list[tuple[Mapping, Mapping]], errors: list[FactError]) -> Counts:
+    """Over the pairs of matched gold claims of one document: positive when both share a fact."""
+    c = Counts()
+    for a in range(len(pairs)):
+        ga, pa = pairs[a]
+        for b in range(a + 1, len(pairs)):
+            gb, pb = pairs[b]
+            gf = _fid(ga, "fact")
+            gold_same = gf is not None and gf == _fid(gb, "fact")
+            pf = _fid(pa, "fact")
+            pred_same = pf is not None and pf == _fid(pb, "fact")
+            if gold_same and pred_same:
+                c.tp += 1
+            elif gold_same or pred_same:
+                kind = "missed pair" if gold_same else "false pair"
+                if gold_same:
+                    c.fn += 1
+                else:
+                    c.fp += 1
+                errors.append(FactError(kind, "fact", ga["doc"], ga["start"], ga.get("quote") or "",
+                                        gb["start"], gb.get("quote") or "", gf, pf))
+    return c
+
+
+def _norm_label(v: object) -> str | None:
+    return v.strip() or None if isinstance(v, str) else None
+
+
+def score_facts(pairs: list[tuple[Mapping, Mapping]], docs: int) -> FactScore:
+    """The facts fields over matched (gold, prediction) pairs of documents whose gold has them."""
+    errors: list[FactError] = []
+    by_doc: dict[str, list[tuple[Mapping, Mapping]]] = defaultdict(list)
+    for g, p in pairs:
+        by_doc[g["doc"]].append((g, p))
+    links = {name: Counts() for name in LINKS}
+    for doc in sorted(by_doc):
+        doc_pairs = sorted(by_doc[doc], key=lambda gp: _sort_key(gp[0]))
+        for name, c in (("same_fact", _pair_counts(doc_pairs, errors)),
+                        ("part_of", _link_counts(doc_pairs, "part_of", errors)),
+                        ("replaced_by", _link_counts(doc_pairs, "replaced_by", errors))):
+            links[name].tp += c.tp
+            links[name].fp += c.fp
+            links[name].fn += c.fn
+    typed = {name: Accuracy() for name in TYPED}
+    typed_null = {name: Accuracy() for name in TYPED}
+    for g, p in sorted(pairs, key=lambda gp: _sort_key(gp[0])):
+        if is_date(g):
+            continue
+        for name in TYPED:
+            want, got = _norm_label(g.get(name)), _norm_label(p.get(name))
+            if want is not None:
+                typed[name].total += 1
+                typed[name].correct += want == got
+            else:
+                typed_null[name].total += 1
+                typed_null[name].correct += got is not None
+            if want != got:
+                errors.append(FactError("wrong", name, g["doc"], g["start"], g.get("quote") or "", gold=want, pred=got))
+    return FactScore(links, typed, typed_null, docs, errors)
+
+
 def score(gold: Sequence[Mapping], pred: Sequence[Mapping], docs: Iterable[str] | None = None) -> Score:
     """Score `pred` against `gold`.
 
@@ -447,11 +582,16 @@ def score(gold: Sequence[Mapping], pred: Sequence[Mapping], docs: Iterable[str] 
 
     pairs = [(required[i], kept[j]) for i, j in sorted(matching.items())]
     accuracy, mismatches = _accuracies(pairs)
+    gold_by_doc: dict[str, list[Mapping]] = defaultdict(list)
+    for g in gold:
+        gold_by_doc[g["doc"]].append(g)
+    with_facts = {d for d, claims in gold_by_doc.items() if has_facts(claims)}
+    facts = score_facts([gp for gp in pairs if gp[0]["doc"] in with_facts], len(with_facts)) if with_facts else None
     return Score(
         groups=groups, accuracy=accuracy, per_doc=per_doc,
         misses=misses, spurious=spurious, mismatches=mismatches,
         optional_gold=len(optional), optional_pred=len(in_scope) - len(kept),
-        other_docs_pred=other_docs,
+        other_docs_pred=other_docs, facts=facts,
     )
 
 
@@ -472,6 +612,15 @@ def score_to_dict(s: Score) -> dict:
     out["misses"] = [asdict(c) for c in s.misses]
     out["spurious"] = [asdict(c) for c in s.spurious]
     out["mismatches"] = [asdict(m) for m in s.mismatches]
+    if s.facts is not None:
+        f = s.facts
+        out["facts"] = {
+            "docs": f.docs,
+            **{name: c.to_dict() for name, c in f.links.items()},
+            **{name: a.to_dict() for name, a in f.typed.items()},
+            "null_given": {name: a.to_dict() for name, a in f.typed_null.items()},
+            "errors": [asdict(e) for e in f.errors],
+        }
     return out
 
 
@@ -544,9 +693,37 @@ def format_score(s: Score, errors: bool = False) -> str:
         lines.append("")
         lines.append(_counts_header("document", width))
         lines += [_counts_row(doc, groups["all"], width) for doc, groups in sorted(s.per_doc.items())]
+    if s.facts is not None:
+        lines.append("")
+        lines += _facts_lines(s.facts)
     if errors:
         lines.append("")
         lines += _claim_lines("missed (gold not matched)", s.misses)
         lines += _claim_lines("spurious (prediction not matched)", s.spurious)
         lines += _mismatch_lines(s)
+        if s.facts is not None:
+            lines += _fact_error_lines(s.facts)
     return "\n".join(lines) + "\n"
+
+
+def _facts_lines(f: FactScore) -> list[str]:
+    lines = [f"facts ({f.docs} documents with facts in the gold)", _counts_header("  links", 12)]
+    labels = {"same_fact": "  same fact", "part_of": "  part_of", "replaced_by": "  replaced_by"}
+    lines += [_counts_row(labels[name], f.links[name], 12) for name in LINKS]
+    lines.append("  typed over matched quantities: gold given (accuracy) · gold null (share predicted)")
+    for name in TYPED:
+        a, n = f.typed[name], f.typed_null[name]
+        shown = f"{a.value:6.1%}" if a.value is not None else "     -"
+        share = f"{n.value:6.1%}" if n.value is not None else "     -"
+        lines.append(f"    {name:<8} {a.correct:>5}/{a.total:<5} {shown}   {n.correct:>5}/{n.total:<5} {share}")
+    return lines
+
+
+def _fact_error_lines(f: FactScore) -> list[str]:
+    lines = [f"facts disagreements: {len(f.errors)}"]
+    for e in sorted(f.errors, key=lambda e: (e.doc, e.kind, e.field, e.start, e.other_start or 0)):
+        where = f"[{e.doc}] {e.start} {_quote(e.quote)}"
+        if e.other_start is not None:
+            where += f" ~ {e.other_start} {_quote(e.other_quote or '')}"
+        lines.append(f"  {e.kind} {e.field}: {where}: gold {e.gold}, pred {e.pred}")
+    return lines

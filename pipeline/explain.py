@@ -1,9 +1,11 @@
-"""Why a number did or did not become a claim.
+"""Why a number did or did not become a claim, and how the claims relate.
 
-Reads: one :class:`~pipeline.api.Extraction` (claims with their fields, and the
-rejected numbers with the exclusion rule that rejected each). Writes: one
-:class:`Verdict` per number of the text, in text order, grouped by paragraph,
-and a plain-text or JSON rendering of them (``bulletin explain FILE``).
+Reads: one :class:`~pipeline.api.Extraction` (claims with their fields, the
+rejected numbers with the exclusion rule that rejected each, and the facts).
+Writes: one :class:`Verdict` per number of the text, in text order, grouped by
+paragraph, each claim with its fact and links (part of, replaced by, aspect,
+measure, origin), then the facts that have parts with their check, as plain
+text or JSON (``bulletin explain FILE``).
 The rejection reasons are the same ones ``rejections.parquet`` stores and the
 review page (:mod:`pipeline.report`) shows.
 """
@@ -93,7 +95,46 @@ def claim_summary(c: Claim) -> str:
     if c.date:
         bits.append(f"date {c.date}")
     bits.append(f"rule {c.rule}")
+    if c.fact:
+        bits.append(fact_links(c))
     return " · ".join(bits)
+
+
+def fact_links(c: Claim) -> str:
+    """`fact f3 part of f1 · new confirmed local · headline`"""
+    link = f"fact {c.fact}"
+    if c.part_of:
+        link += f" part of {c.part_of}"
+    if c.replaced_by:
+        link += f" replaced by {c.replaced_by}"
+    typed = " ".join(v for v in (c.aspect, c.measure, c.origin) if v)
+    return " · ".join(x for x in (link, typed, "headline" if c.is_headline else "") if x)
+
+
+def facts_summary(ex, para: int | None = None) -> list[str]:
+    """The facts mentioned more than once or with parts: mentions, parts, and how the parts add up."""
+    claims = [c for c in ex.claims if c.fact and (para is None or c.para_id == para)]
+    shown = {c.fact for c in claims}
+    parts: dict[str, list[Claim]] = {}
+    for c in ex.claims:
+        if c.part_of:
+            parts.setdefault(c.part_of, []).append(c)
+    lines = []
+    for f in ex.facts:
+        if f.fact_id not in shown or (f.n_mentions < 2 and not f.parts_status and not f.replaced_by):
+            continue
+        quotes = ", ".join(_show(c.quote) for c in ex.claims if c.fact == f.fact_id)
+        line = f"  {f.fact_id} {_num(f.value)} {f.unit or ''} {f.category}: {f.n_mentions} mention(s) {quotes}"
+        if f.parts_status:
+            ps = " + ".join(_num(c.value) for c in parts.get(f.fact_id, []))
+            flag = "  << MISMATCH" if f.parts_status == "mismatch" else ""
+            line += f"; parts {ps} (sum {_num(f.parts_sum)}: {f.parts_status}){flag}"
+        if f.part_of:
+            line += f"; part of {f.part_of}"
+        if f.replaced_by:
+            line += f"; replaced by {f.replaced_by}"
+        lines.append(line)
+    return ["", "facts (mentioned more than once, with parts, or corrected)"] + lines if lines else []
 
 
 def _show(quote: str) -> str:
@@ -121,6 +162,7 @@ def format_explanation(ex, found: list[Verdict], para: int | None = None) -> str
         lines += _rows(rows)
     if None in by_para and para is None:
         lines += ["", "outside any paragraph"] + _rows(by_para[None])
+    lines += facts_summary(ex, para)
     return "\n".join(lines) + "\n"
 
 
@@ -150,6 +192,7 @@ def verdict_dict(v: Verdict) -> dict:
             "category": c.category.value, "item": c.item, "value": c.value, "value_hi": c.value_hi, "iso": c.iso,
             "unit": c.unit, "bound": c.bound.value, "per": c.per, "locality": p.locality, "province": p.province,
             "city": p.city, "county": p.county, "township": p.township, "village": p.village,
-            "date": c.date, "rule": c.rule,
+            "date": c.date, "rule": c.rule, "fact": c.fact, "part_of": c.part_of, "replaced_by": c.replaced_by,
+            "aspect": c.aspect, "measure": c.measure, "origin": c.origin, "is_headline": c.is_headline,
         })
     return rec

@@ -14,7 +14,7 @@ from typing import Mapping
 import regex
 import yaml
 
-from .model import Bound, Category, LexiconError
+from .model import Aspect, Bound, Category, LexiconError, Measure, Origin
 
 UNIT_KINDS = {"money", "mass", "volume", "length", "area", "percent", "people", "count", "cases", "other"}
 BOUND_POSITIONS = {"prefix", "infix", "suffix"}
@@ -34,6 +34,25 @@ class ExclusionRule:
     pattern: str  # regex with {num}
     why: str
     guard: str | None = None
+
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: the facts stage caches its automaton per instance
+class FactWords:
+    """The signal words of ``facts.yaml`` (pipeline/facts.py): label -> words, per field."""
+
+    aspect: Mapping[str, tuple[str, ...]]
+    aspect_time_phrases: frozenset[str]  # aspect words that govern their whole sentence
+    measure: Mapping[str, tuple[str, ...]]  # in priority order: the first label listed wins
+    measure_else: tuple[str, ...]  # words of a cases count that name no measure: other
+    measure_by_unit: Mapping[str, str]
+    origin: Mapping[str, tuple[str, ...]]
+    origin_own_only: frozenset[str]
+    breakdown: Mapping[str, tuple[str, ...]]  # open / closed
+    remainder: tuple[str, ...]
+    total: tuple[str, ...]
+    correction: tuple[str, ...]
+    part_measures: Mapping[str, frozenset[str]]
+    cumulative_part_measures: Mapping[str, frozenset[str]]
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: the categoriser caches per class
@@ -72,6 +91,7 @@ class Lexicon:
     exclusions: tuple[ExclusionRule, ...]
     words: Mapping[str, tuple[str, ...]]  # named word lists from words.yaml
     heads: HeadWords  # heads.yaml
+    facts: FactWords | None = None  # facts.yaml (None in a hand-made lexicon: the facts stage loads it)
 
     def unit_alternation(self) -> str:
         """Regex alternation of unit surfaces, longest first."""
@@ -212,6 +232,119 @@ def load_words() -> dict[str, tuple[str, ...]]:
     return out
 
 
+_FACT_LABELS = {
+    "aspect": frozenset(a.value for a in Aspect),
+    "measure": frozenset(m.value for m in Measure),
+    "origin": frozenset(o.value for o in Origin),
+    "breakdown": frozenset({"open", "closed"}),
+}
+_FACT_LISTS = ("remainder", "total", "correction", "measure_else")
+_FACT_KEYS = {*_FACT_LABELS, *_FACT_LISTS, "aspect_time_phrases", "measure_by_unit", "origin_own_only", "part_measures",
+              "cumulative_part_measures"}
+
+
+def load_facts(text: str | None = None, name: str = "facts.yaml") -> FactWords:
+    """Read and check ``facts.yaml`` (or ``text``, for tests); errors name ``file:line``.
+
+    The file is composed into YAML nodes, which keep their line, so that every
+    check can say where the offending entry is."""
+    if text is None:
+        text = _data(name).read_text(encoding="utf-8")
+    try:
+        root = yaml.compose(text, Loader=_YAML_LOADER)
+    except yaml.YAMLError as exc:
+        raise LexiconError(f"{name}: {exc}") from None
+
+    def where(node) -> str:
+        return f"{name}:{node.start_mark.line + 1}"
+
+    def mapping(node, what: str) -> list[tuple[str, object, object]]:
+        if not isinstance(node, yaml.MappingNode):
+            raise LexiconError(f"{where(node)}: {what} must be a mapping")
+        out = []
+        for k, v in node.value:
+            if not isinstance(k, yaml.ScalarNode) or not k.value:
+                raise LexiconError(f"{where(k)}: {what}: keys must be plain words")
+            if any(k.value == seen for seen, _, _ in out):
+                raise LexiconError(f"{where(k)}: {what}: duplicate key {k.value!r}")
+            out.append((k.value, k, v))
+        return out
+
+    def words(node, what: str) -> tuple[str, ...]:
+        if not isinstance(node, yaml.SequenceNode) or not node.value:
+            raise LexiconError(f"{where(node)}: {what} must be a non-empty list")
+        out = []
+        for item in node.value:
+            if not isinstance(item, yaml.ScalarNode) or not item.value.strip():
+                raise LexiconError(f"{where(item)}: {what}: entries must be non-empty words")
+            if item.value in out:
+                raise LexiconError(f"{where(item)}: {what}: duplicate {item.value!r}")
+            out.append(item.value)
+        return tuple(out)
+
+    def label(node, field: str, what: str) -> str:
+        if not isinstance(node, yaml.ScalarNode) or node.value not in _FACT_LABELS[field]:
+            value = node.value if isinstance(node, yaml.ScalarNode) else "a list or mapping"
+            raise LexiconError(f"{where(node)}: {what}: {value!r} is not one of {sorted(_FACT_LABELS[field])}")
+        return node.value
+
+    if root is None:
+        raise LexiconError(f"{name}:1: empty file")
+    top = {key: (knode, v) for key, knode, v in mapping(root, "the top level")}
+    for key, (knode, _) in top.items():
+        if key not in _FACT_KEYS:
+            raise LexiconError(f"{where(knode)}: unknown key {key!r} (known: {sorted(_FACT_KEYS)})")
+    missing = sorted(_FACT_KEYS - set(top))
+    if missing:
+        raise LexiconError(f"{name}:1: missing keys {missing}")
+
+    labelled: dict[str, dict[str, tuple[str, ...]]] = {}
+    for field in _FACT_LABELS:
+        seen: dict[str, str] = {}
+        labelled[field] = {}
+        for lab, knode, v in mapping(top[field][1], field):
+            label(knode, field, field)
+            ws = words(v, f"{field}.{lab}")
+            for w, item in zip(ws, v.value):
+                if w in seen:
+                    raise LexiconError(f"{where(item)}: {field}: {w!r} is both {seen[w]} and {lab}")
+                seen[w] = lab
+            labelled[field][lab] = ws
+    by_unit = {}
+    for unit, knode, v in mapping(top["measure_by_unit"][1], "measure_by_unit"):
+        by_unit[unit] = label(v, "measure", f"measure_by_unit.{unit}")
+    own_only = frozenset(label(n, "measure", "origin_own_only") for n in _sequence(top["origin_own_only"][1], where))
+    parts: dict[str, dict[str, frozenset[str]]] = {}
+    for key in ("part_measures", "cumulative_part_measures"):
+        parts[key] = {}
+        for total, knode, v in mapping(top[key][1], key):
+            label(knode, "measure", key)
+            parts[key][total] = frozenset(label(n, "measure", f"{key}.{total}") for n in _sequence(v, where))
+    lists = {key: words(top[key][1], key) for key in _FACT_LISTS}
+    measure_words = {w for ws in labelled["measure"].values() for w in ws}
+    for w, item in zip(lists["measure_else"], top["measure_else"][1].value):
+        if w in measure_words:
+            raise LexiconError(f"{where(item)}: measure_else: {w!r} is a measure word already")
+    aspect_words = {w for ws in labelled["aspect"].values() for w in ws}
+    phrases = top["aspect_time_phrases"][1]
+    for w, item in zip(words(phrases, "aspect_time_phrases"), phrases.value):
+        if w not in aspect_words:
+            raise LexiconError(f"{where(item)}: aspect_time_phrases: {w!r} is not an aspect word")
+    return FactWords(
+        aspect=labelled["aspect"], aspect_time_phrases=frozenset(phrases.value[i].value for i in range(len(phrases.value))),
+        measure=labelled["measure"], measure_else=lists["measure_else"], measure_by_unit=by_unit,
+        origin=labelled["origin"], origin_own_only=own_only, breakdown=labelled["breakdown"],
+        remainder=lists["remainder"], total=lists["total"], correction=lists["correction"],
+        part_measures=parts["part_measures"], cumulative_part_measures=parts["cumulative_part_measures"],
+    )
+
+
+def _sequence(node, where) -> list:
+    if not isinstance(node, yaml.SequenceNode) or not node.value:
+        raise LexiconError(f"{where(node)}: must be a non-empty list")
+    return node.value
+
+
 def _node_value(node, where: str):
     """A YAML node as plain Python (lists of strings, mappings), with ``where`` naming
     ``file:line`` of the node for the errors of the caller."""
@@ -344,6 +477,7 @@ def load_lexicon() -> Lexicon:
         exclusions=load_exclusions(),
         words=load_words(),
         heads=load_heads(),
+        facts=load_facts(),
     )
 
 

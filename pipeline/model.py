@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import MISSING, dataclass, field, fields
 from enum import Enum
+from typing import NamedTuple
 
 
 def record(cls):
@@ -62,6 +63,45 @@ class Bound(str, Enum):
     le = "le"
     approx = "approx"
     range = "range"
+
+
+class Aspect(str, Enum):
+    """How a count relates to time (CLAIMS.md "Facts")."""
+
+    new = "new"
+    cumulative = "cumulative"
+    current = "current"
+
+
+class Measure(str, Enum):
+    """What a cases count counts (CLAIMS.md "Facts")."""
+
+    confirmed = "confirmed"
+    asymptomatic = "asymptomatic"
+    suspected = "suspected"
+    death = "death"
+    recovered = "recovered"
+    close_contact = "close_contact"
+    secondary_contact = "secondary_contact"
+    observation = "observation"
+    released = "released"
+    converted = "converted"
+    other = "other"
+
+
+class Origin(str, Enum):
+    local = "local"
+    imported = "imported"
+
+
+class PartsStatus(str, Enum):
+    """How a total's parts add up: ``complete`` (they sum to it), ``partial`` (an open
+    breakdown that names only some), ``mismatch`` (a closed list that does not sum to it,
+    or parts that exceed it)."""
+
+    complete = "complete"
+    partial = "partial"
+    mismatch = "mismatch"
 
 
 class ParagraphKind(str, Enum):
@@ -237,7 +277,65 @@ class Claim:
     place: LocalityPath
     date: str | None
     rule: str
+    # How the claim relates to the others of its document (CLAIMS.md "Facts"; pipeline/facts.py)
+    fact: str | None = None
+    part_of: str | None = None
+    replaced_by: str | None = None
+    aspect: str | None = None
+    measure: str | None = None
+    origin: str | None = None
+    is_headline: bool = False
 
     @property
     def claim_id(self) -> str:
         return f"{self.doc_id}:{self.start}-{self.end}"
+
+    @property
+    def fact_id(self) -> str | None:
+        return self.fact
+
+
+class FactLinks(NamedTuple):
+    """What the facts stage says of one claim (all None for a date). A tuple: one is made
+    for every claim."""
+
+    fact: str | None = None
+    part_of: str | None = None
+    replaced_by: str | None = None
+    aspect: str | None = None
+    measure: str | None = None
+    origin: str | None = None
+    is_headline: bool = False
+
+
+class Fact(NamedTuple):
+    """One figure of a document, however often it is mentioned: a row of the facts table,
+    its fields in the order of :data:`pipeline.schema.FACTS`'s columns (a tuple, as the
+    table's rows are; one is made for nearly every claim)."""
+
+    doc_id: str
+    fact_id: str
+    category: str  # a Category value
+    item: str
+    measure: str | None
+    aspect: str | None
+    origin: str | None
+    value: float
+    value_hi: float | None
+    unit: str | None
+    bound: str  # a Bound value
+    per: str | None
+    locality: str | None
+    province: str | None
+    city: str | None
+    county: str | None
+    township: str | None
+    village: str | None
+    date: str | None
+    first_claim: str
+    start: int
+    n_mentions: int
+    part_of: str | None
+    parts_sum: float | None
+    parts_status: str | None
+    replaced_by: str | None

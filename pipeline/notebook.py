@@ -1,7 +1,7 @@
 """Reading a run's tables in a notebook: pandas DataFrames and DuckDB SQL.
 
 Reads: an output folder written by ``bulletin extract`` (``documents.parquet``,
-``paragraphs.parquet``, ``claims.parquet``, ``rejections.parquet``); a table
+``paragraphs.parquet``, ``claims.parquet``, ``rejections.parquet``, ``facts.parquet``); a table
 may also be a *dataset folder* of Parquet files (``DIR/claims/*.parquet``, hive
 partitions such as ``DIR/claims/category=cases/part-0.parquet`` included).
 Writes nothing.
@@ -34,7 +34,7 @@ from .model import Bound, Category, ParagraphKind, PipelineError
 from .outfolder import current_generation, is_own_link
 from .schema import TABLES
 
-TABLE_NAMES = ("documents", "paragraphs", "claims", "rejections")
+TABLE_NAMES = ("documents", "paragraphs", "claims", "rejections", "facts")
 LOCALITY_LEVELS = ("province", "city", "county", "township", "village", "locality")
 
 # Categorical columns: table -> column -> fixed categories (in this order) or None (the observed values, sorted).
@@ -48,6 +48,12 @@ _CATEGORICAL: dict[str, dict[str, tuple[str, ...] | None]] = {
         **{level: None for level in LOCALITY_LEVELS},
     },
     "rejections": {"reason": None},
+    "facts": {
+        "category": tuple(c.value for c in Category if c is not Category.date),
+        "bound": tuple(b.value for b in Bound),
+        "unit": None,
+        **{level: None for level in LOCALITY_LEVELS},
+    },
 }
 
 
@@ -100,8 +106,8 @@ def _read_source(src: Path | None, name: str) -> pd.DataFrame:
     known = [c for c in table.names if c in df.columns]
     extra = [c for c in df.columns if c not in table.names]
     df = df[known + extra]
-    if src.is_dir() and set(table.primary_key) <= set(df.columns):
-        df = df.sort_values(list(table.primary_key), kind="stable").reset_index(drop=True)
+    if src.is_dir() and set(table.sort_key) <= set(df.columns):
+        df = df.sort_values(list(table.sort_key), kind="stable").reset_index(drop=True)
     return with_datetimes(df, name)
 
 
@@ -136,6 +142,7 @@ class Outputs:
     paragraphs: pd.DataFrame
     claims: pd.DataFrame
     rejections: pd.DataFrame
+    facts: pd.DataFrame
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return getattr(self, name)
@@ -206,7 +213,7 @@ def _sql_string(s: str) -> str:
 
 def connect(path: str | Path = "outputs", con=None):
     """A DuckDB connection with one view per table of the folder (documents, paragraphs,
-    claims, rejections), each over its Parquet file or dataset folder, all from the run
+    claims, rejections, facts), each over its Parquet file or dataset folder, all from the run
     that is current when it connects (connect again after a new run). Needs the ``sql`` extra."""
     from .extras import require
 

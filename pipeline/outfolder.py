@@ -56,8 +56,8 @@ MARKER = "manifest.json"
 CURRENT = "current"
 RUN_FILE = "run.json"
 LAYOUT_NAMES = {
-    "files": ("documents.parquet", "paragraphs.parquet", "claims.parquet", "rejections.parquet", "claims.jsonl"),
-    "dataset": ("documents", "paragraphs", "claims", "rejections", "claims.jsonl"),
+    "files": ("documents.parquet", "paragraphs.parquet", "claims.parquet", "rejections.parquet", "facts.parquet", "claims.jsonl"),
+    "dataset": ("documents", "paragraphs", "claims", "rejections", "facts", "claims.jsonl"),
 }
 ALL_NAMES = tuple(sorted(set(LAYOUT_NAMES["files"]) | set(LAYOUT_NAMES["dataset"])))
 # Test hook: the process kills itself (SIGKILL) just before the k-th step of a commit.

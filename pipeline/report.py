@@ -232,6 +232,8 @@ class Mark:
     category: str
     rec: dict
     path: tuple[str, ...]  # province … village, or (locality,) when no level is known
+    counted: bool = True  # adds to a summary sum: a figure's first mention, not a part of a total present, not replaced
+    mismatch: bool = False  # its figure's parts do not add up to it
 
     @property
     def loc(self) -> str:
@@ -252,6 +254,13 @@ class Mark:
         if r["date"]:
             bits.append(f"date {r['date']}")
         bits.append(f"rule {r['rule']}")
+        if r.get("fact_id"):
+            typed = " ".join(v for v in (r.get("aspect"), r.get("measure"), r.get("origin")) if v)
+            link = f"fact {r['fact_id']}" + (f" part of {r['part_of']}" if r.get("part_of") else "")
+            link += f" replaced by {r['replaced_by']}" if r.get("replaced_by") else ""
+            bits.append(link + (f" ({typed})" if typed else ""))
+        if self.mismatch:
+            bits.append("its parts do not add up to it")
         return " · ".join(bits)
 
 
@@ -263,6 +272,7 @@ class Doc:
     paras: list[dict] = field(default_factory=list)
     claims: list[Mark] = field(default_factory=list)
     rejections: list[dict] = field(default_factory=list)
+    facts: dict[str, dict] = field(default_factory=dict)  # fact_id -> facts row
     file: str = ""  # page name in folder mode
 
     @property
@@ -290,7 +300,8 @@ class Doc:
 
 
 _CLAIM_FIELDS = ("category", "item", "value", "value_hi", "iso", "unit", "unit_raw", "bound", "per", "locality",
-                 "province", "city", "county", "township", "village", "date", "rule", "quote")
+                 "province", "city", "county", "township", "village", "date", "rule", "quote",
+                 "fact_id", "part_of", "replaced_by", "aspect", "measure", "origin")
 
 
 def _records(df: pd.DataFrame) -> list[dict]:
@@ -332,11 +343,33 @@ def prepare(out: Outputs) -> list[Doc]:
         doc(c.doc).claims.append(c)
     for r in _records(out.rejections):
         doc(str(r["doc_id"])).rejections.append(r)
+    for r in _records(getattr(out, "facts", pd.DataFrame())):
+        doc(str(r["doc_id"])).facts[str(r["fact_id"])] = r
     for d in docs.values():
         d.paras.sort(key=lambda p: int(p["para_id"]))
         d.claims.sort(key=lambda c: (c.start, c.end))
         d.rejections.sort(key=lambda r: (int(r["start"]), int(r["end"])))
+        _mark_facts(d)
     return list(docs.values())
+
+
+def _mark_facts(d: Doc) -> None:
+    """Which claims a sum counts (a figure once: its first mention, unless it is a part of a total
+    present in the document or replaced by a correction), and which totals' parts do not add up."""
+    seen: set[str] = set()
+    for c in d.claims:
+        f = c.rec.get("fact_id")
+        if f is None:
+            continue
+        row = d.facts.get(f, {})
+        c.mismatch = row.get("parts_status") == "mismatch"
+        c.counted = f not in seen and not row.get("replaced_by") and not (row.get("part_of") and row["part_of"] in d.facts)
+        seen.add(f)
+
+
+def mismatches(d: Doc) -> list[dict]:
+    """The facts rows of a document whose parts do not add up to them."""
+    return [r for r in d.facts.values() if r.get("parts_status") == "mismatch"]
 
 
 # --------------------------------------------------------------------------
@@ -344,8 +377,10 @@ def prepare(out: Outputs) -> list[Doc]:
 
 
 def _mark(c: Mark, text: str) -> str:
-    return (f'<mark class="c k-{_e(c.category)}" tabindex="0" data-claim-id="{_e(c.id)}" data-cat="{_e(c.category)}" '
-            f'data-loc="{_e(c.loc)}" title="{_e(c.tooltip())}">{_e(text)}</mark>')
+    extra = " mismatch" if c.mismatch else ""
+    fact = f' data-fact="{_e(c.rec["fact_id"])}"' if c.rec.get("fact_id") else ""
+    return (f'<mark class="c k-{_e(c.category)}{extra}" tabindex="0" data-claim-id="{_e(c.id)}" data-cat="{_e(c.category)}" '
+            f'data-loc="{_e(c.loc)}"{fact} title="{_e(c.tooltip())}">{_e(text)}</mark>')
 
 
 def _rej(r: dict, text: str) -> str:
@@ -421,6 +456,12 @@ def render_document(d: Doc, heading_link: str | None = None) -> str:
     ]
     if _s(r.get("error")):
         parts.append(f'<p class="err">could not be read: {_e(r["error"])}</p>')
+    bad = mismatches(d)
+    if bad:
+        what = "; ".join(
+            f"{_e(f['fact_id'])} {fmt_num(_f(f['value']))} {_e(_s(f.get('unit')) or '')} {_e(f['item'] or f['category'])}: "
+            f"its parts add up to {fmt_num(_f(f['parts_sum']))}" for f in bad)
+        parts.append(f'<p class="mismatch-note">Breakdowns that do not add up (kept as the text gives them): {what}</p>')
     claims_by_para: dict[int | None, list[Mark]] = defaultdict(list)
     para_ids = {int(p["para_id"]) for p in d.paras}
     for c in d.claims:
@@ -446,12 +487,30 @@ def render_document(d: Doc, heading_link: str | None = None) -> str:
 
 def claims_data(docs: list[Doc]) -> dict:
     """claim_id -> fields for the details panel, the claim search and the CSV export
-    (documents in table order, each one's claims by offset)."""
+    (documents in table order, each one's claims by offset), with the claim's fact: its other
+    mentions, its parts, its total and its correction (as claim ids), and how its parts add up."""
     data = {}
     for d in docs:
+        by_fact: dict[str, list[str]] = defaultdict(list)
+        parts: dict[str, list[str]] = defaultdict(list)
         for c in d.claims:
-            data[c.id] = {**c.rec, "id": c.id, "doc": d.id, "start": c.start, "end": c.end, "path": " › ".join(c.path),
-                         "loc": c.loc}
+            if c.rec.get("fact_id"):
+                by_fact[c.rec["fact_id"]].append(c.id)
+            if c.rec.get("part_of"):
+                parts[c.rec["part_of"]].append(c.id)
+        for c in d.claims:
+            rec = {**c.rec, "id": c.id, "doc": d.id, "start": c.start, "end": c.end, "path": " › ".join(c.path),
+                   "loc": c.loc}
+            f = c.rec.get("fact_id")
+            if f:
+                row = d.facts.get(f, {})
+                rec["mentions"] = [x for x in by_fact[f] if x != c.id]
+                rec["parts"] = parts.get(f, [])
+                rec["total"] = by_fact[c.rec["part_of"]][0] if by_fact.get(c.rec.get("part_of") or "") else None
+                rec["replacement"] = by_fact[c.rec["replaced_by"]][0] if by_fact.get(c.rec.get("replaced_by") or "") else None
+                if row.get("parts_status"):
+                    rec["check"] = f"parts add up to {fmt_num(_f(row['parts_sum']))} of {fmt_num(_f(row['value']))}: {row['parts_status']}"
+            data[c.id] = rec
     return data
 
 
@@ -485,7 +544,7 @@ def dominant_units(claims: list[Mark]) -> dict[str, str]:
 
 
 def _summable(c: Mark) -> bool:
-    return c.category != "date" and c.rec["value"] is not None and bool(c.rec["unit"]) and not c.rec["per"]
+    return c.category != "date" and c.rec["value"] is not None and bool(c.rec["unit"]) and not c.rec["per"] and c.counted
 
 
 @dataclass
@@ -745,8 +804,9 @@ def render_summary(docs: list[Doc]) -> str:
         '<section id="summary"><h2>Claims by place and category</h2>'
         f'<p><label>Place level <select id="levelf">{options}</select></label></p>'
         '<p class="note">Each cell: number of claims, and Σ the sum of their values in the unit named under the '
-        "category (claims in other units, rates with a <i>per</i>, and ranges' upper ends are not added; totals "
-        "and their breakdowns are both counted, so sums can overstate).</p>"
+        "category (claims in other units, rates with a <i>per</i>, and ranges' upper ends are not added). A figure "
+        "is added once: repeated mentions of it, parts of a total that the document gives, and figures a correction "
+        "replaces are counted but not added (see the facts table).</p>"
         f"{levels}<div class='charts'>{time_chart(claims, published)}</div></section>"
     )
 

@@ -96,8 +96,8 @@ MAX_CHUNK_BYTES = 1024 * 1024
 MIN_CHUNK_BYTES = 32 * 1024
 STATE_FILE = "state.json"  # in the generation folder
 STATE_VERSION = 2
-TABLE_NAMES = ("documents", "paragraphs", "claims", "rejections")
-SINGLE_FILES = ("documents.parquet", "paragraphs.parquet", "claims.parquet", "rejections.parquet", "claims.jsonl")
+TABLE_NAMES = ("documents", "paragraphs", "claims", "rejections", "facts")
+SINGLE_FILES = ("documents.parquet", "paragraphs.parquet", "claims.parquet", "rejections.parquet", "facts.parquet", "claims.jsonl")
 ENGINES = ("local", "dask")
 
 log = logging.getLogger(__name__)
@@ -948,7 +948,7 @@ def write_batch(staging: Path, batch: int, pieces: list[dict], run: str) -> tupl
         t = pa.concat_tables([p[name] for p in pieces]) if pieces else TABLES[name].arrow_schema().empty_table()
         spec = TABLES[name]
         _check(t, spec)
-        tables[name] = t.sort_by([(k, "ascending") for k in spec.primary_key]) if t.num_rows else t
+        tables[name] = t.sort_by([(k, "ascending") for k in spec.sort_key]) if t.num_rows else t
     docs = tables["documents"]
     years = [_year(p) for p in docs["published"].to_pylist()]
     doc_ids = pa.array(docs["doc_id"].to_pylist(), pa.string())

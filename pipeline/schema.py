@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from .model import Bound, Category, ParagraphKind
+from .model import Aspect, Bound, Category, Measure, Origin, ParagraphKind, PartsStatus
 
 if TYPE_CHECKING:  # validate() only reads the DataFrame it is given: no pandas import needed at run time
     import pandas as pd
@@ -37,6 +37,11 @@ class Table:
     doc: str
     columns: tuple[Col, ...]
     primary_key: tuple[str, ...]
+    order_by: tuple[str, ...] = ()  # row order of the files, when not the primary key's
+
+    @property
+    def sort_key(self) -> tuple[str, ...]:
+        return self.order_by or self.primary_key
 
     def arrow_schema(self) -> pa.Schema:
         return pa.schema([pa.field(c.name, c.type, nullable=c.nullable) for c in self.columns])
@@ -58,6 +63,10 @@ EFFECTIVE_SOURCES = ("sentence", "published")
 # documents.year_source: where the year of dates that give none came from, most certain
 # first (docs/CLAIMS.md, "Dates"). "default" means none of the others: the year was assumed.
 YEAR_SOURCES = ("manifest", "page", "text", "option", "default")
+_FACT_ID = "f1, f2 … in text order of each figure's first mention, unique within the document"
+_ASPECTS = tuple(a.value for a in Aspect)
+_MEASURES = tuple(m.value for m in Measure)
+_ORIGINS = tuple(o.value for o in Origin)
 
 DOCUMENTS = Table(
     "documents",
@@ -134,8 +143,53 @@ CLAIMS = Table(
         Col("effective_precision", _S, True, "what effective_date stands for: month or day", PRECISIONS),
         Col("effective_source", _S, True, "where effective_date comes from: sentence or published", EFFECTIVE_SOURCES),
         Col("rule", _S, False, "name of the rule that produced the claim"),
+        # How the claim relates to the others of its document (spec "Facts"; pipeline/facts.py)
+        Col("fact_id", _S, True, _FACT_ID + "; shared by the mentions of one figure; null on date rows"),
+        Col("part_of", _S, True, "fact_id of the total this mention is a part of (其中, 包括, a list before 共, a status list…)"),
+        Col("replaced_by", _S, True, "fact_id of the figure that corrects this one (由411例订正为631例)"),
+        Col("aspect", _S, True, "new, cumulative or current, where the text says so", _ASPECTS),
+        Col("measure", _S, True, "what a cases claim counts (confirmed, death, close_contact…); null for other categories", _MEASURES),
+        Col("origin", _S, True, "local or imported, where a cases claim's text says so", _ORIGINS),
+        Col("is_headline", _B, False, "the mention sits in a headline or a 【…】/#…# title"),
     ),
     ("doc_id", "start", "end"),
+)
+
+FACTS = Table(
+    "facts",
+    "One row per figure of a document: the claims that mention it, its total, its parts checked against it.",
+    (
+        Col("doc_id", _S, False, "document"),
+        Col("fact_id", _S, False, _FACT_ID),
+        Col("category", _S, False, "claim category", tuple(c.value for c in Category if c is not Category.date)),
+        Col("item", _S, False, "the thing counted, as its first mention (not a headline) names it"),
+        Col("measure", _S, True, "what a cases fact counts; null for other categories", _MEASURES),
+        Col("aspect", _S, True, "new, cumulative or current, as its mentions say", _ASPECTS),
+        Col("origin", _S, True, "local or imported, as its mentions say", _ORIGINS),
+        Col("value", _F, False, "normalised value in unit (of its first exact mention)"),
+        Col("value_hi", _F, True, "upper end of a range"),
+        Col("unit", _S, True, "canonical unit"),
+        Col("bound", _S, False, "eq, ge, le, approx or range", tuple(b.value for b in Bound)),
+        Col("per", _S, True, "rate denominator (每个乡镇): a rate is not added to totals"),
+        Col("locality", _S, True, "most specific place the figure is about, or 全国"),
+        Col("province", _S, True, "province of the locality"),
+        Col("city", _S, True, "prefecture-level city of the locality"),
+        Col("county", _S, True, "county-level unit of the locality"),
+        Col("township", _S, True, "township, town or street of the locality"),
+        Col("village", _S, True, "village or community of the locality"),
+        Col("date", _S, True, "ISO date its mentions' sentences give"),
+        Col("first_claim", _S, False, "claim_id of its first mention"),
+        Col("start", _I, False, "raw offset of its first mention (rows are in text order)"),
+        Col("n_mentions", _I, False, "claims that mention it"),
+        Col("part_of", _S, True, "fact_id of the total it is a part of"),
+        Col("parts_sum", _F, True, "sum of its parts, for a total (of the breakdown that decides parts_status)"),
+        Col("parts_status", _S, True, "complete (the parts add up to it), partial (an open breakdown names only some: "
+            "其中, 其余) or mismatch (a closed list that does not add up, or parts that exceed it); null when it has no parts",
+            tuple(s.value for s in PartsStatus)),
+        Col("replaced_by", _S, True, "fact_id of the figure that corrects it"),
+    ),
+    ("doc_id", "fact_id"),
+    ("doc_id", "start", "fact_id"),
 )
 
 REJECTIONS = Table(
@@ -151,7 +205,7 @@ REJECTIONS = Table(
     ("doc_id", "start", "end"),
 )
 
-TABLES = {t.name: t for t in (DOCUMENTS, PARAGRAPHS, CLAIMS, REJECTIONS)}
+TABLES = {t.name: t for t in (DOCUMENTS, PARAGRAPHS, CLAIMS, REJECTIONS, FACTS)}
 
 
 class SchemaError(ValueError):

@@ -25,8 +25,8 @@ import pyarrow.parquet as pq
 
 from . import __version__
 from .ingest import os_bytes, printable
-from .model import Claim
-from .schema import CLAIMS, DOCUMENTS, PARAGRAPHS, REJECTIONS, Table, validate
+from .model import Claim, Fact
+from .schema import CLAIMS, DOCUMENTS, FACTS, PARAGRAPHS, REJECTIONS, Table, validate
 
 # pandas is imported inside the functions that make or read DataFrames: importing it
 # costs about half a second, which ``import pipeline`` and the commands that make
@@ -34,7 +34,7 @@ from .schema import CLAIMS, DOCUMENTS, PARAGRAPHS, REJECTIONS, Table, validate
 if TYPE_CHECKING:
     import pandas as pd
 
-TABLE_FILES = ("documents.parquet", "paragraphs.parquet", "claims.parquet", "rejections.parquet", "claims.jsonl")
+TABLE_FILES = ("documents.parquet", "paragraphs.parquet", "claims.parquet", "rejections.parquet", "facts.parquet", "claims.jsonl")
 
 
 @dataclass
@@ -43,6 +43,7 @@ class Tables:
     paragraphs: pd.DataFrame
     claims: pd.DataFrame
     rejections: pd.DataFrame
+    facts: pd.DataFrame
 
 
 _PRECISION_OF_LENGTH = {4: "year", 7: "month", 10: "day", 16: "minute"}
@@ -115,7 +116,14 @@ def claim_values(c: Claim, published: dt.date | None = None) -> tuple:
         c.doc_id, c.para_id, c.claim_id, c.start, c.end, c.quote, c.category._value_, c.item, c.value, c.value_hi,
         iso, iso_day, iso_precision, c.unit, c.unit_raw, c.bound._value_, c.per, p.locality, p.province, p.city,
         p.county, p.township, p.village, date, date_day, date_precision, eff_day, eff_precision, eff_source, c.rule,
+        c.fact, c.part_of, c.replaced_by, c.aspect, c.measure, c.origin, c.is_headline,
     )
+
+
+def fact_values(f: Fact) -> tuple:
+    """A facts-table row as a tuple, in the order of :data:`pipeline.schema.FACTS`'s columns
+    (a :class:`~pipeline.model.Fact` is that tuple already)."""
+    return f
 
 
 # A claims-table row as a dict -> the same row as :func:`claim_values` makes it
@@ -133,19 +141,29 @@ _encode_json = json.JSONEncoder(ensure_ascii=False).encode
 _SPEC_LINE = (
     '{"doc": %s, "start": %s, "end": %s, "quote": %s, "category": %s, "item": %s, "value": %s, "value_hi": %s, '
     '"unit": %s, "bound": %s, "per": %s, "locality": %s, "county": %s, "date": %s, "optional": false, '
-    '"province": %s, "city": %s, "township": %s, "village": %s, "rule": %s}\n'
+    '%s, "province": %s, "city": %s, "township": %s, "village": %s, "rule": %s}\n'
 )
+# The facts fields of a line (spec "Facts"), most often all null (a date) or all null but the fact
+_FACTS = '"fact": %s, "part_of": %s, "replaced_by": %s, "aspect": %s, "measure": %s, "origin": %s'
+_FACT_ONLY = '"fact": %s, "part_of": null, "replaced_by": null, "aspect": null, "measure": null, "origin": null'
+_NO_FACT = _FACT_ONLY % "null"
 
 
 def spec_line_of(values: tuple) -> str:
     """A claims-table row (as :func:`claim_values` makes it) as one line of claims.jsonl."""
     (doc_id, _, _, start, end, quote, category, item, value, value_hi, iso, _, _, unit, _,
-     bound, per, locality, province, city, county, township, village, date, _, _, _, _, _, rule) = values
+     bound, per, locality, province, city, county, township, village, date, _, _, _, _, _, rule,
+     fact, part_of, replaced_by, aspect, measure, origin, _) = values
+    if part_of is None and replaced_by is None and aspect is None and measure is None and origin is None:
+        facts = _NO_FACT if fact is None else _FACT_ONLY % _json_str(fact)
+    else:
+        facts = _FACTS % (_json_opt_str(fact), _json_opt_str(part_of), _json_opt_str(replaced_by),
+                          _json_opt_str(aspect), _json_opt_str(measure), _json_opt_str(origin))
     return _SPEC_LINE % (
         _json_str(doc_id), start, end, _json_str(quote), _json_str(category), _json_str(item),
         _json_opt_str(iso) if category == "date" else _json_num(value), _json_num(value_hi),
         _json_opt_str(unit), _json_str(bound), _json_opt_str(per), _json_opt_str(locality), _json_opt_str(county),
-        _json_opt_str(date), _json_opt_str(province), _json_opt_str(city), _json_opt_str(township),
+        _json_opt_str(date), facts, _json_opt_str(province), _json_opt_str(city), _json_opt_str(township),
         _json_opt_str(village), _json_str(rule),
     )
 
@@ -176,13 +194,13 @@ def _frame(rows: list[dict], table: Table) -> pd.DataFrame:
     df = arrow.to_pandas(date_as_object=False)  # typed date columns as datetimes, as load() gives them
     if not rows:
         df = pd.DataFrame({c: pd.Series(dtype=object) for c in table.names})
-    df = df.sort_values(list(table.primary_key), kind="stable").reset_index(drop=True)
+    df = df.sort_values(list(table.sort_key), kind="stable").reset_index(drop=True)
     validate(df, table)
     return df
 
 
-def extraction_values(ex) -> tuple[list[tuple], list[tuple], list[tuple], list[tuple]]:
-    """The rows one extraction adds to the documents, paragraphs, claims and rejections
+def extraction_values(ex) -> tuple[list[tuple], list[tuple], list[tuple], list[tuple], list[tuple]]:
+    """The rows one extraction adds to the documents, paragraphs, claims, rejections and facts
     tables, as tuples in the order of each table's columns (:mod:`pipeline.schema`)."""
     d = ex.document
     doc = (
@@ -196,31 +214,34 @@ def extraction_values(ex) -> tuple[list[tuple], list[tuple], list[tuple], list[t
     published = typed_iso(d.meta.published)[0]
     claims = [claim_values(c, published) for c in ex.claims]
     rejections = [(doc_id, r.start, r.end, r.text, r.reason) for r in ex.rejections]
-    return [doc], paras, claims, rejections
+    facts = [fact_values(f) for f in ex.facts]
+    return [doc], paras, claims, rejections, facts
 
 
-def extraction_rows(ex) -> tuple[list[dict], list[dict], list[dict], list[dict]]:
+def extraction_rows(ex) -> tuple[list[dict], list[dict], list[dict], list[dict], list[dict]]:
     """:func:`extraction_values` as dicts (column name -> value)."""
     return tuple(
         [dict(zip(table.names, values)) for values in part]
-        for table, part in zip((DOCUMENTS, PARAGRAPHS, CLAIMS, REJECTIONS), extraction_values(ex))
+        for table, part in zip((DOCUMENTS, PARAGRAPHS, CLAIMS, REJECTIONS, FACTS), extraction_values(ex))
     )
 
 
-def tables_from_rows(docs: list[dict], paras: list[dict], claims: list[dict], rejections: list[dict]) -> Tables:
+def tables_from_rows(docs: list[dict], paras: list[dict], claims: list[dict], rejections: list[dict], facts: list[dict] = ()) -> Tables:
     """Sorted, validated DataFrames from rows (as :func:`extraction_rows` makes them)."""
-    return Tables(_frame(docs, DOCUMENTS), _frame(paras, PARAGRAPHS), _frame(claims, CLAIMS), _frame(rejections, REJECTIONS))
+    return Tables(_frame(docs, DOCUMENTS), _frame(paras, PARAGRAPHS), _frame(claims, CLAIMS), _frame(rejections, REJECTIONS),
+                  _frame(list(facts), FACTS))
 
 
 def build_tables(extractions: Iterable) -> Tables:
-    docs, paras, claims, rejections = [], [], [], []
+    docs, paras, claims, rejections, facts = [], [], [], [], []
     for ex in extractions:
-        d, p, c, r = extraction_rows(ex)
+        d, p, c, r, f = extraction_rows(ex)
         docs += d
         paras += p
         claims += c
         rejections += r
-    return tables_from_rows(docs, paras, claims, rejections)
+        facts += f
+    return tables_from_rows(docs, paras, claims, rejections, facts)
 
 
 RUN_ID_KEY = b"bulletin.run_id"
@@ -273,6 +294,7 @@ def write_table_files(tables: Tables, folder: Path, run: str | None = None) -> l
         ("paragraphs.parquet", tables.paragraphs, PARAGRAPHS),
         ("claims.parquet", tables.claims, CLAIMS),
         ("rejections.parquet", tables.rejections, REJECTIONS),
+        ("facts.parquet", tables.facts, FACTS),
     ):
         _write_parquet(df, table, folder / name, run)
         written.append(folder / name)
@@ -303,4 +325,4 @@ def read_tables(folder: Path) -> Tables:
     from .notebook import load
 
     out = load(folder, categorical=False)
-    return Tables(out.documents, out.paragraphs, out.claims, out.rejections)
+    return Tables(out.documents, out.paragraphs, out.claims, out.rejections, out.facts)

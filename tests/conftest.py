@@ -40,6 +40,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "categories.tsv": ("text", "quote", "category", "per"),
     "year_sources.tsv": ("text", "published", "default_year", "year_source"),
     "value_range.tsv": ("text", "value", "reason"),
+    "facts.tsv": ("text", "claims", "totals"),
 }
 LINE_FILES = ("not_claims.txt",)
 

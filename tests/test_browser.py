@@ -121,6 +121,33 @@ def test_place_filter_in_chromium(browser, seeds_report):
     page.close()
 
 
+def test_facts_panel_in_chromium(browser, seeds_report):
+    """A total whose parts do not add up is marked; its panel lists its parts, and a click on a
+    part shows that part, whose panel names the total."""
+    report, claims = seeds_report
+    facts = pd.read_parquet(report.parent / "out" / "facts.parquet")
+    total = facts[facts.parts_status == "mismatch"].iloc[0]
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(report.as_uri())
+    mark = page.locator(f'mark[data-claim-id="{total.first_claim}"]')
+    assert "mismatch" in mark.get_attribute("class")
+    mark.scroll_into_view_if_needed()
+    mark.click()
+    details = page.locator("#details")
+    field = lambda name: details.locator(f'tr[data-field="{name}"] td').nth(1)  # noqa: E731
+    assert field("fact").inner_text() == total.fact_id
+    assert "mismatch" in field("check").inner_text()
+    parts = claims[(claims.doc_id == total.doc_id) & (claims.part_of == total.fact_id)]
+    assert field("parts").locator(".link").count() == len(parts) >= 2
+    field("parts").locator(".link").first.click()
+    assert field("claim").inner_text() == parts.iloc[0].claim_id
+    assert field("part of").inner_text() == claims.set_index("claim_id").loc[total.first_claim, "quote"]
+    assert not errors, errors
+    page.close()
+
+
 # ---------------------------------------------------------------- checking at scale
 
 

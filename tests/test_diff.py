@@ -195,3 +195,29 @@ def test_parquet_fallback_folds_iso_into_value(tmp_path):
 def test_missing_claims_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match="claims.jsonl"):
         load_output_claims(tmp_path)
+
+
+# ---------------------------------------------------------------- facts fields
+
+
+def test_renumbered_facts_are_not_changes_but_regrouped_ones_are():
+    old = [claim(0, 3, fact="f1"), claim(10, 13, 5, fact="f2", part_of="f1"), claim(20, 23, fact="f1")]
+    # a new figure at 5 renumbers everything after it: the same relations, other ids
+    new = [claim(0, 3, fact="f1"), claim(5, 7, 9, fact="f2"), claim(10, 13, 5, fact="f3", part_of="f1"),
+           claim(20, 23, fact="f1")]
+    d = diff_claims(old, new)
+    assert [c["start"] for c in d.added] == [5] and not d.changed
+    # the mention at 20 becomes a figure of its own, and the part now points at it
+    regrouped = [claim(0, 3, fact="f1"), claim(10, 13, 5, fact="f2", part_of="f3"), claim(20, 23, fact="f3")]
+    d = diff_claims(old, regrouped)
+    changes = {(ch.key[1], c.field): (c.old, c.new) for ch in d.changed for c in ch.changes}
+    assert changes == {(10, "part_of"): ("@0-3", "@20-23"), (20, "fact"): ("@0-3", "@20-23")}
+    assert d.by_field == {"fact": 1, "part_of": 1}
+    assert should_fail(d, parse_fail_on("part_of")) and not should_fail(d, parse_fail_on("value"))
+
+
+def test_aspect_measure_origin_changes_are_reported():
+    d = diff_claims([claim(0, 3, 2, "例", category="cases", fact="f1", aspect="new", measure="confirmed", origin=None)],
+                    [claim(0, 3, 2, "例", category="cases", fact="f1", aspect="cumulative", measure="confirmed", origin="local")])
+    assert d.by_field == {"aspect": 1, "origin": 1}
+    assert 'aspect: "new" → "cumulative"' in format_diff(d)

@@ -267,3 +267,96 @@ def test_gold_scores_perfectly_against_itself(path):
         assert (c.precision, c.recall, c.f1) == (1.0, 1.0, 1.0), group
     assert all(a.value in (1.0, None) for a in s.accuracy.values())
     assert not (s.misses or s.spurious or s.mismatches)
+    if s.facts is not None:
+        assert all(c.f1 == 1.0 for c in s.facts.links.values())
+        assert all(a.value in (1.0, None) for a in s.facts.typed.values())
+        assert all(a.correct == 0 for a in s.facts.typed_null.values()) and not s.facts.errors
+
+
+# ---------------------------------------------------------------- facts (CLAIMS.md "Facts")
+
+
+def fact_claim(start, value, fact, *, part_of=None, replaced_by=None, aspect=None, measure=None, origin=None, **kw):
+    return claim(start, start + 2, value, "例", category="cases", fact=fact, part_of=part_of,
+                 replaced_by=replaced_by, aspect=aspect, measure=measure, origin=origin, **kw)
+
+
+def test_facts_are_not_scored_for_gold_without_the_fields():
+    s = score([claim(0, 2)], [claim(0, 2)])
+    assert s.facts is None and "facts" not in score_to_dict(s)
+
+
+def test_same_fact_pairs():
+    # gold: 0 and 10 are one fact (one pair); 20 is alone. The prediction joins 10 and 20 instead.
+    gold = [fact_claim(0, 5, "f1"), fact_claim(10, 5, "f1"), fact_claim(20, 5, "f2")]
+    pred = [fact_claim(0, 5, "a"), fact_claim(10, 5, "b"), fact_claim(20, 5, "b")]
+    c = score(gold, pred).facts.links["same_fact"]
+    assert (c.tp, c.fp, c.fn) == (0, 1, 1)
+    pred = [fact_claim(0, 5, "x"), fact_claim(10, 5, "x"), fact_claim(20, 5, "y")]
+    c = score(gold, pred).facts.links["same_fact"]
+    assert (c.tp, c.fp, c.fn, c.f1) == (1, 0, 0, 1.0)
+
+
+def test_same_fact_pairs_count_only_matched_gold_and_stay_in_one_document():
+    gold = [fact_claim(0, 5, "f1"), fact_claim(10, 5, "f1"), fact_claim(0, 5, "f1", doc="e")]
+    pred = [fact_claim(0, 5, "f1"), fact_claim(0, 5, "f1", doc="e")]  # 10 is missed: its pair is not scored
+    c = score(gold, pred, docs=["d", "e"]).facts.links["same_fact"]
+    assert (c.tp, c.fp, c.fn) == (0, 0, 0)
+
+
+def test_part_of_links_point_at_any_mention_of_the_total():
+    gold = [fact_claim(0, 7, "f1"), fact_claim(10, 4, "f2", part_of="f1"), fact_claim(20, 3, "f3", part_of="f1"),
+            fact_claim(30, 7, "f1")]
+    # the prediction splits the total's mentions into two facts and points one part at each
+    pred = [fact_claim(0, 7, "t"), fact_claim(10, 4, "p", part_of="t"), fact_claim(20, 3, "q", part_of="u"),
+            fact_claim(30, 7, "u")]
+    s = score(gold, pred)
+    assert (s.facts.links["part_of"].tp, s.facts.links["part_of"].fp, s.facts.links["part_of"].fn) == (2, 0, 0)
+    assert s.facts.links["same_fact"].fn == 1  # 0 ~ 30
+
+
+def test_part_of_false_and_missed_links():
+    gold = [fact_claim(0, 7, "f1"), fact_claim(10, 4, "f2", part_of="f1"), fact_claim(20, 4, "f3")]
+    pred = [fact_claim(0, 7, "a"), fact_claim(10, 4, "b"), fact_claim(20, 4, "c", part_of="a"),
+            fact_claim(40, 9, "z"), ]
+    c = score(gold, pred).facts.links["part_of"]
+    assert (c.tp, c.fp, c.fn) == (0, 1, 1)
+    # a predicted link whose total is not matched is neither right nor false
+    pred = [fact_claim(0, 7, "a"), fact_claim(10, 4, "b"), fact_claim(20, 4, "c", part_of="z"), fact_claim(40, 9, "z")]
+    c = score(gold, pred).facts.links["part_of"]
+    assert (c.tp, c.fp, c.fn) == (0, 0, 1)
+
+
+def test_replaced_by_is_scored_like_part_of():
+    gold = [fact_claim(0, 411, "f1", replaced_by="f2"), fact_claim(10, 631, "f2")]
+    right = [fact_claim(0, 411, "a", replaced_by="b"), fact_claim(10, 631, "b")]
+    wrong = [fact_claim(0, 411, "a"), fact_claim(10, 631, "b", replaced_by="a")]
+    r, w = score(gold, right).facts.links["replaced_by"], score(gold, wrong).facts.links["replaced_by"]
+    assert (r.tp, r.fp, r.fn) == (1, 0, 0)
+    assert (w.tp, w.fp, w.fn) == (0, 1, 1)
+
+
+def test_aspect_measure_origin_accuracy_and_null_share():
+    gold = [fact_claim(0, 3, "f1", aspect="new", measure="confirmed", origin="local"),
+            fact_claim(10, 2, "f2", aspect=None, measure="death"),
+            fact_claim(20, 9, "f3", aspect="cumulative", measure="confirmed"),
+            date_claim(30, 34, fact=None)]
+    pred = [fact_claim(0, 3, "a", aspect="new", measure="confirmed", origin="imported"),
+            fact_claim(10, 2, "b", aspect="new", measure="death"),
+            fact_claim(20, 9, "c", aspect="current", measure="confirmed"),
+            date_claim(30, 34, fact=None)]
+    f = score(gold, pred).facts
+    assert (f.typed["aspect"].correct, f.typed["aspect"].total) == (1, 2)
+    assert (f.typed["measure"].correct, f.typed["measure"].total) == (3, 3)
+    assert (f.typed["origin"].correct, f.typed["origin"].total) == (0, 1)
+    # gold null: aspect on 10 (predicted new), origin on 10 and 20; the date is not counted
+    assert (f.typed_null["aspect"].correct, f.typed_null["aspect"].total) == (1, 1)
+    assert (f.typed_null["origin"].correct, f.typed_null["origin"].total) == (0, 2)
+    text = format_score(score(gold, pred), errors=True)
+    assert "same fact" in text and "wrong origin" in text and "gold local, pred imported" in text
+
+
+def test_facts_in_score_to_dict():
+    gold = [fact_claim(0, 7, "f1"), fact_claim(10, 4, "f2", part_of="f1")]
+    d = json.loads(json.dumps(score_to_dict(score(gold, gold)), ensure_ascii=False))
+    assert d["facts"]["part_of"]["f1"] == 1.0 and d["facts"]["docs"] == 1

@@ -55,6 +55,7 @@ def test_every_data_file_has_a_loader() -> None:
         "categories.yaml": lambda: lexicon.load_categories(lexicon.load_units()),
         "not_claims.yaml": lexicon.load_exclusions,
         "words.yaml": lexicon.load_words,
+        "facts.yaml": lexicon.load_facts,
         "heads.yaml": lexicon.load_heads,
         "chars.tsv": char_map,
         "dates.yaml": dates_stage.load_lexicon,
@@ -349,6 +350,39 @@ def test_every_currency_is_funds() -> None:
     lex = load_lexicon()
     money = {u.canonical for u in lex.units.values() if u.kind == "money"}
     assert {c for c in money if lex.decisive_units.get(c) is not Category.funds} == set()
+
+
+# --- facts.yaml: every check names the file and the line ----------------------
+
+
+@pytest.mark.parametrize(
+    ("find", "bad"),
+    [
+        ("remainder:", "remainders: [其余]"),  # unknown key
+        ("remainder:", "remainder: []"),  # empty list
+        ("  new:", "  fresh: [新增]"),  # an aspect outside the spec's enumeration
+        ("  imported:", "  imported: [境外输入, 本土]"),  # one word, two origins
+        ("  例:", "  例: confirmd"),  # a measure outside the spec's enumeration
+        ("origin_own_only:", "origin_own_only: [close_contact, contacts]"),
+        ("aspect_time_phrases:", "aspect_time_phrases: [截至, 时间]"),  # not an aspect word
+        ("correction:", "correction: [订正为, 订正为]"),  # duplicate word
+        ("  open:", "  opened: [其中]"),  # breakdowns are open or closed
+    ],
+)
+def test_invalid_facts_entry_names_file_and_line(data_copy, find: str, bad: str) -> None:
+    lineno = _break_line(data_copy / "facts.yaml", find, bad)
+    with pytest.raises(LexiconError, match=rf"^facts\.yaml:{lineno}\b"):
+        _load_all()
+
+
+def test_facts_words_follow_the_spec_enumerations() -> None:
+    from pipeline.model import Aspect, Measure, Origin
+
+    fw = load_lexicon().facts
+    assert set(fw.aspect) == {a.value for a in Aspect}
+    assert set(fw.measure) == {m.value for m in Measure}
+    assert set(fw.origin) == {o.value for o in Origin}
+    assert fw.aspect_time_phrases <= {w for ws in fw.aspect.values() for w in ws}
 
 
 # --- page.yaml (furniture, page dates, table headers, converter noise) -----------

@@ -24,7 +24,7 @@ from pipeline.cli import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
-TABLE_FILES = ("documents.parquet", "paragraphs.parquet", "claims.parquet", "rejections.parquet", "claims.jsonl")
+TABLE_FILES = ("documents.parquet", "paragraphs.parquet", "claims.parquet", "rejections.parquet", "facts.parquet", "claims.jsonl")
 
 # Short bulletins written for these tests (one count each, in different words).
 CHECKPOINTS = "全镇共设立防控检查点9个。"

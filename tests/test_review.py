@@ -18,7 +18,7 @@ from pipeline.cli import cli
 from pipeline.ingest import read_document
 from pipeline.notebook import read_table
 from pipeline.repair import repair
-from pipeline.report import locate, prepare, write_report
+from pipeline.report import locate, prepare, render_document, write_report
 from pipeline.tables import build_tables, write_tables
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -144,6 +144,32 @@ def test_placement_survives_layout_noise(tmp_path):
     for c in ex.claims:
         assert re.sub(r"\s", "", page.mark_text[c.claim_id]) == re.sub(r"\s", "", c.quote).replace(",", "，")
     assert 'class="unplaced"' not in report.read_text(encoding="utf-8")
+
+
+def test_report_shows_facts_and_flags_mismatched_breakdowns(seeds_out):
+    """A claim's panel data names its fact, its other mentions and its parts; a total whose parts
+    do not add up is marked, and its document says so; summary sums count each figure once."""
+    from pipeline.notebook import load
+    from pipeline.report import claims_data
+
+    docs = prepare(load(seeds_out))
+    facts = pd.read_parquet(seeds_out / "facts.parquet")
+    bad = facts[facts.parts_status == "mismatch"]
+    assert len(bad) > 0
+    data = claims_data(docs)
+    marked = {c.id for d in docs for c in d.claims if c.mismatch}
+    assert marked == {cid for cid, rec in data.items() if rec.get("fact_id") in set(bad.fact_id) and cid.split(":")[0] in set(bad.doc_id)
+                      and (rec["fact_id"], cid.split(":")[0]) in set(zip(bad.fact_id, bad.doc_id))}
+    repeated = facts[facts.n_mentions > 1].iloc[0]
+    first = data[repeated.first_claim]
+    assert len(first["mentions"]) == repeated.n_mentions - 1
+    total = data[bad.iloc[0].first_claim]
+    assert total["parts"] and "mismatch" in total["check"]
+    assert all(data[p]["total"] == bad.iloc[0].first_claim for p in total["parts"])
+    counted = [c for d in docs for c in d.claims if c.counted and c.rec.get("fact_id")]
+    assert len(counted) == len(facts) - int(facts.part_of.notna().sum()) - int(facts.replaced_by.notna().sum())
+    html = render_document(docs[0])
+    assert 'class="mismatch-note"' in html and "mismatch" in html
 
 
 def test_report_folder_mode(seeds_out, tmp_path):
@@ -388,6 +414,23 @@ def test_docs_commands_run(seeds_out, tmp_path, monkeypatch):
     for code in snippets:
         exec(compile(local(code), str(DOCS), "exec"), {"__name__": "__docs__"})
     assert (sandbox / "tmp" / "seeds-executed.ipynb").is_file()
+
+
+def test_docs_facts_totals_print_what_the_readme_shows(seeds_out, tmp_path, monkeypatch):
+    """The facts section's snippet, run on a fresh extraction of the seeds, prints the text block
+    the README shows beside it (the naive checkpoint sums, each figure once, the mismatches)."""
+    import contextlib
+    import io
+
+    pairs = re.findall(r"```python\n((?:(?!```).)*)```\n\n```text\n(.*?)```", review_section(), flags=re.S)
+    assert pairs, "no python snippet with its printed output in the review section"
+    (tmp_path / "outputs").symlink_to(seeds_out)
+    monkeypatch.chdir(tmp_path)
+    for code, shown in pairs:
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            exec(compile(code, str(DOCS), "exec"), {"__name__": "__docs__"})
+        assert printed.getvalue() == shown
 
 
 def test_docs_name_real_commands():

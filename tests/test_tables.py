@@ -14,7 +14,7 @@ import pytest
 
 from pipeline import __version__, api, load
 from pipeline.model import Category, Document, DocumentMeta
-from pipeline.schema import CLAIMS, DOCUMENTS, PARAGRAPHS, REJECTIONS
+from pipeline.schema import CLAIMS, DOCUMENTS, FACTS, PARAGRAPHS, REJECTIONS
 from pipeline.tables import (
     build_tables, claim_values, claim_values_of_row, extraction_values, spec_line, spec_line_of, typed_iso, write_tables,
 )
@@ -35,9 +35,9 @@ def _plain(v):
 
 
 def test_row_tuples_follow_the_schema_columns(extraction) -> None:
-    docs, paras, claims, rejections = extraction_values(extraction)
+    docs, paras, claims, rejections, facts = extraction_values(extraction)
     d = extraction.document
-    for table, rows in ((DOCUMENTS, docs), (PARAGRAPHS, paras), (CLAIMS, claims), (REJECTIONS, rejections)):
+    for table, rows in ((DOCUMENTS, docs), (PARAGRAPHS, paras), (CLAIMS, claims), (REJECTIONS, rejections), (FACTS, facts)):
         assert rows and all(len(r) == len(table.columns) for r in rows), table.name
     assert dict(zip(DOCUMENTS.names, docs[0])) == {
         "doc_id": d.doc_id, "path": d.path, "path_bytes": os.fsencode(d.path), "format": d.format, "encoding": d.encoding, "n_bytes": d.n_bytes,
@@ -55,6 +55,10 @@ def test_row_tuples_follow_the_schema_columns(extraction) -> None:
         assert claim_values_of_row(claim_row(c)) == row
     for r, row in zip(extraction.rejections, rejections):
         assert dict(zip(REJECTIONS.names, row)) == {"doc_id": d.doc_id, "start": r.start, "end": r.end, "quote": r.text, "reason": r.reason}
+    assert len(facts) == len(extraction.facts)
+    for f, row in zip(extraction.facts, facts):
+        want = {k: _plain(getattr(f, k) if hasattr(f, k) else getattr(f.place, k)) for k in FACTS.names}
+        assert dict(zip(FACTS.names, row)) == want
 
 
 def claim_row(c) -> dict:
@@ -77,6 +81,8 @@ def spec_record(row: dict) -> dict:
         "category": row["category"], "item": row["item"], "value": value, "value_hi": _num(row["value_hi"]),
         "unit": row["unit"], "bound": row["bound"], "per": row["per"], "locality": row["locality"],
         "county": row["county"], "date": row["date"], "optional": False,
+        "fact": row["fact_id"], "part_of": row["part_of"], "replaced_by": row["replaced_by"],
+        "aspect": row["aspect"], "measure": row["measure"], "origin": row["origin"],
         "province": row["province"], "city": row["city"], "township": row["township"], "village": row["village"],
         "rule": row["rule"],
     }
@@ -94,7 +100,7 @@ def test_spec_lines_are_the_json_of_the_spec_record(extraction) -> None:
     odd_strings = ['a "quoted" \\ back\nslash\t', "\x00\x1f\u2028", "\U0001f600 \ud800"]
     for value in (None, float("nan"), float("inf"), float("-inf"), 0.0, -0.0, 2.5, 1e20, 1e-7, 12345678.9, 3, True):
         for s in odd_strings:
-            row = claim_row(replace(c, value=value, value_hi=value, quote=s, item=s, per=s, unit=None))
+            row = claim_row(replace(c, value=value, value_hi=value, quote=s, item=s, per=s, unit=None, fact=s, origin=s))
             assert spec_line(row) == _dumps(row)
     row = claim_row(replace(c, category=Category.date, iso="2020-02-03", value=None))
     assert spec_line(row) == _dumps(row)
