@@ -529,34 +529,51 @@ def _item_names_category(item: str, lex: Lexicon) -> bool:
 _PLACE_LEVELS = ("province", "city", "county", "township", "village")
 
 
-def table_total_places(paras: list[Paragraph], drafts: list[Draft], places: list[LocalityPath]) -> list[LocalityPath]:
-    """A table's total row (`|合计|17|68|`, data/page.yaml's total_rows) is about the
-    smallest unit holding the places of the rows it sums, not about the row above it."""
-    totals = page_rules().table_total_rows
+@record
+class TableRun:
+    """One table of a document as its drafts see it: its row paragraphs in order, the
+    drafts of each row, and the rows that total the others (`|合计|17|68|`)."""
+
+    rows: list[int]  # paragraph indices
+    drafts: dict[int, list[int]]  # paragraph index -> indices of its drafts, in order
+    totals: list[int]  # paragraph indices of total rows (data/page.yaml's total_rows)
+
+
+def table_runs(paras: list[Paragraph], drafts: list[Draft]) -> list[TableRun]:
+    """The tables (runs of consecutive table-row paragraphs) that hold drafts."""
     rows: dict[int, list[int]] = {}  # paragraph index of a table row -> its drafts
     for i, d in enumerate(drafts):
         if d.para_index < len(paras) and _ROW.match(paras[d.para_index].text):
             rows.setdefault(d.para_index, []).append(i)
     if not rows:
-        return places
-    out = list(places)
-    ordered = sorted(rows)
-    tables: list[list[int]] = []  # runs of consecutive row paragraphs
-    for k in ordered:
-        if tables and all(_ROW.match(paras[j].text) for j in range(tables[-1][-1] + 1, k + 1)):
-            tables[-1].append(k)
+        return []
+    totals = page_rules().table_total_rows
+    runs: list[list[int]] = []
+    for k in sorted(rows):
+        if runs and all(_ROW.match(paras[j].text) for j in range(runs[-1][-1] + 1, k + 1)):
+            runs[-1].append(k)
         else:
-            tables.append([k])
-    for table in tables:
-        total = [k for k in table if paras[k].text[1:].split("|", 1)[0].strip() in totals]
-        parts = [places[i] for k in table if k not in total for i in rows[k] if drafts[i].iso is None]
+            runs.append([k])
+    return [
+        TableRun(run, {k: rows[k] for k in run}, [k for k in run if paras[k].text[1:].split("|", 1)[0].strip() in totals])
+        for run in runs
+    ]
+
+
+def table_total_places(paras: list[Paragraph], drafts: list[Draft], places: list[LocalityPath]) -> list[LocalityPath]:
+    """A table's total row (`|合计|17|68|`, data/page.yaml's total_rows) is about the
+    smallest unit holding the places of the rows it sums, not about the row above it."""
+    out = None
+    for table in table_runs(paras, drafts):
+        parts = [places[i] for k in table.rows if k not in table.totals for i in table.drafts[k] if drafts[i].iso is None]
         common = _common_place(parts)
-        if common is None:
+        if common is None or not table.totals:
             continue
-        for k in total:
-            for i in rows[k]:
+        out = out if out is not None else list(places)
+        for k in table.totals:
+            for i in table.drafts[k]:
                 out[i] = common
-    return out
+    return out if out is not None else places
 
 
 def _common_place(places: list[LocalityPath]) -> LocalityPath | None:

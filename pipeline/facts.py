@@ -49,7 +49,7 @@ from functools import lru_cache
 
 import re
 
-from .claims import TABLE_CAPTION, TABLE_CELL_RULE
+from .claims import TABLE_CAPTION, TABLE_CELL_RULE, table_runs
 from .lexicon import FactWords, Lexicon, load_facts
 from .model import Bound, Category, Fact, FactLinks, LocalityPath, Paragraph, ParagraphKind, View
 
@@ -214,6 +214,7 @@ def relate(doc_id: str, view: View, paras: list[Paragraph], drafts: list, places
     if hits["total"][0]:
         _list_totals(ms, text, hits, breakdowns)
     _status_lists(ms, text, words, breakdowns)
+    _table_columns(ms, text, paras, drafts, breakdowns)
     if hits["correction"][0]:
         _corrections(ms, text, hits)
     _resolve(ms, text, hits, marks, paras, words, lex.words, breakdowns)
@@ -689,6 +690,43 @@ def _status_lists(ms: list[_M], text: str, words: _Words, out: list[_Breakdown])
                 for p in run:
                     bd.add(p)
                 run, total = [], 0.0
+
+
+def _table_columns(ms: list[_M], text: str, paras: list[Paragraph], drafts: list, out: list[_Breakdown]) -> None:
+    """A table's total row (`|合计|53|447|`) totals, cell by cell, the cells of the rows above
+    it in the same column that count the same thing (a closed list: every row is there)."""
+    tables = table_runs(paras, drafts)
+    if not tables:
+        return
+    by_draft = {m.k: m for m in ms}
+
+    def column(k: int, m: _M) -> int:
+        return text.count("|", paras[k].vstart, m.start)
+
+    for table in tables:
+        if len(table.totals) != 1:
+            continue
+        total_row = table.totals[0]
+        cells: dict[int, list[_M]] = {}
+        for k in table.rows:
+            if k == total_row:
+                continue
+            for i in table.drafts[k]:
+                m = by_draft.get(i)
+                if m is not None:
+                    cells.setdefault(column(k, m), []).append(m)
+        for i in table.drafts[total_row]:
+            t = by_draft.get(i)
+            if t is None or t.is_rate:
+                continue
+            parts = cells.get(column(total_row, t), [])
+            if len(parts) < 2 or any(p.total is not None or p.is_rate or p.unit != t.unit
+                                     or p.d.category is not t.d.category for p in parts):
+                continue
+            bd = _Breakdown(t, "closed")
+            out.append(bd)
+            for p in parts:
+                bd.add(p)
 
 
 def _same_thing(part: _M, total: _M, text: str) -> bool:

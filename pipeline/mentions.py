@@ -288,6 +288,8 @@ def find_candidates(
             continue
         for ch in scale or "":  # 40余万份: the scale comes after 余
             value *= 10_000 if ch == "万" else 100_000_000
+        if infix2 and unit_word == "个" and _next_word_begins(text, t.end(g_infix2), lex):
+            infix2 = None  # 54个多方合力: 多 begins 多方
         infix = infix1 or infix2
         if infix:
             bound = lex.bounds["infix"][infix]
@@ -377,6 +379,13 @@ def _percent_range(cand: Candidate, text: str, pos: int) -> tuple[Candidate, int
 # How often jieba's dictionary must have seen a two-character word for a bound marker
 # at its end to be read as part of it (附近 8499, 预约 143, 赶超 88; 共约 3 is no word)
 _WORD_FREQ = 50
+
+
+def _next_word_begins(text: str, pos: int, lex: Lexicon) -> bool:
+    """A 多/余 after 个 at ``pos`` - 1 begins the next word: a Chinese character follows that is
+    no span of time (一个多月 is a bound)."""
+    nxt = text[pos: pos + 1]
+    return bool(nxt) and "\u4e00" <= nxt <= "\u9fff" and not text.startswith(lex.words["time_after_ge_bound"], pos)
 
 
 def _ends_a_word(text: str, marker, lex: Lexicon) -> bool:

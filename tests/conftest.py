@@ -206,3 +206,19 @@ def pytest_collection_modifyitems(config, items) -> None:
         key = f"{item.path.name}::{getattr(item, 'originalname', item.name)}"
         if key in known:
             item.add_marker(pytest.mark.xfail(strict=True, reason=known[key]))
+
+
+def claim_figures(s) -> dict[str, float]:
+    """The claim-level figures a floor can hold, from an evaluate.Score."""
+    return {
+        "quantities_f1": s.groups["quantities"].f1,
+        "dates_f1": s.groups["dates"].f1,
+        "category": s.accuracy["category"].value or 0.0,
+        "locality": s.accuracy["locality"].value or 0.0,
+        "date": s.accuracy["date"].value or 0.0,
+    }
+
+
+def below_floors(got: dict[str, float], floors: dict) -> dict:
+    """The figures under their floor (floors.json entries starting with _ are notes)."""
+    return {k: (round(got[k], 4), v) for k, v in floors.items() if not k.startswith("_") and got[k] + 1e-9 < v}

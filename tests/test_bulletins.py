@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import IN_REPO_SETS
+from conftest import IN_REPO_SETS, below_floors, claim_figures
 from pipeline import api
 from pipeline.evaluate import gold_doc_ids, load_claims_jsonl, score
 from pipeline.tables import build_tables, claims_jsonl
@@ -64,13 +64,5 @@ def test_every_document_is_read(result):
 
 def test_score_at_or_above_floors(result):
     _, s = result
-    got = {
-        "quantities_f1": s.groups["quantities"].f1,
-        "dates_f1": s.groups["dates"].f1,
-        "category": s.accuracy["category"].value or 0.0,
-        "locality": s.accuracy["locality"].value or 0.0,
-        "date": s.accuracy["date"].value or 0.0,
-    }
-    floors = _floors()
-    below = {k: (round(got[k], 4), v) for k, v in floors.items() if k in got and got[k] + 1e-9 < v}
+    below = below_floors(claim_figures(s), _floors())
     assert not below, f"bulletins: below floor (got, floor): {below}"

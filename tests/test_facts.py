@@ -128,7 +128,7 @@ def test_facts_table_and_claims_columns() -> None:
 # ---------------------------------------------------------------- the score on the gold, above floors
 
 SETS = {
-    "seeds": (ROOT / "seeds", None, SHARED / "gold"),
+    "seeds": (ROOT / "seeds", None, ROOT / "tests" / "gold" / "seeds"),
     "dev": (SHARED / "dev" / "docs", SHARED / "dev" / "manifest.csv", SHARED / "dev" / "gold"),
 }
 
@@ -164,6 +164,15 @@ def test_facts_score_on_own_bulletins_at_or_above_floors(tmp_path) -> None:
     got = _facts_score({"bulletins": (own / "docs", own / "manifest.csv", own / "gold")}, tmp_path)
     below = _below(got, FLOORS["facts_bulletins"])
     assert not below, f"facts on tests/bulletins below floor (got, floor): {below}"
+
+
+def test_facts_score_on_own_county_pages_at_or_above_floors(tmp_path) -> None:
+    """tests/county: the project's own county and township pages (tables with a total row,
+    town sections), annotated by the spec."""
+    county = ROOT / "tests" / "county"
+    got = _facts_score({"county_own": (county / "docs", county / "manifest.csv", county / "gold")}, tmp_path)
+    below = _below(got, FLOORS["facts_county_own"])
+    assert not below, f"facts on tests/county below floor (got, floor): {below}"
 
 
 def test_facts_score_on_seeds_and_dev_at_or_above_floors(tmp_path) -> None:

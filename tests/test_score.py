@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import IN_REPO_SETS, SHARED_SETS, scored_set
+from conftest import IN_REPO_SETS, SHARED_SETS, below_floors, claim_figures, scored_set
 from pipeline import api
 from pipeline.evaluate import gold_doc_ids, load_claims_jsonl, score
 from pipeline.tables import build_tables, claims_jsonl
@@ -34,13 +34,7 @@ def _score(name, tmp_path):
 def test_score_at_or_above_floors(name, tmp_path):
     s = _score(name, tmp_path)
     floors = FLOORS[name]
-    got = {
-        "quantities_f1": s.groups["quantities"].f1,
-        "dates_f1": s.groups["dates"].f1,
-        "category": s.accuracy["category"].value or 0.0,
-        "locality": s.accuracy["locality"].value or 0.0,
-    }
-    below = {k: (round(got[k], 4), v) for k, v in floors.items() if got[k] + 1e-9 < v}
+    below = below_floors(claim_figures(s), floors)
     assert not below, f"{name}: below floor (got, floor): {below}"
 
 
