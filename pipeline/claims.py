@@ -541,9 +541,13 @@ class TableRun:
 
 def table_runs(paras: list[Paragraph], drafts: list[Draft]) -> list[TableRun]:
     """The tables (runs of consecutive table-row paragraphs) that hold drafts."""
+    # (most documents have no table: one look at each paragraph's ends tells)
+    row_paras = {k for k, p in enumerate(paras) if p.text[:1] == "|" and p.text[-1:] == "|" and _ROW.match(p.text)}
+    if not row_paras:
+        return []
     rows: dict[int, list[int]] = {}  # paragraph index of a table row -> its drafts
     for i, d in enumerate(drafts):
-        if d.para_index < len(paras) and _ROW.match(paras[d.para_index].text):
+        if d.para_index in row_paras:
             rows.setdefault(d.para_index, []).append(i)
     if not rows:
         return []
