@@ -247,13 +247,13 @@ def _mb(n: int) -> str:
 def stage_breakdown(docs: list[Path], manifest_path: Path) -> tuple[dict[str, float], int]:
     """Seconds per stage over ``docs``, on the path ``bulletin extract`` takes on one
     worker: read and decode, the stages of :func:`pipeline.api.extract_document`, the
-    chunk's rows as Arrow tables (:func:`pipeline.runner.process_chunk`), and writing
+    chunk's rows as Arrow tables (:func:`pipeline.batch.runner.process_chunk`), and writing
     them as Parquet files."""
     import pyarrow.parquet as pq
 
     from pipeline import api
     from pipeline.manifest import load_manifest
-    from pipeline.runner import Chunk, DocTask, process_chunk
+    from pipeline.batch.runner import Chunk, DocTask, process_chunk
 
     man = load_manifest(manifest_path)
     tasks = [DocTask(i, str(p), api.document_meta(p, man), 50 * 1024 * 1024, p.stat().st_size) for i, p in enumerate(docs)]
@@ -286,7 +286,7 @@ def by_document_size(corpus: Path, sizes: list[int]) -> list[tuple[int, int, flo
     (size, characters, wall seconds, CPU seconds, seconds per stage) each. Per-character
     time that stays flat from the smallest to the largest means the work per document is
     linear."""
-    from pipeline.runner import Chunk, DocTask, process_chunk
+    from pipeline.batch.runner import Chunk, DocTask, process_chunk
 
     folder = CACHE / f"sizes-v{CORPUS_VERSION}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -373,8 +373,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sizes", default="10k,100k,1m,5m", help="document sizes for the time per character by size ('' to skip)")
     args = ap.parse_args(argv)
 
-    from pipeline.progress import human_rate
-    from pipeline.runner import default_workers
+    from pipeline.batch.progress import human_rate
+    from pipeline.batch.runner import default_workers
 
     workers = args.workers or default_workers()
     print(f"bench: python {sys.version.split()[0]}, {default_workers()} cores, pipeline at {ROOT}")

@@ -195,12 +195,12 @@ def iter_extractions(
         try:
             ex = extract_document(doc, lex)
         except Exception as exc:  # one document's failure is its error, not the batch's (as in pipeline.runner)
-            from .budget import budget_error
+            from .batch.budget import budget_error
 
             ex = Extraction(replace(doc, error=budget_error(exc, None)))
         yield ex
     if man is not None:
-        from .runner import unmatched_manifest_rows
+        from .batch.runner import unmatched_manifest_rows
 
         for line in unmatched_manifest_rows(manifest, man, paths):
             warnings.warn(line, ManifestWarning, stacklevel=2)

@@ -9,9 +9,9 @@ from pathlib import Path
 import click
 
 from . import __version__, api
-from .budget import DEFAULT_DOC_MEMORY, DEFAULT_DOC_TIMEOUT
-from .evaluate import format_score, gold_doc_ids, load_claims_jsonl, score, score_to_dict
-from .diff import diff_outputs, format_diff, parse_fail_on, should_fail
+from .batch.budget import DEFAULT_DOC_MEMORY, DEFAULT_DOC_TIMEOUT
+from .review.evaluate import format_score, gold_doc_ids, load_claims_jsonl, score, score_to_dict
+from .review.diff import diff_outputs, format_diff, parse_fail_on, should_fail
 from .model import InputError, PipelineError
 from .schema import render_schemas, write_schemas
 from .tables import build_tables, claims_jsonl
@@ -71,7 +71,7 @@ def extract(inputs, out, manifest, year, max_mb, workers, engine, scheduler, inc
     previous tables stay whole until a run ends: only then is the new run switched
     in, at once.
     """
-    from .runner import run_extract
+    from .batch.runner import run_extract
 
     if scheduler and engine != "dask":
         raise click.UsageError("--scheduler needs --engine dask")
@@ -151,7 +151,7 @@ def diff_cmd(old, new, fmt, fail_on) -> None:
 @click.option("--mode", type=click.Choice(["auto", "single", "folder"]), default="auto", show_default=True, help="auto: by the suffix of OUT.")
 def report_cmd(folder, out, title, mode) -> None:
     """Write a self-contained HTML review page of the run in FOLDER (claims highlighted in their paragraphs)."""
-    from .report import write_report
+    from .review.report import write_report
 
     try:
         written = write_report(folder, out, title=title, mode=mode)
@@ -171,7 +171,7 @@ def report_cmd(folder, out, title, mode) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per number instead of text.")
 def explain_cmd(file, para, year, published, as_json) -> None:
     """Print every number of FILE: the claim it became, or the exclusion rule that rejected it."""
-    from .explain import explain_file, format_explanation, verdict_dict
+    from .review.explain import explain_file, format_explanation, verdict_dict
 
     ex, found = explain_file(file, para=para, published=published, year=year)
     if ex.document.error:

@@ -31,7 +31,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .model import Bound, Category, ParagraphKind, PipelineError
-from .outfolder import current_generation, is_own_link
+from .batch.outfolder import current_generation, is_own_link
 from .schema import TABLES
 
 TABLE_NAMES = ("documents", "paragraphs", "claims", "rejections", "facts")

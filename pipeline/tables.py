@@ -306,7 +306,7 @@ def write_table_files(tables: Tables, folder: Path, run: str | None = None) -> l
 def write_tables(tables: Tables, out: Path) -> list[Path]:
     """Write every table into the output folder ``out`` as one generation, switched in
     at once (:mod:`pipeline.outfolder`); returns the tables' paths in ``out``."""
-    from .outfolder import OutputFolder
+    from .batch.outfolder import OutputFolder
 
     out = Path(out)
     run = tables_run_id(tables)

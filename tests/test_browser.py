@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from pipeline import api
-from pipeline.report import fmt_num, write_report
+from pipeline.review.report import fmt_num, write_report
 from pipeline.tables import build_tables, write_tables
 
 pytestmark = pytest.mark.browser

@@ -13,7 +13,7 @@ import pytest
 
 from conftest import IN_REPO_SETS, below_floors, claim_figures
 from pipeline import api
-from pipeline.evaluate import gold_doc_ids, load_claims_jsonl, score
+from pipeline.review.evaluate import gold_doc_ids, load_claims_jsonl, score
 from pipeline.tables import build_tables, claims_jsonl
 
 HERE = Path(__file__).parent

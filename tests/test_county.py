@@ -20,7 +20,7 @@ import pytest
 
 from conftest import below_floors, claim_figures
 from pipeline import api
-from pipeline.evaluate import gold_doc_ids, load_claims_jsonl, score
+from pipeline.review.evaluate import gold_doc_ids, load_claims_jsonl, score
 from pipeline.model import Bound, Category
 from pipeline.tables import build_tables, claims_jsonl
 

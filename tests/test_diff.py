@@ -6,7 +6,7 @@ import json
 import pandas as pd
 import pytest
 
-from pipeline.diff import (
+from pipeline.review.diff import (
     diff_claims,
     diff_outputs,
     format_diff,

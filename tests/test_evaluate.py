@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import IN_REPO_SETS, SHARED_SETS, shared_dir
-from pipeline.evaluate import (
+from pipeline.review.evaluate import (
     format_score,
     gold_doc_ids,
     load_claims_jsonl,

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from conftest import load_cases, unescape
 from pipeline import api
-from pipeline.evaluate import gold_doc_ids, load_claims_jsonl, score
+from pipeline.review.evaluate import gold_doc_ids, load_claims_jsonl, score
 from pipeline.model import Document, DocumentMeta
 from pipeline.tables import build_tables, claims_jsonl
 

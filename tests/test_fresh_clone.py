@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from conftest import IN_REPO_SETS, ROOT, SHARED_SETS
 from pipeline import gazetteer
 from pipeline.cli import cli
-from pipeline.evaluate import load_claims_jsonl
+from pipeline.review.evaluate import load_claims_jsonl
 from pipeline.extras import MissingExtra
 from pipeline.model import Category
 
@@ -142,7 +142,7 @@ def test_every_folder_of_the_package_is_declared():
 def test_extraction_imports_no_extra(tmp_path):
     code = (
         "import sys\n"
-        "from pipeline.runner import run_extract\n"
+        "from pipeline.batch.runner import run_extract\n"
         f"run_extract([{str(ROOT / 'seeds')!r}], {str(tmp_path / 'out')!r}, workers=1, progress=False)\n"
         f"print(sorted(m for m in sys.modules if m.split('.')[0] in {EXTRA_MODULES!r}))\n"
     )

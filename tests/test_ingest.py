@@ -585,7 +585,7 @@ def test_manifest_rows_that_match_no_input_are_named(tmp_path):
 
 
 def test_a_run_warns_of_manifest_rows_that_match_no_input(tmp_path):
-    from pipeline.runner import run_extract
+    from pipeline.batch.runner import run_extract
 
     write(tmp_path, "data/a/一号.txt", "2月3日，全镇设置卡点4个。".encode())
     manifest = write(tmp_path, "data/manifest.csv", MANIFEST.encode())

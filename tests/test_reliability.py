@@ -24,16 +24,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import load_cases
-from pipeline import api, runner
-from pipeline.outfolder import current_generation
+from pipeline import api
+from pipeline.batch import runner
+from pipeline.batch.outfolder import current_generation
 from pipeline.claims import breakdown_total, draft_claims, select_quantities
 from pipeline.dates import DateContext, find_dates
-from pipeline.explain import format_explanation, verdicts
+from pipeline.review.explain import format_explanation, verdicts
 from pipeline.lexicon import load_lexicon
 from pipeline.model import Document, DocumentMeta
 from pipeline.numerals import CN_NUMERAL_CHARS
 from pipeline.repair import repair
-from pipeline.runner import run_extract
+from pipeline.batch.runner import run_extract
 from pipeline.segment import paragraphs
 from pipeline.tables import TABLE_FILES, extraction_values, spec_line_of
 
@@ -666,7 +667,7 @@ def test_report_survives_a_hostile_document(tmp_path) -> None:
     chromium = os.environ.get("BULLETIN_CHROMIUM") or shutil.which("chromium") or "chromium"
     if not shutil.which(chromium):
         pytest.skip(f"Chromium not found ({chromium!r} on PATH or $BULLETIN_CHROMIUM)")
-    from pipeline.report import write_report
+    from pipeline.review.report import write_report
 
     docs = _write(tmp_path / "in", {"hostile.txt": HOSTILE, "plain.txt": REPORT})
     run_extract([docs], tmp_path / "out", workers=1, progress=False)

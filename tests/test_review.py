@@ -18,7 +18,7 @@ from pipeline.cli import cli
 from pipeline.ingest import read_document
 from pipeline.notebook import read_table
 from pipeline.repair import repair
-from pipeline.report import locate, prepare, render_document, write_report
+from pipeline.review.report import locate, prepare, render_document, write_report
 from pipeline.tables import build_tables, write_tables
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -150,7 +150,7 @@ def test_report_shows_facts_and_flags_mismatched_breakdowns(seeds_out):
     """A claim's panel data names its fact, its other mentions and its parts; a total whose parts
     do not add up is marked, and its document says so; summary sums count each figure once."""
     from pipeline.notebook import load
-    from pipeline.report import claims_data
+    from pipeline.review.report import claims_data
 
     docs = prepare(load(seeds_out))
     facts = pd.read_parquet(seeds_out / "facts.parquet")

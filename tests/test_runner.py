@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from conftest import shared_dir
-from pipeline import api, runner, tables
-from pipeline.runner import run_extract
+from pipeline import api, tables
+from pipeline.batch import runner
+from pipeline.batch.runner import run_extract
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -292,7 +293,7 @@ def test_cli_extract_prints_a_summary_and_no_progress_bar_off_a_terminal(tmp_pat
 
 
 def test_progress_bar_counts_documents_and_characters() -> None:
-    from pipeline.progress import RunProgress
+    from pipeline.batch.progress import RunProgress
 
     bar = RunProgress(total_docs=3, total_bytes=300, enabled=False)
     bar.advance(2, 1000, 200)

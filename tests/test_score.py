@@ -14,7 +14,7 @@ import pytest
 
 from conftest import IN_REPO_SETS, SHARED_SETS, below_floors, claim_figures, scored_set
 from pipeline import api
-from pipeline.evaluate import gold_doc_ids, load_claims_jsonl, score
+from pipeline.review.evaluate import gold_doc_ids, load_claims_jsonl, score
 from pipeline.tables import build_tables, claims_jsonl
 
 FLOORS = json.loads((Path(__file__).parent / "floors.json").read_text(encoding="utf-8"))

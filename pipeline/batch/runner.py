@@ -83,10 +83,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from . import __version__
+from .. import __version__
 from .budget import DEFAULT_DOC_MEMORY, DEFAULT_DOC_TIMEOUT, Budget, TimeBudgetExceeded, budget_error
-from .ingest import os_bytes, printable
-from .model import Document, DocumentMeta, InputError
+from ..ingest import os_bytes, printable
+from ..model import Document, DocumentMeta, InputError
 
 AUTO_DATASET_DOCS = 1000
 AUTO_DATASET_BYTES = 64 * 1024 * 1024
@@ -172,7 +172,7 @@ class ChunkResult:
 
 
 def _read(task: DocTask) -> Document:
-    from .ingest import read_document, unread_document
+    from ..ingest import read_document, unread_document
 
     if task.doc is not None:
         return task.doc
@@ -194,9 +194,9 @@ def process_chunk(chunk: Chunk) -> ChunkResult:
 
     Whatever goes wrong with one document (an exception of any type, its time or memory
     budget) becomes that document's error row; the others are extracted as usual."""
-    from . import api
-    from .lexicon import load_lexicon
-    from .tables import extraction_values
+    from .. import api
+    from ..lexicon import load_lexicon
+    from ..tables import extraction_values
 
     lex = load_lexicon()
     rows: dict[str, list[tuple]] = {n: [] for n in TABLE_NAMES}
@@ -259,11 +259,11 @@ def _extract_one(task: DocTask, lex, timings: dict[str, float] | None, budget: B
 
 def _failed(task: DocTask, doc: Document | None, error: str) -> tuple[DocSummary, tuple]:
     """The error row of a document whose reading or extraction failed with ``error``."""
-    from . import api
-    from .tables import extraction_values
+    from .. import api
+    from ..tables import extraction_values
 
     if doc is None:  # it failed while being read (or its worker died): name it as planned
-        from .ingest import unread_document
+        from ..ingest import unread_document
 
         doc = replace(unread_document(task.path, task.doc_id or Path(task.path).stem, task.meta, error), n_bytes=task.n_bytes)
     doc = replace(doc, error=error)
@@ -301,7 +301,7 @@ def _storable_rows(chunk: Chunk, docs: list[DocSummary], rows: dict[str, list[tu
 def _jsonl(claims: list[tuple]) -> str:
     """Spec-format JSON lines of one document's claim rows (as
     :func:`pipeline.tables.claim_values` makes them), in offset order."""
-    from .tables import spec_line_of
+    from ..tables import spec_line_of
 
     return "".join(spec_line_of(c) for c in sorted(claims, key=_start_end))
 
@@ -312,7 +312,7 @@ _start_end = operator.itemgetter(3, 4)  # a claim row's start and end (pipeline.
 def _arrow_rows(rows: list[tuple], name: str):
     import pyarrow as pa
 
-    from .schema import TABLES
+    from ..schema import TABLES
 
     # One struct array converted from the row tuples in C++, then split into columns: the
     # same table as Table.from_pylist over dicts, in about half the instructions.
@@ -343,8 +343,8 @@ def _warm_up() -> None:
     That includes the table code: ``pa.array`` over Python rows imports pandas (pyarrow
     checks for pandas objects), which otherwise every forked worker would import again.
     """
-    from . import api
-    from .tables import extraction_values
+    from .. import api
+    from ..tables import extraction_values
 
     text = "武汉市江岸区1月28日新增确诊病例3例，一名患者出院，全区设置检查卡点十二个、投入资金5万元。"
     ex = api.extract_document(Document("warm-up", "warm-up.txt", text, meta=DocumentMeta(published="2020-01-29")))
@@ -540,7 +540,7 @@ class DaskEngine:
     name = "dask"
 
     def __init__(self, scheduler: str | None, workers: int):
-        from .extras import require
+        from ..extras import require
 
         distributed = require("distributed", "dask", "--engine dask")
         Client, LocalCluster = distributed.Client, distributed.LocalCluster
@@ -642,8 +642,8 @@ def plan_tasks(
     Only the tasks outlive this function: the input paths and the manifest's lookup
     tables (about 800 bytes a file together) are freed before the run starts, which
     matters in the parent of a run over hundreds of thousands of files."""
-    from .api import input_files
-    from .manifest import load_manifest
+    from ..api import input_files
+    from ..manifest import load_manifest
 
     man = load_manifest(Path(manifest)) if manifest else None
     tasks = [
@@ -781,7 +781,7 @@ def _read_parquet(path: Path):
 def _read_batch(folder: Path, batch: int):
     import pyarrow as pa
 
-    from .schema import TABLES
+    from ..schema import TABLES
 
     parts = [_read_parquet(p) for p in sorted(folder.glob(f"year=*/{_part_name(batch)}"))]
     schema = TABLES[folder.name].arrow_schema()
@@ -843,7 +843,7 @@ class FilesOutput:
                 self.rows[name] += tables[name].to_pylist()
 
     def commit(self) -> None:
-        from .tables import tables_from_rows, tables_run_id, write_table_files
+        from ..tables import tables_from_rows, tables_run_id, write_table_files
 
         tables = tables_from_rows(*(self.rows[n] for n in TABLE_NAMES))
         self.n_claims = len(tables.claims)
@@ -874,7 +874,7 @@ class DatasetOutput:
         self._tally(*write_batch(self.staging, batch, [p[0] for p in pieces], self.run))
         for piece_tables, lines in pieces:
             if lines is None:  # rows of the previous run: group them by document, in order
-                from .tables import claim_values_of_row
+                from ..tables import claim_values_of_row
 
                 by_doc: dict[str, list[tuple]] = {}
                 for row in piece_tables["claims"].to_pylist():
@@ -898,8 +898,8 @@ class DatasetOutput:
         return {"claims.jsonl": self.jsonl.digest()}
 
     def commit(self) -> None:
-        from .schema import TABLES
-        from .tables import arrow_metadata
+        from ..schema import TABLES
+        from ..tables import arrow_metadata
 
         self.jsonl.close()
         for name, n in self.n_files.items():
@@ -938,8 +938,8 @@ def write_batch(staging: Path, batch: int, pieces: list[dict], run: str) -> tupl
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from .schema import TABLES
-    from .tables import arrow_metadata
+    from ..schema import TABLES
+    from ..tables import arrow_metadata
 
     metadata = arrow_metadata(run)
 
@@ -989,7 +989,7 @@ def _check(table, spec) -> None:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from .schema import SchemaError
+    from ..schema import SchemaError
 
     if table.column_names != spec.names:
         raise SchemaError(f"{spec.name}: columns {table.column_names} != {spec.names}")
@@ -1029,7 +1029,7 @@ class RunSummary:
 
     def notes(self) -> list[str]:
         """What the user should know besides the summary line: one warning a line."""
-        from .dates import OUTBREAK_YEAR
+        from ..dates import OUTBREAK_YEAR
 
         notes = list(self.warnings)
         if self.n_year_default:
@@ -1104,7 +1104,7 @@ def run_extract(
     warnings: list[str] = []
     tasks = plan_tasks(inputs, manifest, year, max_bytes, follow_symlinks, exclude=[out], warnings=warnings)
     if not tasks:
-        from .ingest import FORMATS
+        from ..ingest import FORMATS
 
         where = ", ".join(printable(os.fspath(p)) for p in inputs)
         raise NothingReadable(f"no input file under {where} (known extensions: {' '.join(sorted(FORMATS))}): nothing written")
@@ -1120,7 +1120,7 @@ def run_extract(
         keys: dict[int, str | None] = {t.index: doc_key(t) for t in tasks} if incremental else {}
         run = ""
         if dataset:  # its files carry the run id from the first batch on
-            from .tables import run_id
+            from ..tables import run_id
 
             run = run_id((t.doc_id, os_bytes(t.path), t.n_bytes) for t in tasks)
         todo = {t.index for t in tasks if previous is None or not previous.unchanged(t, keys[t.index])}

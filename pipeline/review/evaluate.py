@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-from .model import InputError
+from ..model import InputError
 
 GROUPS = ("all", "quantities", "dates")
 ACCURACIES = ("category", "locality", "date", "date_given")

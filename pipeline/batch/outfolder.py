@@ -47,7 +47,7 @@ import signal
 from pathlib import Path
 from typing import Sequence
 
-from .model import InputError
+from ..model import InputError
 
 TOOL = "bulletin-pipeline"
 FORMAT = 1

@@ -46,9 +46,9 @@ from typing import Callable
 
 import pandas as pd
 
-from . import __version__
-from .model import Category
-from .notebook import Outputs, load
+from .. import __version__
+from ..model import Category
+from ..notebook import Outputs, load
 
 PAGE_SIZE = 25
 LEVELS = ("province", "city", "county", "township", "village")
@@ -144,7 +144,7 @@ def _json_script(obj: object) -> str:
 
 @lru_cache(maxsize=1)
 def template() -> str:
-    return (files("pipeline") / "templates" / "report.html").read_text(encoding="utf-8")
+    return (files("pipeline.review") / "templates" / "report.html").read_text(encoding="utf-8")
 
 
 def render_page(title: str, body: str, data: dict, mode: str, cats, page_size: int = PAGE_SIZE) -> str:
@@ -162,13 +162,13 @@ def render_page(title: str, body: str, data: dict, mode: str, cats, page_size: i
 
 @lru_cache(maxsize=1)
 def _char_map() -> dict[int, str]:
-    from .repair import char_map
+    from ..repair import char_map
 
     return char_map()
 
 
 def _drop_noise(quote: str) -> str:
-    from .repair import drop_noise
+    from ..repair import drop_noise
 
     return drop_noise(quote)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from .evaluate import load_claims_jsonl
-from .model import InputError
+from ..model import InputError
 
 Key = tuple  # (doc, start, end) or (doc, start, end, n) for the n-th claim on one span
 

@@ -17,7 +17,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 
-from .model import Claim, DocumentMeta, Paragraph
+from ..model import Claim, DocumentMeta, Paragraph
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,8 @@ def verdicts(ex, para: int | None = None) -> list[Verdict]:
 
 def explain_file(path: str | Path, para: int | None = None, published: str | None = None, year: int | None = None):
     """Extract one file and return ``(extraction, verdicts)``."""
-    from . import api
-    from .ingest import read_document
+    from .. import api
+    from ..ingest import read_document
 
     doc = read_document(Path(path), DocumentMeta(published=published, default_year=year))
     ex = api.extract_document(doc)
