@@ -135,7 +135,9 @@ def test_makefile_installs_core_for_run_and_everything_for_test():
 
 def test_every_folder_of_the_package_is_declared():
     """setuptools warns, at length, about each importable folder left out of `packages`."""
-    folders = {"pipeline"} | {f"pipeline.{p.name}" for p in (ROOT / "pipeline").iterdir() if p.is_dir() and p.name != "__pycache__"}
+    folders = {"pipeline"} | {
+        ".".join(p.relative_to(ROOT).parts) for p in (ROOT / "pipeline").rglob("*") if p.is_dir() and "__pycache__" not in p.parts
+    }
     assert set(PYPROJECT["tool"]["setuptools"]["packages"]) == folders
 
 
