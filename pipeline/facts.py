@@ -219,6 +219,7 @@ def relate(doc_id: str, view: View, paras: list[Paragraph], drafts: list, places
         _corrections(ms, text, hits)
     _resolve(ms, text, hits, marks, paras, words, lex.words, breakdowns)
     facts = _group(ms, text)
+    _break_cycles(facts)
     return links, _rows(doc_id, view, facts, breakdowns, links)
 
 
@@ -1006,6 +1007,49 @@ def _group(ms: list[_M], text: str) -> list[_Fact]:
         if any_round and m.d.bound in roundish and m.value >= 100 and m.value % 100 == 0 and joined not in rounded.get(key[:2], ()):
             rounded.setdefault(key[:2], []).append(joined)
     return facts
+
+
+def _break_cycles(facts: list[_Fact]) -> None:
+    """A fact is a part of one total at most, and never of itself through others. Mentions that
+    are no cycle can make one of facts: a figure said twice, each time a part of another total
+    (分别为1个、1个，分别为1个、1个). A mention whose total is not its fact's first total lets go of
+    it, and so does every mention of a fact whose chain of totals comes back to it; their
+    breakdowns then sum without them. (The chain is followed a bounded number of steps: parts
+    nest far less deep.)"""
+
+    def let_go(m: _M) -> None:
+        m.bd.parts.remove(m)
+        m.bd.sum -= m.value
+        m.total = m.bd = None
+
+    parent: dict[int, _Fact] = {}
+    for f in facts:
+        if len(f.members) == 1:  # (most)
+            m = f.first
+            if m.total is not None and m.total.fact is not f:
+                parent[id(f)] = m.total.fact
+            continue
+        up = None
+        for m in f.members:
+            if m.total is None or m.total.fact is f:
+                continue
+            if up is None:
+                up = m.total.fact
+            elif m.total.fact is not up:
+                let_go(m)
+        if up is not None:
+            parent[id(f)] = up
+    if not parent:
+        return
+    for f in facts:
+        up, steps = parent.get(id(f)), 0
+        while up is not None and up is not f and steps < 8 * MAX_DEPTH:
+            up, steps = parent.get(id(up)), steps + 1
+        if up is f:
+            for m in f.members:
+                if m.total is not None and m.total.fact is not f:
+                    let_go(m)
+            del parent[id(f)]
 
 
 # --------------------------------------------------------------------------
