@@ -972,6 +972,7 @@ def _group(ms: list[_M], text: str) -> list[_Fact]:
     any_round = any(m.d.bound in roundish and m.value >= 100 and m.value % 100 == 0 for m in ms)
     by_kind: dict[tuple, list[_Fact]] = {}  # (category, unit) -> facts, kept when a rounded figure is about
     rounded: dict[tuple, list[_Fact]] = {}  # facts whose mentions include a rounded (余, 约) figure
+    in_rounded: set[int] = set()  # (their ids)
     for m in ms:
         key = (m.d.category._value_, m.unit, m.value)  # (an Enum member hashes in Python: its value in C)
         joined = None
@@ -980,10 +981,11 @@ def _group(ms: list[_M], text: str) -> list[_Fact]:
             if any_round:
                 kind = key[:2]
                 if m.d.bound in roundish and m.value >= 100 and m.value % 100 == 0 or kind in rounded:
-                    cands = list(cands or ()) + [f for f in rounded.get(kind, ()) if f not in (cands or ())]
+                    # (the latest facts of its kind only, each once: a long document holds thousands)
+                    more = rounded.get(kind, [])[-MAX_COMPARISONS:]
                     if m.d.bound in roundish and m.value >= 100 and m.value % 100 == 0:
-                        cands += [f for f in by_kind.get(kind, ()) if f not in cands]
-                    cands.sort(key=lambda f: f.first.start)
+                        more = more + by_kind.get(kind, [])[-MAX_COMPARISONS:]
+                    cands = sorted(dict.fromkeys([*(cands or ()), *more]), key=lambda f: f.first.start)
             if cands:
                 budget = MAX_COMPARISONS
                 for f in cands:
@@ -1004,7 +1006,8 @@ def _group(ms: list[_M], text: str) -> list[_Fact]:
         else:
             joined.members.append(m)
         m.fact = joined
-        if any_round and m.d.bound in roundish and m.value >= 100 and m.value % 100 == 0 and joined not in rounded.get(key[:2], ()):
+        if any_round and m.d.bound in roundish and m.value >= 100 and m.value % 100 == 0 and id(joined) not in in_rounded:
+            in_rounded.add(id(joined))
             rounded.setdefault(key[:2], []).append(joined)
     return facts
 
