@@ -175,6 +175,13 @@ def test_facts_score_on_own_county_pages_at_or_above_floors(tmp_path) -> None:
     assert not below, f"facts on tests/county below floor (got, floor): {below}"
 
 
+def test_facts_score_on_seeds_at_or_above_floors(tmp_path) -> None:
+    """The seeds alone (their gold is in the repository): runs on a clone with nothing beside it."""
+    got = _facts_score({"seeds": SETS["seeds"]}, tmp_path)
+    below = _below(got, FLOORS["facts_seeds"])
+    assert not below, f"facts on the seeds below floor (got, floor): {below}"
+
+
 def test_facts_score_on_seeds_and_dev_at_or_above_floors(tmp_path) -> None:
     got = _facts_score(SETS, tmp_path)
     below = _below(got, FLOORS["facts"])
