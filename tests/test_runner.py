@@ -7,11 +7,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import shared_dir
 from pipeline import api, tables
 from pipeline.batch import runner
 from pipeline.batch.runner import run_extract
+from pipeline.model import DocumentMeta
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -300,3 +303,23 @@ def test_progress_bar_counts_documents_and_characters() -> None:
     bar.advance(1, 500, 100)
     assert (bar.docs, bar.chars) == (3, 1500) and bar.rate > 0
     bar.close()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 50), st.booleans()), max_size=30), st.integers(1, 120))
+def test_chunks_are_runs_of_documents_to_extract_cut_at_their_bytes(docs, chunk_bytes):
+    batch = [runner.DocTask(i, f"d{i}.txt", DocumentMeta(), 10**6, n) for i, (n, _) in enumerate(docs)]
+    todo = {i for i, (_, keep) in enumerate(docs) if keep}
+    chunks = runner.plan_chunks(batch, todo, chunk_bytes)
+    # every document to extract, once, in order; nothing else
+    assert [t.index for c in chunks for t in c] == sorted(todo)
+    for c in chunks:
+        assert c, "no empty chunk"
+        # consecutive inputs: a skipped document ends a run
+        assert [t.index for t in c] == list(range(c[0].index, c[0].index + len(c)))
+        # within the bytes, unless one document alone is larger
+        assert len(c) == 1 or sum(t.n_bytes for t in c) <= chunk_bytes
+    # maximal: two neighbouring chunks of one run did not fit together
+    for a, b in zip(chunks, chunks[1:]):
+        if b[0].index == a[-1].index + 1:
+            assert sum(t.n_bytes for t in a) + b[0].n_bytes > chunk_bytes

@@ -679,21 +679,13 @@ def plan_batches(tasks: Sequence[DocTask], batch_size: int, batch_bytes: int) ->
 def plan_chunks(batch: Sequence[DocTask], todo: set[int], chunk_bytes: int) -> list[list[DocTask]]:
     """Runs of consecutive documents to extract, cut at ``chunk_bytes``; skipped documents cut runs."""
     chunks: list[list[DocTask]] = []
-    cur: list[DocTask] = []
-    size = 0
-    for t in batch:
-        if t.index not in todo:
-            if cur:
-                chunks.append(cur)
-            cur, size = [], 0
-            continue
-        if cur and size + t.n_bytes > chunk_bytes:
-            chunks.append(cur)
-            cur, size = [], 0
-        cur.append(t)
-        size += t.n_bytes
-    if cur:
-        chunks.append(cur)
+    run: list[DocTask] = []
+    for t in [*batch, None]:
+        if t is not None and t.index in todo:
+            run.append(t)
+        elif run:
+            chunks += plan_batches(run, len(run), chunk_bytes)  # (no cap on the count, only on bytes)
+            run = []
     return chunks
 
 
