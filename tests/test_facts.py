@@ -201,3 +201,12 @@ def test_facts_floors_meet_the_issue_targets() -> None:
     targets = {"same_fact_f1": 0.90, "part_of_f1": 0.85, "aspect": 0.95, "measure": 0.95, "origin": 0.95}
     for k, v in targets.items():
         assert FLOORS["facts"][k] >= v, f"facts.{k} floor {FLOORS['facts'][k]} is below the issue target {v}"
+
+
+def test_claims_end_with_the_fact_links_in_their_order() -> None:
+    """finish_claims builds a Claim positionally, its facts fields spread from a FactLinks."""
+    from dataclasses import fields
+
+    from pipeline.model import Claim, FactLinks
+
+    assert [f.name for f in fields(Claim)][-len(FactLinks._fields):] == list(FactLinks._fields)
