@@ -965,8 +965,9 @@ def _group(ms: list[_M], text: str) -> list[_Fact]:
     """Each mention joins the earliest fact all of whose mentions it agrees with. Candidates
     share its category, unit, value, place and measure (a rounded figure, or a fact with one,
     is compared with every fact of its category, unit, place and measure). A rate is a fact of
-    its own. Ids are given in order. (Place and measure must be equal for _compatible: in the
-    key, a long text's figures of other places are never compared at all.)"""
+    its own. Ids are given in order. (Place and measure must be equal for _compatible: with the
+    place's name and county in the key, a long text's figures of other places are never
+    compared at all.)"""
     facts: list[_Fact] = []
     exact: dict[tuple, list[_Fact]] = {}
     roundish = (Bound.ge, Bound.approx)
@@ -976,12 +977,13 @@ def _group(ms: list[_M], text: str) -> list[_Fact]:
     rounded: dict[tuple, list[_Fact]] = {}  # facts whose mentions include a rounded (余, 约) figure
     in_rounded: set[int] = set()  # (their ids)
     for m in ms:
-        key = (m.d.category._value_, m.unit, m.value, m.place, m.measure)  # (an Enum member hashes in Python: its value in C)
+        # (an Enum member hashes in Python: its value in C; so would the place record: its names do)
+        key = (m.d.category._value_, m.unit, m.value, m.place.locality, m.place.county, m.measure)
         joined = None
         if not m.is_rate:
             cands = exact.get(key)
             if any_round:
-                kind = (key[0], key[1], key[3], key[4])
+                kind = (key[0], key[1], key[3], key[4], key[5])
                 if m.d.bound in roundish and m.value >= 100 and m.value % 100 == 0 or kind in rounded:
                     # (the latest facts of its kind only, each once: a long document holds thousands)
                     more = rounded.get(kind, [])[-MAX_COMPARISONS:]
@@ -1004,13 +1006,13 @@ def _group(ms: list[_M], text: str) -> list[_Fact]:
             if not m.is_rate:
                 exact.setdefault(key, []).append(joined)
                 if any_round:
-                    by_kind.setdefault((key[0], key[1], key[3], key[4]), []).append(joined)
+                    by_kind.setdefault((key[0], key[1], key[3], key[4], key[5]), []).append(joined)
         else:
             joined.members.append(m)
         m.fact = joined
         if any_round and m.d.bound in roundish and m.value >= 100 and m.value % 100 == 0 and id(joined) not in in_rounded:
             in_rounded.add(id(joined))
-            rounded.setdefault((key[0], key[1], key[3], key[4]), []).append(joined)
+            rounded.setdefault((key[0], key[1], key[3], key[4], key[5]), []).append(joined)
     return facts
 
 
