@@ -214,12 +214,14 @@ def relate(doc_id: str, view: View, paras: list[Paragraph], drafts: list, places
     if hits["total"][0]:
         _list_totals(ms, text, hits, breakdowns)
     _status_lists(ms, text, words, breakdowns)
-    _table_columns(ms, text, paras, drafts, breakdowns)
+    if "|" in text:  # (a table row is written |…|)
+        _table_columns(ms, text, paras, drafts, breakdowns)
     if hits["correction"][0]:
         _corrections(ms, text, hits)
     _resolve(ms, text, hits, marks, paras, words, lex.words, breakdowns)
     facts = _group(ms, text)
-    _break_cycles(facts)
+    if breakdowns:  # (a mention has a total only through a breakdown)
+        _break_cycles(facts)
     return links, _rows(doc_id, view, facts, breakdowns, links)
 
 

@@ -214,7 +214,7 @@ def extraction_values(ex) -> tuple[list[tuple], list[tuple], list[tuple], list[t
     published = typed_iso(d.meta.published)[0]
     claims = [claim_values(c, published) for c in ex.claims]
     rejections = [(doc_id, r.start, r.end, r.text, r.reason) for r in ex.rejections]
-    facts = [fact_values(f) for f in ex.facts]
+    facts = list(ex.facts)  # (a Fact is its row already: fact_values)
     return [doc], paras, claims, rejections, facts
 
 
