@@ -409,125 +409,62 @@ def _worker_init(parent_pid: int) -> None:
 
 
 class PoolEngine:
-    """A process pool on this machine; results in submission order, a bounded number in flight.
+    """A process pool on this machine (:class:`pipeline.batch.pool.Pool`, forked after the
+    lexicon is loaded); results in submission order, a bounded number of chunks waiting.
 
-    A worker that dies (the out-of-memory killer, a signal, a crash in C) breaks the
-    pool: every chunk in flight fails with it. The pool is then replaced; the chunk
-    whose result is due is redone one document at a time (first all at once, then, if
-    a worker dies again, each alone), so that a document that kills its worker again
-    gets an error row ("worker died (signal 9, SIGKILL)") and the others their rows;
-    the other failed chunks are submitted again. The results are those of one worker."""
+    A worker that dies (the out-of-memory killer, a signal, a crash in C) loses only
+    the chunk it was running: that chunk is redone one document at a time, and a
+    document whose worker dies twice gets an error row ("worker died (signal 9,
+    SIGKILL)") while the others get their rows. The results are those of one worker."""
 
     name = "local"
 
     def __init__(self, workers: int):
-        import multiprocessing as mp
+        from .pool import Pool
 
         _warm_up()  # lexicon, gazetteer, compiled patterns: loaded once here, shared by the forked workers
-        methods = mp.get_all_start_methods()
-        self.context = mp.get_context("fork" if "fork" in methods else "spawn")
         self.workers = workers
-        self.pool = self._new_pool()
-
-    def _new_pool(self):
-        from concurrent.futures import ProcessPoolExecutor
-
-        return ProcessPoolExecutor(self.workers, mp_context=self.context, initializer=_worker_init, initargs=(os.getpid(),))
-
-    def _restart(self) -> str:
-        """Replace the broken pool; returns how its dead worker ended."""
-        procs = list((getattr(self.pool, "_processes", None) or {}).values())
-        _stop(self.pool)  # (its workers joined: their exit codes are known)
-        self.pool = self._new_pool()
-        return _dead_worker(procs)
+        self.pool = Pool(process_chunk, workers, initializer=_worker_init, initargs=(os.getpid(),))
 
     def map(self, chunks: Iterator[Chunk]) -> Iterator[ChunkResult]:
-        return _in_order(chunks, self._submit, self._result, 3 * self.workers)
+        from .pool import Died
 
-    def _submit(self, chunk: Chunk):
-        from concurrent.futures import Future
-        from concurrent.futures.process import BrokenProcessPool
-
-        try:
-            return self.pool.submit(process_chunk, chunk)
-        except BrokenProcessPool as exc:  # a worker died since the last submission: _result redoes it
-            failed: Future = Future()
-            failed.set_exception(exc)
-            return failed
-
-    def _result(self, chunk: Chunk, future, pending: deque) -> ChunkResult:
-        from concurrent.futures.process import BrokenProcessPool
-
-        try:
-            return future.result()
-        except BrokenProcessPool:
-            pass
-        reason = self._restart()
-        log.warning("a worker died (%s); extracting its %d document(s) again, one by one", reason, len(chunk.tasks))
-        result = self._redo(chunk)
-        for i, (c, f) in enumerate(pending):  # the other chunks in flight broke with the pool
-            if f.cancelled() or isinstance(f.exception(), BrokenProcessPool):
-                pending[i] = (c, self._submit(c))
-        return result
-
-    def _redo(self, chunk: Chunk) -> ChunkResult:
-        from concurrent.futures.process import BrokenProcessPool
-
-        singles = _singles(chunk)
-        futures = [self._submit(c) for c in singles]
-        parts: list[ChunkResult | None] = []
-        for f in futures:
-            try:
-                parts.append(f.result())
-            except BrokenProcessPool:
-                parts.append(None)
-        if any(p is None for p in parts):
-            self._restart()
-            for i, c in enumerate(singles):
-                while parts[i] is None:  # alone in the pool: a death now is this document's
-                    try:
-                        parts[i] = self._submit(c).result()
-                    except BrokenProcessPool:
-                        parts[i] = _died(c, f"worker died ({self._restart()})")
-        return _merge(chunk, parts)
+        limit = 3 * self.workers
+        waiting: dict[int, Chunk] = {}  # chunks submitted and not yet yielded, by their place in the input
+        done: dict[int, ChunkResult] = {}
+        redone: dict[int, list] = {}  # a chunk redone one document at a time: its parts so far
+        todo = iter(chunks)
+        submitted = yielded = 0
+        while True:
+            while len(waiting) < limit and (chunk := next(todo, None)) is not None:  # (memory stays bounded)
+                waiting[submitted] = chunk
+                self.pool.submit((submitted, None, 1), chunk)
+                submitted += 1
+            if not waiting:
+                return
+            if yielded in done:
+                del waiting[yielded]
+                yield done.pop(yielded)
+                yielded += 1
+                continue
+            (seq, part, attempt), value = self.pool.next()
+            chunk = waiting[seq]
+            if part is None and not isinstance(value, Died):
+                done[seq] = value
+            elif part is None:
+                log.warning("a worker died (%s); extracting its %d document(s) again, one by one", value.reason, len(chunk.tasks))
+                redone[seq] = [None] * len(chunk.tasks)
+                for i, single in enumerate(_singles(chunk)):
+                    self.pool.submit((seq, i, 1), single)
+            elif isinstance(value, Died) and attempt == 1:  # killed from outside, or by this document: once more
+                self.pool.submit((seq, part, 2), _singles(chunk)[part])
+            else:
+                redone[seq][part] = _died(_singles(chunk)[part], f"worker died ({value.reason})") if isinstance(value, Died) else value
+                if all(p is not None for p in redone[seq]):
+                    done[seq] = _merge(chunk, redone.pop(seq))
 
     def close(self) -> None:
-        _stop(self.pool)
-
-
-def _stop(pool) -> None:
-    """Stop a process pool now: its workers are terminated, not waited for (a run that
-    fails or is interrupted should not wait for the chunks still in flight)."""
-    procs = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for proc in procs:
-        proc.terminate()
-    for proc in procs:
-        proc.join()
-    pool.shutdown(wait=True)
-
-
-def _dead_worker(procs: list) -> str:
-    """How the dead worker among a stopped pool's processes ended: "signal 9, SIGKILL", "exit code 1"."""
-    import signal
-
-    codes = []
-    for proc in procs:
-        try:
-            codes.append(proc.exitcode)
-        except (ValueError, AttributeError):
-            pass
-    # the others were stopped by the pool with SIGTERM after the death
-    codes = [c for c in codes if c not in (None, 0)]
-    code = next((c for c in codes if c != -signal.SIGTERM), codes[0] if codes else None)
-    if code is None:
-        return "terminated abruptly"
-    if code < 0:
-        try:
-            return f"signal {-code}, {signal.Signals(-code).name}"
-        except ValueError:
-            return f"signal {-code}"
-    return f"exit code {code}"
+        self.pool.close()
 
 
 class DaskEngine:
