@@ -116,3 +116,17 @@ def test_next_without_work_is_an_error(pool) -> None:
                                         (None, "terminated abruptly"), (-200, "signal 200")])
 def test_how_a_worker_ended(code, said) -> None:
     assert how_it_ended(code) == said
+
+
+def test_a_spawned_pool_works_the_same() -> None:
+    # (where fork is not there: the workers start afresh and inherit no pipe of the others)
+    import multiprocessing as mp
+
+    pool = Pool(_work, 2, context=mp.get_context("spawn"))
+    try:
+        pool.submit("a", ("echo", 1))
+        pool.submit("killer", ("die", None))
+        pool.submit("b", ("echo", 2))
+        assert _drain(pool, timeout=120) == {"a": 1, "killer": Died("signal 9, SIGKILL"), "b": 2}
+    finally:
+        pool.close()

@@ -80,11 +80,12 @@ def how_it_ended(exitcode: int | None) -> str:
 
 
 class _Worker:
-    def __init__(self, context, func: Callable, initializer: Callable | None, initargs: tuple, close_fds: tuple[int, ...]):
+    def __init__(self, context, func: Callable, initializer: Callable | None, initargs: tuple, others: tuple[int, ...]):
+        """``others``: the parent's ends of the other workers' pipes (forked: inherited, so closed in the child)."""
         self.conn, child_end = context.Pipe(duplex=True)
-        self.process = context.Process(
-            target=_serve, args=(child_end, close_fds + (self.conn.fileno(),), func, initializer, initargs), daemon=True
-        )
+        forked = context.get_start_method() == "fork"
+        close_fds = others + (self.conn.fileno(),) if forked else ()  # (a spawned child inherits none of them)
+        self.process = context.Process(target=_serve, args=(child_end, close_fds, func, initializer, initargs), daemon=True)
         self.process.start()
         child_end.close()  # the worker's end is the worker's alone: its death is an end of file here
         self.ticket: Hashable | None = None  # what it is working on
@@ -106,9 +107,7 @@ class Pool:
             self.workers.append(self._start())
 
     def _start(self) -> _Worker:
-        forked = self.context.get_start_method() == "fork"
-        close_fds = tuple(w.conn.fileno() for w in self.workers) if forked else ()
-        return _Worker(self.context, self.func, self.initializer, self.initargs, close_fds)
+        return _Worker(self.context, self.func, self.initializer, self.initargs, tuple(w.conn.fileno() for w in self.workers))
 
     def __len__(self) -> int:
         return len(self.workers)
