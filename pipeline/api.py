@@ -21,7 +21,10 @@ datasets) is :mod:`pipeline.runner`'s job; it calls :func:`extract_document`.
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import threading
 import time
+from contextlib import contextmanager
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -91,8 +94,41 @@ def extract_document(doc: Document, lex: Lexicon | None = None, timings: dict[st
     """
     if doc.error is not None:
         return Extraction(doc)
-    lex = lex or load_lexicon()
-    tick = _Clock(timings)
+    with cycle_collector_paused():
+        return _extract(doc, lex or load_lexicon(), _Clock(timings))
+
+
+_paused = threading.Lock()
+_pausing = [0, False]  # documents being extracted (threads may run several), was the collector on
+
+
+@contextmanager
+def cycle_collector_paused():
+    """No cyclic garbage collection while a document is extracted (it resumes between documents).
+    Re-entrant and shared by threads: the collector is back on when the last one leaves.
+
+    A stage builds big lists (a flag per character, positions, spans) and thousands of small
+    objects; CPython's collector, run every 700 allocations, walks every young list item
+    by item and now and then the whole heap, which cost some 10 % of the time on bulletins
+    and grew with a document's length (time per character 1.56 times as much at 5 MB as at
+    10 kB, 1.18 times without it). The stages' objects are freed by reference counting as
+    soon as they are dropped; the few cycles (a fact and its mentions) are collected after
+    the document, when the collector is back on."""
+    with _paused:
+        if _pausing[0] == 0:
+            _pausing[1] = gc.isenabled()
+            gc.disable()
+        _pausing[0] += 1
+    try:
+        yield
+    finally:
+        with _paused:
+            _pausing[0] -= 1
+            if _pausing[0] == 0 and _pausing[1]:
+                gc.enable()
+
+
+def _extract(doc: Document, lex: Lexicon, tick: _Clock) -> Extraction:
     view = repair(doc.text)
     tick("repair")
     paras = split_paragraphs(doc.doc_id, view, doc.text)

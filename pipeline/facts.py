@@ -222,7 +222,15 @@ def relate(doc_id: str, view: View, paras: list[Paragraph], drafts: list, places
     facts = _group(ms, text)
     if breakdowns:  # (a mention has a total only through a breakdown)
         _break_cycles(facts)
-    return links, _rows(doc_id, view, facts, breakdowns, links)
+    rows = _rows(doc_id, view, facts, breakdowns, links)
+    # A mention and its fact (or breakdown) point at each other: untied here, they are freed
+    # by reference counting now rather than left to the cycle collector, which is paused
+    # while a document is extracted (api.cycle_collector_paused).
+    for f in facts:
+        f.members = f.first = None
+    for bd in breakdowns:
+        bd.total = bd.parts = None
+    return links, rows
 
 
 # --------------------------------------------------------------------------

@@ -319,6 +319,55 @@ def test_quoted_spans_cover_as_a_search_would(spans, s, length) -> None:
     assert QuotedSpans(spans).covers(s, e) == any(qs <= s and e <= qe for qs, qe in spans)
 
 
+def test_the_cycle_collector_is_paused_while_a_document_is_extracted(monkeypatch) -> None:
+    # (its walks over every young list grew with a document's length: see api.cycle_collector_paused)
+    seen = []
+    select = api.claims_stage.select_quantities
+
+    def spy(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return select(*args, **kwargs)
+
+    monkeypatch.setattr(api.claims_stage, "select_quantities", spy)
+    assert gc.isenabled()
+    assert api.extract("全县设置检查卡点12个。", published="2020-02-01")
+    assert seen == [False] and gc.isenabled()
+    gc.disable()  # a caller's own setting is left as it was
+    try:
+        api.extract("全县设置检查卡点12个。", published="2020-02-01")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("a stage failed")
+
+    monkeypatch.setattr(api.claims_stage, "select_quantities", boom)
+    with pytest.raises(RuntimeError, match="a stage failed"):
+        api.extract("全县设置检查卡点12个。", published="2020-02-01")
+    assert gc.isenabled()
+
+
+def test_the_cycle_collector_comes_back_when_threads_extract_at_once() -> None:
+    import threading
+
+    errors = []
+
+    def work() -> None:
+        try:
+            for _ in range(20):
+                api.extract("全县设置检查卡点12个，出动人员300人次。", published="2020-02-01")
+        except Exception as exc:  # (reported below, not lost in the thread)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and gc.isenabled()
+
+
 # --- 5. budgets per document ---------------------------------------------------------------
 
 

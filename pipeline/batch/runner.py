@@ -198,6 +198,7 @@ def process_chunk(chunk: Chunk) -> ChunkResult:
     from ..lexicon import load_lexicon
     from ..tables import extraction_values
 
+    cycle_collector_paused = api.cycle_collector_paused
     lex = load_lexicon()
     rows: dict[str, list[tuple]] = {n: [] for n in TABLE_NAMES}
     timings: dict[str, float] | None = {} if chunk.timings else None
@@ -206,7 +207,7 @@ def process_chunk(chunk: Chunk) -> ChunkResult:
     lines: list[str] = []
     with Budget(chunk.doc_timeout, chunk.doc_memory) as budget:
         for task in chunk.tasks:
-            summary, parts = _extract_one(task, lex, timings, budget, api.extract_document, extraction_values)
+            summary, parts = _extract_one(task, lex, timings, budget, api.extract_document, extraction_values, cycle_collector_paused)
             for name, part in zip(TABLE_NAMES, parts):
                 rows[name] += part
             if chunk.jsonl:
@@ -215,7 +216,8 @@ def process_chunk(chunk: Chunk) -> ChunkResult:
             counts.append(tuple(map(len, parts)))
     t2 = time.perf_counter()
     try:
-        tables = {name: _arrow_rows(rows[name], name) for name in TABLE_NAMES}
+        with cycle_collector_paused():
+            tables = {name: _arrow_rows(rows[name], name) for name in TABLE_NAMES}
         jsonl = "".join(lines).encode("utf-8")
     except (UnicodeError, ValueError):  # (pyarrow's errors are ValueErrors too)
         # a row that cannot be stored (a lone surrogate from a PDF's character map):
@@ -233,9 +235,10 @@ def process_chunk(chunk: Chunk) -> ChunkResult:
     return ChunkResult(chunk.batch, chunk.tasks[0].index, tables, docs, timings or {}, jsonl, files)
 
 
-def _extract_one(task: DocTask, lex, timings: dict[str, float] | None, budget: Budget, extract, values) -> tuple[DocSummary, tuple]:
+def _extract_one(task: DocTask, lex, timings: dict[str, float] | None, budget: Budget, extract, values, paused) -> tuple[DocSummary, tuple]:
     """One document's summary and table rows (``extract``: api.extract_document; ``values``:
-    tables.extraction_values); a failure of its own becomes its error row."""
+    tables.extraction_values; ``paused``: api.cycle_collector_paused); a failure of its own
+    becomes its error row."""
     doc = None
     try:
         budget.arm()
@@ -244,9 +247,10 @@ def _extract_one(task: DocTask, lex, timings: dict[str, float] | None, budget: B
             doc = _read(task)
             if timings is not None:
                 timings["ingest"] = timings.get("ingest", 0.0) + time.perf_counter() - t0
-            ex = extract(doc, lex, timings)
-            t1 = time.perf_counter()
-            parts = values(ex)
+            with paused():  # (its rows too: the document's objects hold no cycles)
+                ex = extract(doc, lex, timings)
+                t1 = time.perf_counter()
+                parts = values(ex)
             if timings is not None:
                 timings["table_rows"] = timings.get("table_rows", 0.0) + time.perf_counter() - t1
         finally:
