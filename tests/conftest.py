@@ -86,6 +86,19 @@ def scored_set(name: str) -> ScoredSet:
     return IN_REPO_SETS[name] if name in IN_REPO_SETS else shared_set(name)
 
 
+def run_and_score(docs: Path, manifest: Path | None, gold: Path, scratch: Path):
+    """Extract a folder of documents, write its claims.jsonl into ``scratch`` and score it
+    against ``gold`` by the spec: (tables, score)."""
+    from pipeline import api
+    from pipeline.review.evaluate import gold_doc_ids, load_claims_jsonl, score
+    from pipeline.tables import build_tables, claims_jsonl
+
+    tables = build_tables(api.run([docs], manifest=manifest))
+    pred = scratch / "claims.jsonl"
+    pred.write_text(claims_jsonl(tables.claims), encoding="utf-8")
+    return tables, score(load_claims_jsonl([gold]), load_claims_jsonl([pred]), docs=gold_doc_ids([gold]))
+
+
 def unescape(s: str) -> str:
     """``\\n``, ``\\t``, ``\\uXXXX`` … as written in a case file → the characters."""
     if "\\" not in s:

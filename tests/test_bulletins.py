@@ -11,10 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import IN_REPO_SETS, below_floors, claim_figures
-from pipeline import api
-from pipeline.review.evaluate import gold_doc_ids, load_claims_jsonl, score
-from pipeline.tables import build_tables, claims_jsonl
+from conftest import IN_REPO_SETS, below_floors, claim_figures, run_and_score
 
 HERE = Path(__file__).parent
 DOCS, MANIFEST, GOLD = IN_REPO_SETS["bulletins"].docs, IN_REPO_SETS["bulletins"].manifest, IN_REPO_SETS["bulletins"].gold
@@ -31,11 +28,7 @@ def _floors() -> dict:
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory):
-    tables = build_tables(api.run([DOCS], manifest=MANIFEST))
-    pred = tmp_path_factory.mktemp("bulletins") / "claims.jsonl"
-    pred.write_text(claims_jsonl(tables.claims), encoding="utf-8")
-    s = score(load_claims_jsonl([GOLD]), load_claims_jsonl([pred]), docs=gold_doc_ids([GOLD]))
-    return tables, s
+    return run_and_score(DOCS, MANIFEST, GOLD, tmp_path_factory.mktemp("bulletins"))
 
 
 def test_every_bulletin_has_gold_and_a_manifest_row():

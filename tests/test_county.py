@@ -18,11 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import below_floors, claim_figures
-from pipeline import api
-from pipeline.review.evaluate import gold_doc_ids, load_claims_jsonl, score
+from conftest import below_floors, claim_figures, run_and_score
 from pipeline.model import Bound, Category
-from pipeline.tables import build_tables, claims_jsonl
 
 HERE = Path(__file__).parent
 COUNTY = HERE / "county"
@@ -156,11 +153,7 @@ def test_gold_facts_hold_together(doc):
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory):
-    tables = build_tables(api.run([DOCS], manifest=MANIFEST))
-    pred = tmp_path_factory.mktemp("county") / "claims.jsonl"
-    pred.write_text(claims_jsonl(tables.claims), encoding="utf-8")
-    s = score(load_claims_jsonl([GOLD]), load_claims_jsonl([pred]), docs=gold_doc_ids([GOLD]))
-    return tables, s
+    return run_and_score(DOCS, MANIFEST, GOLD, tmp_path_factory.mktemp("county"))
 
 
 def test_every_document_is_read(result):
