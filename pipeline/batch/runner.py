@@ -436,7 +436,7 @@ class PoolEngine:
         limit = 3 * self.workers
         waiting: dict[int, Chunk] = {}  # chunks submitted and not yet yielded, by their place in the input
         done: dict[int, ChunkResult] = {}
-        redone: dict[int, list] = {}  # a chunk redone one document at a time: its parts so far
+        redone: dict[int, tuple[list[Chunk], list]] = {}  # a chunk redone one document at a time: its singles, their parts so far
         todo = iter(chunks)
         submitted = yielded = 0
         while True:
@@ -457,15 +457,19 @@ class PoolEngine:
                 done[seq] = value
             elif part is None:
                 log.warning("a worker died (%s); extracting its %d document(s) again, one by one", value.reason, len(chunk.tasks))
-                redone[seq] = [None] * len(chunk.tasks)
-                for i, single in enumerate(_singles(chunk)):
+                singles = _singles(chunk)
+                redone[seq] = (singles, [None] * len(singles))
+                for i, single in enumerate(singles):
                     self.pool.submit((seq, i, 1), single)
-            elif isinstance(value, Died) and attempt == 1:  # killed from outside, or by this document: once more
-                self.pool.submit((seq, part, 2), _singles(chunk)[part])
             else:
-                redone[seq][part] = _died(_singles(chunk)[part], f"worker died ({value.reason})") if isinstance(value, Died) else value
-                if all(p is not None for p in redone[seq]):
-                    done[seq] = _merge(chunk, redone.pop(seq))
+                singles, parts = redone[seq]
+                if isinstance(value, Died) and attempt == 1:  # killed from outside, or by this document: once more
+                    self.pool.submit((seq, part, 2), singles[part])
+                    continue
+                parts[part] = _died(singles[part], f"worker died ({value.reason})") if isinstance(value, Died) else value
+                if all(p is not None for p in parts):
+                    del redone[seq]
+                    done[seq] = _merge(chunk, parts)
 
     def close(self) -> None:
         self.pool.close()
