@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import replace
 from functools import lru_cache
 
+import re
+
 import regex
 
 from .lexicon import Lexicon, Unit
@@ -120,7 +122,9 @@ def _patterns(lex: Lexicon):
     prefix = lex.bound_alternation("prefix")
     numeral = regex.compile(_NUMERAL_IN_TEXT), regex.compile(_NUMERAL_OR_FINANCIAL)
     # after the numeral: [余/多] [gap] unit [以上/左右]
-    tail = regex.compile(
+    # (``re``: this pattern needs nothing of ``regex``, and ``re`` matches it in under half the
+    # time; it is tried after every numeral)
+    tail = re.compile(
         rf"(?P<infix>{infix})?(?P<scale>[万亿]+)?(?P<gap>[,，]?)(?P<unit>{units})(?P<infix2>{infix})?(?P<suffix>{suffix})?"
     )
     separators = lex.words["range_separators"]

@@ -225,7 +225,7 @@ def line_breaks(raw: str, norm: str | None = None) -> tuple[list[tuple[int, int]
     return lines, breaks
 
 
-_WS_RUN = regex.compile("[" + regex.escape(_WS) + "]+")
+_WS_RUN = re.compile("[" + re.escape(_WS) + "]+")  # (``re``: found line by line, in half the time of ``regex``)
 _ASCII_ALNUM_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
