@@ -104,7 +104,8 @@ _pausing = [0, False]  # documents being extracted (threads may run several), wa
 
 @contextmanager
 def cycle_collector_paused():
-    """No cyclic garbage collection while a document is extracted (it resumes between documents).
+    """No cyclic garbage collection while a document is extracted (it resumes between documents;
+    a batch run pauses it over each chunk of documents: :func:`pipeline.batch.runner.process_chunk`).
     Re-entrant and shared by threads: the collector is back on when the last one leaves.
 
     A stage builds big lists (a flag per character, positions, spans) and thousands of small

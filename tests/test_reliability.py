@@ -348,6 +348,42 @@ def test_the_cycle_collector_is_paused_while_a_document_is_extracted(monkeypatch
     assert gc.isenabled()
 
 
+def test_a_chunk_is_extracted_with_the_collector_paused_and_a_failed_document_leaves_no_cycle(monkeypatch, tmp_path) -> None:
+    import weakref
+
+    from pipeline.batch.runner import Chunk, DocTask, process_chunk
+    from pipeline.model import DocumentMeta
+
+    tasks = []
+    for k in range(3):
+        path = tmp_path / f"d{k}.txt"
+        path.write_text("全县设置检查卡点12个。", encoding="utf-8")
+        tasks.append(DocTask(k, str(path), DocumentMeta(published="2020-02-01"), 1 << 20, path.stat().st_size))
+    original = api.extract_document
+    collector_on, cycles = [], []
+
+    class Held:
+        pass
+
+    def extract_document(doc, lex=None, timings=None):
+        collector_on.append(gc.isenabled())
+        if doc.doc_id == "d1":
+            held = Held()
+            held.itself = held  # garbage only the cycle collector frees, once the error is dropped
+            cycles.append(weakref.ref(held))
+            raise RuntimeError("a stage failed")
+        if cycles:
+            assert cycles[0]() is None  # collected before the next document
+        return original(doc, lex, timings)
+
+    monkeypatch.setattr(api, "extract_document", extract_document)
+    assert gc.isenabled()
+    result = process_chunk(Chunk(0, tuple(tasks)))
+    assert collector_on == [False, False, False] and gc.isenabled()
+    assert [d.error for d in result.docs] == [None, "extraction failed: RuntimeError: a stage failed", None]
+    assert [d.n_claims for d in result.docs] == [1, 0, 1]
+
+
 def test_the_cycle_collector_comes_back_when_threads_extract_at_once() -> None:
     import threading
 

@@ -70,6 +70,7 @@ the same inputs (documents no longer among the inputs drop out). A run without
 from __future__ import annotations
 
 import dataclasses
+import gc
 import hashlib
 import json
 import logging
@@ -205,24 +206,31 @@ def process_chunk(chunk: Chunk) -> ChunkResult:
     docs: list[DocSummary] = []
     counts: list[tuple[int, ...]] = []  # each document's number of rows per table
     lines: list[str] = []
-    with Budget(chunk.doc_timeout, chunk.doc_memory) as budget:
-        for task in chunk.tasks:
-            summary, parts = _extract_one(task, lex, timings, budget, api.extract_document, extraction_values, cycle_collector_paused)
-            for name, part in zip(TABLE_NAMES, parts):
-                rows[name] += part
-            if chunk.jsonl:
-                lines.append(_jsonl(parts[2]))
-            docs.append(summary)
-            counts.append(tuple(map(len, parts)))
-    t2 = time.perf_counter()
-    try:
-        with cycle_collector_paused():
+    # No cyclic garbage collection over the whole chunk (api.cycle_collector_paused): its
+    # documents leave no cycles, and a collection after each one walked the rows the chunk
+    # had kept so far, some 2 % of a worker's time. A document that fails is collected after
+    # (_extract_one): an error's traceback can hold its stages' objects in a cycle.
+    with cycle_collector_paused():
+        with Budget(chunk.doc_timeout, chunk.doc_memory) as budget:
+            for task in chunk.tasks:
+                summary, parts = _extract_one(task, lex, timings, budget, api.extract_document, extraction_values)
+                for name, part in zip(TABLE_NAMES, parts):
+                    rows[name] += part
+                if chunk.jsonl:
+                    lines.append(_jsonl(parts[2]))
+                docs.append(summary)
+                counts.append(tuple(map(len, parts)))
+        t2 = time.perf_counter()
+        try:
             tables = {name: _arrow_rows(rows[name], name) for name in TABLE_NAMES}
-        jsonl = "".join(lines).encode("utf-8")
-    except (UnicodeError, ValueError):  # (pyarrow's errors are ValueErrors too)
-        # a row that cannot be stored (a lone surrogate from a PDF's character map):
-        # find its document and give it an error row instead
-        docs, tables, jsonl = _storable_rows(chunk, docs, rows, counts)
+            jsonl = "".join(lines).encode("utf-8")
+        except (UnicodeError, ValueError):  # (pyarrow's errors are ValueErrors too)
+            # a row that cannot be stored (a lone surrogate from a PDF's character map):
+            # find its document and give it an error row instead
+            docs, tables, jsonl = _storable_rows(chunk, docs, rows, counts)
+        # (freed by reference counting while the collector is off: back on, it would walk
+        # every row once more before freeing them itself)
+        rows = lines = None
     if timings is not None:
         timings["table_rows"] = timings.get("table_rows", 0.0) + time.perf_counter() - t2
     files: dict[str, int] = {}
@@ -235,10 +243,10 @@ def process_chunk(chunk: Chunk) -> ChunkResult:
     return ChunkResult(chunk.batch, chunk.tasks[0].index, tables, docs, timings or {}, jsonl, files)
 
 
-def _extract_one(task: DocTask, lex, timings: dict[str, float] | None, budget: Budget, extract, values, paused) -> tuple[DocSummary, tuple]:
+def _extract_one(task: DocTask, lex, timings: dict[str, float] | None, budget: Budget, extract, values) -> tuple[DocSummary, tuple]:
     """One document's summary and table rows (``extract``: api.extract_document; ``values``:
-    tables.extraction_values; ``paused``: api.cycle_collector_paused); a failure of its own
-    becomes its error row."""
+    tables.extraction_values); a failure of its own becomes its error row. (Called with the
+    cycle collector paused: process_chunk.)"""
     doc = None
     try:
         budget.arm()
@@ -247,18 +255,22 @@ def _extract_one(task: DocTask, lex, timings: dict[str, float] | None, budget: B
             doc = _read(task)
             if timings is not None:
                 timings["ingest"] = timings.get("ingest", 0.0) + time.perf_counter() - t0
-            with paused():  # (its rows too: the document's objects hold no cycles)
-                ex = extract(doc, lex, timings)
-                t1 = time.perf_counter()
-                parts = values(ex)
+            ex = extract(doc, lex, timings)
+            t1 = time.perf_counter()
+            parts = values(ex)
             if timings is not None:
                 timings["table_rows"] = timings.get("table_rows", 0.0) + time.perf_counter() - t1
         finally:
             budget.disarm()
     except (Exception, TimeBudgetExceeded) as exc:  # (MemoryError is an Exception)
         budget.disarm()  # (the budget may have struck before the finally above disarmed it)
-        return _failed(task, doc, budget_error(exc, budget.memory_mb))
-    return DocSummary(task.index, task.path, doc.doc_id, doc.n_bytes, len(doc.text), len(ex.claims), doc.error, ex.year_source), parts
+        error = budget_error(exc, budget.memory_mb)
+    else:
+        return DocSummary(task.index, task.path, doc.doc_id, doc.n_bytes, len(doc.text), len(ex.claims), doc.error, ex.year_source), parts
+    # (out of the except clause, the error and its traceback are gone: the collector is paused
+    # over the chunk, so what the failure left in a cycle is collected now)
+    gc.collect(0)
+    return _failed(task, doc, error)
 
 
 def _failed(task: DocTask, doc: Document | None, error: str) -> tuple[DocSummary, tuple]:
