@@ -18,6 +18,11 @@
 6. Times JioNLP (``extract_money`` and ``extract_time``) over a sample of the same
    text for a few seconds each and extrapolates per character; prints our speed
    relative to it.
+
+``--against REV`` does only this instead: ``bulletin extract`` over the corpus, one worker,
+end to end, by this tree and by the commit REV (its files from ``git archive``), taking turns
+for ``--rounds`` rounds; it prints wall and CPU time of each run and the ratio of the medians
+(how a change moved the speed, measured in one run against the main before it).
 """
 from __future__ import annotations
 
@@ -387,6 +392,71 @@ def our_rate(texts: list[str]) -> float:
     return sum(len(t) for t in texts) / (time.perf_counter() - t0)
 
 
+def checkout(rev: str) -> tuple[str, Path]:
+    """The commit ``rev`` names in this repository and a copy of its files under
+    ``.cache/bench/rev-<commit>/`` (``git archive``: no worktree is registered, nothing is
+    fetched; made once)."""
+    sha = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+                         capture_output=True, text=True).stdout.strip()
+    if not sha:
+        raise SystemExit(f"bench --against: {rev!r} names no commit of {ROOT}")
+    tree = CACHE / f"rev-{sha[:12]}"
+    if not (tree / "pipeline" / "__main__.py").is_file():
+        tmp = Path(tempfile.mkdtemp(prefix=f"rev-{sha[:12]}-", dir=_mkdir(CACHE)))
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", sha], capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(tmp)], input=archive, check=True)
+        shutil.rmtree(tree, ignore_errors=True)
+        tmp.rename(tree)
+    return sha, tree
+
+
+def _run_tree(tree: Path, args: list[str]) -> tuple[float, float, str]:
+    """Wall and CPU seconds (the child's user + system) and the summary line of
+    ``python -m pipeline extract ARGS`` run from the pipeline in ``tree``."""
+    import resource
+
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    # (run from the tree: the working directory comes first on the module path)
+    p = subprocess.run([sys.executable, "-m", "pipeline", "extract", *args], cwd=tree, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if p.returncode not in (0, 2) or " claims from " not in p.stderr:
+        raise SystemExit(f"{tree}: extract {' '.join(args)} failed ({p.returncode}):\n{p.stderr}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, p.stderr.strip().splitlines()[-1]
+
+
+def against(rev: str, corpus: Path, rounds: int) -> None:
+    """``--against REV``: ``bulletin extract`` over the corpus on one worker, end to end, by
+    this tree and by the commit REV, taking turns (this tree first in odd rounds, REV first in
+    even ones, so that drift of the machine falls on both); prints each run and the ratio of
+    the medians. Both run with this environment's Python and packages."""
+    sha, old = checkout(rev)
+    label = f"{rev} ({sha[:9]})" if not sha.startswith(rev) else sha[:9]
+    seed = sorted(ROOT.glob("seeds/*.txt"))[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        for tree in (ROOT, old):  # (each tree's caches and lazy loads, before the timed runs)
+            _run_tree(tree, [str(seed), "-o", str(Path(tmp) / "warm"), "--quiet"])
+            shutil.rmtree(Path(tmp) / "warm")
+        args = [str(corpus / "docs"), "--manifest", str(corpus / "manifest.csv"), "--workers", "1", "--quiet"]
+        runs: dict[str, list[tuple[float, float]]] = {"this tree": [], label: []}
+        print(f"against {label}: bulletin extract over the corpus, one worker, end to end, {rounds} rounds taking turns")
+        for r in range(rounds):
+            order = [("this tree", ROOT), (label, old)]
+            for name, tree in order if r % 2 == 0 else order[::-1]:
+                out = Path(tmp) / f"out-{r}"
+                wall, cpu, line = _run_tree(tree, args + ["-o", str(out)])
+                shutil.rmtree(out, ignore_errors=True)
+                runs[name].append((wall, cpu))
+                print(f"    round {r + 1}, {name:>{max(map(len, runs))}}: {wall:6.1f} s wall, {cpu:6.1f} s CPU   ({line})")
+    (this_wall, this_cpu), (old_wall, old_cpu) = (
+        tuple(statistics.median(x[k] for x in runs[name]) for k in (0, 1)) for name in ("this tree", label))
+    print(f"medians: this tree {this_wall:.1f} s wall, {this_cpu:.1f} s CPU; {label} {old_wall:.1f} s wall, {old_cpu:.1f} s CPU"
+          f"\n    -> this tree takes x{this_cpu / old_cpu:.3f} the CPU time (x{this_wall / old_wall:.3f} the wall time) of {label}")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mb", type=float, default=56, help="corpus size in MB of UTF-8 text (at least 50 for the reported figures)")
@@ -396,6 +466,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--skip-jionlp", action="store_true")
     ap.add_argument("--cold-runs", type=int, default=3)
     ap.add_argument("--sizes", default="10k,100k,1m,5m", help="document sizes for the time per character by size ('' to skip)")
+    ap.add_argument("--against", metavar="REV", help="only compare this tree with the commit REV (one worker, end to end, taking turns)")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of --against")
     ap.add_argument("--time-document", metavar="PATH", help=argparse.SUPPRESS)  # (by_document_size's child process)
     ap.add_argument("--warm-with", metavar="DIR", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -411,6 +483,8 @@ def main(argv: list[str] | None = None) -> None:
     corpus = build_corpus(args.mb)
     info = json.loads((corpus / "DONE").read_text(encoding="utf-8"))
     print(f"corpus: {corpus.relative_to(ROOT)}: {info['docs']:,} documents, {_mb(info['bytes'])} ({time.perf_counter() - t0:.1f} s to build or find)")
+    if args.against:
+        return against(args.against, corpus, args.rounds)
 
     results = {}
     for w in (1, workers):
