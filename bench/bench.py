@@ -20,9 +20,10 @@
    relative to it.
 
 ``--against REV`` does only this instead: ``bulletin extract`` over the corpus, one worker,
-end to end, by this tree and by the commit REV (its files from ``git archive``), taking turns
-for ``--rounds`` rounds; it prints wall and CPU time of each run and the ratio of the medians
-(how a change moved the speed, measured in one run against the main before it).
+end to end, by this tree and by the commit REV (its files from ``git archive``), the two
+back to back on each of ``--slices`` slices of the corpus, for ``--rounds`` passes; it prints
+CPU and wall time per round and the ratio of the sums (how a change moved the speed, measured
+in one run against the main before it).
 """
 from __future__ import annotations
 
@@ -428,33 +429,46 @@ def _run_tree(tree: Path, args: list[str]) -> tuple[float, float, str]:
     return wall, cpu, p.stderr.strip().splitlines()[-1]
 
 
-def against(rev: str, corpus: Path, rounds: int) -> None:
-    """``--against REV``: ``bulletin extract`` over the corpus on one worker, end to end, by
-    this tree and by the commit REV, taking turns (this tree first in odd rounds, REV first in
-    even ones, so that drift of the machine falls on both); prints each run and the ratio of
-    the medians. Both run with this environment's Python and packages."""
+def against(rev: str, corpus: Path, rounds: int, slices: int = 10) -> None:
+    """``--against REV``: ``bulletin extract`` over the corpus, one worker, end to end, by this
+    tree and by the commit REV. The corpus is cut into ``slices`` runs of its folders, and the
+    two trees extract each slice back to back (which goes first alternates), so that the slow
+    drifts of a shared machine (a fifth either way over minutes, here) fall on both alike; a
+    round is one pass over the corpus. Prints each round's CPU and wall seconds per tree and
+    the ratio of their sums. Both run with this environment's Python and packages."""
     sha, old = checkout(rev)
     label = f"{rev} ({sha[:9]})" if not sha.startswith(rev) else sha[:9]
     seed = sorted(ROOT.glob("seeds/*.txt"))[0]
+    folders = sorted(p for p in (corpus / "docs").iterdir() if p.is_dir()) or [corpus / "docs"]
+    slices = max(1, min(slices, len(folders)))
+    cuts = [folders[len(folders) * k // slices: len(folders) * (k + 1) // slices] for k in range(slices)]
+    trees = [("this tree", ROOT), (label, old)]
+    totals = {name: [0.0, 0.0] for name, _ in trees}
+    print(f"against {label}: bulletin extract over the corpus, one worker, end to end; {rounds} rounds of "
+          f"{slices} slices, the two trees back to back on each")
     with tempfile.TemporaryDirectory() as tmp:
-        for tree in (ROOT, old):  # (each tree's caches and lazy loads, before the timed runs)
+        for _, tree in trees:  # (each tree's caches and lazy loads, before the timed runs)
             _run_tree(tree, [str(seed), "-o", str(Path(tmp) / "warm"), "--quiet"])
             shutil.rmtree(Path(tmp) / "warm")
-        args = [str(corpus / "docs"), "--manifest", str(corpus / "manifest.csv"), "--workers", "1", "--quiet"]
-        runs: dict[str, list[tuple[float, float]]] = {"this tree": [], label: []}
-        print(f"against {label}: bulletin extract over the corpus, one worker, end to end, {rounds} rounds taking turns")
         for r in range(rounds):
-            order = [("this tree", ROOT), (label, old)]
-            for name, tree in order if r % 2 == 0 else order[::-1]:
-                out = Path(tmp) / f"out-{r}"
-                wall, cpu, line = _run_tree(tree, args + ["-o", str(out)])
-                shutil.rmtree(out, ignore_errors=True)
-                runs[name].append((wall, cpu))
-                print(f"    round {r + 1}, {name:>{max(map(len, runs))}}: {wall:6.1f} s wall, {cpu:6.1f} s CPU   ({line})")
-    (this_wall, this_cpu), (old_wall, old_cpu) = (
-        tuple(statistics.median(x[k] for x in runs[name]) for k in (0, 1)) for name in ("this tree", label))
-    print(f"medians: this tree {this_wall:.1f} s wall, {this_cpu:.1f} s CPU; {label} {old_wall:.1f} s wall, {old_cpu:.1f} s CPU"
-          f"\n    -> this tree takes x{this_cpu / old_cpu:.3f} the CPU time (x{this_wall / old_wall:.3f} the wall time) of {label}")
+            spent = {name: [0.0, 0.0] for name, _ in trees}
+            for k, cut in enumerate(cuts):
+                for name, tree in trees if (r + k) % 2 == 0 else trees[::-1]:
+                    out = Path(tmp) / "out"
+                    wall, cpu, _ = _run_tree(tree, [*map(str, cut), "--manifest", str(corpus / "manifest.csv"),
+                                                    "--workers", "1", "--quiet", "-o", str(out)])
+                    shutil.rmtree(out, ignore_errors=True)
+                    spent[name][0] += cpu
+                    spent[name][1] += wall
+            (a_cpu, a_wall), (b_cpu, b_wall) = spent["this tree"], spent[label]
+            for name in spent:
+                totals[name][0] += spent[name][0]
+                totals[name][1] += spent[name][1]
+            print(f"    round {r + 1}: this tree {a_cpu:6.1f} s CPU ({a_wall:6.1f} s wall), "
+                  f"{label} {b_cpu:6.1f} s CPU ({b_wall:6.1f} s wall) -> x{a_cpu / b_cpu:.3f}")
+    (a_cpu, a_wall), (b_cpu, b_wall) = totals["this tree"], totals[label]
+    print(f"all rounds: this tree {a_cpu:.1f} s CPU, {label} {b_cpu:.1f} s CPU"
+          f"\n    -> this tree takes x{a_cpu / b_cpu:.3f} the CPU time (x{a_wall / b_wall:.3f} the wall time) of {label}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -467,7 +481,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--cold-runs", type=int, default=3)
     ap.add_argument("--sizes", default="10k,100k,1m,5m", help="document sizes for the time per character by size ('' to skip)")
     ap.add_argument("--against", metavar="REV", help="only compare this tree with the commit REV (one worker, end to end, taking turns)")
-    ap.add_argument("--rounds", type=int, default=3, help="rounds of --against")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of --against (each a pass over the corpus)")
+    ap.add_argument("--slices", type=int, default=10, help="slices of the corpus in a round of --against")
     ap.add_argument("--time-document", metavar="PATH", help=argparse.SUPPRESS)  # (by_document_size's child process)
     ap.add_argument("--warm-with", metavar="DIR", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -484,7 +499,7 @@ def main(argv: list[str] | None = None) -> None:
     info = json.loads((corpus / "DONE").read_text(encoding="utf-8"))
     print(f"corpus: {corpus.relative_to(ROOT)}: {info['docs']:,} documents, {_mb(info['bytes'])} ({time.perf_counter() - t0:.1f} s to build or find)")
     if args.against:
-        return against(args.against, corpus, args.rounds)
+        return against(args.against, corpus, args.rounds, args.slices)
 
     results = {}
     for w in (1, workers):
