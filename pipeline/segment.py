@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import re
+
 import regex
 
 from .lexicon import PageRules, page_rules
@@ -19,7 +21,7 @@ _SENTENCE_END = regex.compile(r"[。！？!?]+[”’」』\"]?|\n|(?<=(?:^|\n)�
 _END_PUNCT = "。！？!?；;…，,、：:"
 # A furniture rule marked `short` holds only for a paragraph of one clause: none of
 # these before its last character.
-_CLAUSE_MARKS = regex.compile(r"[，。！？；,;!?]")
+_CLAUSE_MARKS = re.compile(r"[，。！？；,;!?]")  # (``re``: a class, searched in every paragraph)
 # A site menu's raw line: items of Chinese characters separated by whitespace.
 _MENU_ITEM = regex.compile(r"\S+")
 _MENU_MAX = 80  # repaired characters
