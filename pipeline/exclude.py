@@ -22,7 +22,7 @@ from .lexicon import Lexicon
 from .mentions import NUMERAL, Candidate
 from .model import Bound
 from .numerals import CN_NUMERAL_CHARS, FINANCIAL_DIGITS, FINANCIAL_UNITS
-from .regex_shape import HAN, LOOKAROUND, UNSAFE, cannot_start_a_numeral, first_set, group_end, pattern_chars, split_top, starts_at_num
+from .regex_shape import HAN, LOOKAROUND, UNSAFE, cannot_start_a_numeral, first_set, group_end, leading_literals, pattern_chars, split_top, starts_at_num
 
 _QUOTES = (("“", "”"), ("\"", "\""), ("「", "」"), ("『", "』"), ("‘", "’"), ("《", "》"))  # 《十条措施》: a title names
 _CLAUSE_END = regex.compile(r"[，。；：！？、\n（）]")
@@ -110,7 +110,7 @@ class _Plan:
     first: _CharBits  # characters the near rules' matches can start with
     before: _CharBits  # characters a lookbehind of theirs needs right before the match
     after: _CharBits  # characters the rest of their match can start with, after {num}
-    own: tuple  # (rule bit, compiled pattern) of the rules scanned over the whole text
+    own: tuple  # (rule bit, compiled pattern, words one of which its matches start with or None) of the rules scanned over the whole text
     numeral: tuple  # (characters, decimal digits?) a numeral can consist of
     run: object  # compiled: a (possibly empty) run of such characters
     runs: object  # compiled: a non-empty one
@@ -153,10 +153,10 @@ def _plan(lex: Lexicon) -> _Plan | None:
         # (a lookaround holding another {num} would make the {num} span no longer mark where the match starts)
         odd = any(a.count("{num}") != 1 for a in starts)
         if not starts or split or odd or not all(cannot_start_a_numeral(a, numeral) for a in others):
-            own.append((flag, _compile(rule.pattern)))
+            own.append(_own_rule(flag, rule.pattern))
             continue
         if others:
-            own.append((flag, _compile("|".join(others))))
+            own.append(_own_rule(flag, "|".join(others)))
         # the first match of these alternatives at a position is the rule's (no other one can match there)
         alt_bits, gates = 0, []
         for alt in starts:
@@ -173,6 +173,11 @@ def _plan(lex: Lexicon) -> _Plan | None:
         tuple(near), tuple(rule_of_alt), _char_bits(first), _char_bits(before), _char_bits(after), tuple(own),
         numeral, re.compile(run_class + "*"), re.compile(run_class + "+"),  # (``re``: a character class, matched in a third of the time)
     )
+
+
+def _own_rule(flag: int, pattern: str) -> tuple:
+    compiled = _compile(pattern)
+    return flag, compiled, leading_literals(compiled.pattern)
 
 
 def _rest_gate(alt: str, run_class: str):
@@ -278,7 +283,9 @@ class RuleHits(Mapping):
         text = self.text
         if self._own is None:
             self._own = {}
-            for flag, pat in plan.own:
+            for flag, pat, words in plan.own:
+                if words is not None and not any(w in text for w in words):
+                    continue  # (a text without 航班, 年龄… has no match of their rules: one str search each)
                 for hit in pat.finditer(text, overlapped=True):
                     # a {num} span is never empty: NUMERAL needs a character ((-1, -1): no {num} in the alternative)
                     for pos in range(*hit.span("num")):

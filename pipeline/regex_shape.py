@@ -108,6 +108,35 @@ _SPECIAL = set("\\.^$*+?{}[]|()")
 UNSAFE = regex.compile(r"\\[1-9]|\\g<|\(\?&|\(\?\(|\(\?<(?![=!])|\(\?[a-zA-Z]+[:)]|\(\?R|\(\?[0-9+-]")
 
 
+_FLAGS = regex.compile(r"\(\?(?!P[<=>])[a-zA-Z]")  # an inline flag (case folding would defeat a literal test)
+
+
+def leading_literals(pattern: str) -> tuple[str, ...] | None:
+    """Literal words one of which every match of ``pattern`` starts with (``第…`` -> ("第",);
+    ``(?:病例|患者)\\s*…`` -> ("病例", "患者")), or None when that cannot be told from its text.
+    A text holding none of them holds no match: the pattern need not be run over it."""
+    if _FLAGS.search(pattern):
+        return None
+    out: list[str] = []
+    for alt in split_top(pattern):
+        if alt.startswith("(?:"):
+            end = group_end(alt)
+            if end == -1 or alt[end: end + 1] in ("?", "*", "{"):
+                return None  # (an optional group: the match may start after it)
+            words = split_top(alt[3: end - 1])
+        else:
+            k = 0
+            while k < len(alt) and alt[k] not in _SPECIAL:
+                k += 1
+            if k < len(alt) and alt[k] in "?*{":
+                k -= 1  # (a quantified last character is not required)
+            words = [alt[:k]]
+        if not all(w and not _SPECIAL.intersection(w) for w in words):
+            return None
+        out += words
+    return tuple(dict.fromkeys(out))
+
+
 def starts_at_num(alt: str) -> bool:
     """The alternative is ``{num}…`` after zero-width lookarounds only."""
     while alt.startswith(LOOKAROUND):

@@ -116,3 +116,42 @@ def test_long_quotations_are_not_names() -> None:
 def test_straight_quotes_pair_up_within_a_paragraph() -> None:
     text = '推行"四包一"机制\n又说"其他'
     assert [text[s:e] for s, e in quoted_spans(text)] == ["四包一"]
+
+
+@pytest.mark.parametrize(
+    "pattern, words",
+    [
+        ("第(?P<num>x)", ("第",)),
+        (r"(?:病例|感染者)\s*(?P<num>1)", ("病例", "感染者")),
+        ("每(?=一)(?P<num>1)", ("每",)),
+        ("第x|年龄y", ("第x", "年龄y")),
+        ("ab?c", ("a",)),  # (a quantified last character is not required)
+        (r"a\.b", ("a",)),
+        ("(?:a|b)?c", None),  # an optional group: a match may start after it
+        ("(?i)ab", None),  # case folded: a literal test would miss AB
+        ("[ab]c", None),
+        ("第x|(?=1)y", None),
+        ("(?P=x)a", None),
+    ],
+)
+def test_leading_literals_of_a_pattern(pattern, words) -> None:
+    from pipeline.regex_shape import leading_literals
+
+    assert leading_literals(pattern) == words
+
+
+def test_every_match_of_a_whole_text_rule_starts_with_its_leading_words() -> None:
+    # mask skips a whole-text rule over a text without its words: sound only if every match starts with one
+    from pathlib import Path
+
+    from pipeline.exclude import _plan
+
+    root = Path(__file__).resolve().parent.parent
+    texts = [p.read_text(encoding="utf-8") for p in sorted(root.glob("seeds/*.txt"))]
+    texts += [p.values[0] for p in load_lines("not_claims.txt")] + list(RULE_EXAMPLES.values())
+    own = _plan(load_lexicon()).own
+    assert any(words is not None for _, _, words in own)
+    for _, pattern, words in own:
+        for text in texts:
+            for m in pattern.finditer(text, overlapped=True):
+                assert words is None or text.startswith(words, m.start()), (pattern.pattern, text)
