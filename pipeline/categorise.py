@@ -120,11 +120,11 @@ def _item_bounds(lex: Lexicon):
     and the longest word they look for: one regex call instead of trying every word
     length at every character."""
     after_stops, before_stops = _stops(lex)
-    # (``re``: word alternations need nothing of ``regex``, and ``re`` runs them in about a
-    # third of the time; they are tried around every number)
+    # (``re`` matches a word alternation at one position, and the reversed search below, in
+    # half the time ``regex`` takes; ``regex`` searches a stretch for one faster)
     after_stop = re.compile(_alternation(after_stops))
     # a stop word, or a verb followed by a Han character, starting at a position
-    after_end = re.compile(f"{_alternation(after_stops)}|(?:{_alternation(_verbs_after(lex))})(?=[\u4e00-\u9fff])")
+    after_end = regex.compile(f"{_alternation(after_stops)}|(?:{_alternation(_verbs_after(lex))})(?=[\u4e00-\u9fff])")
     # the stop word that ends last: the first found in the reversed stretch, each word reversed
     before_end = re.compile(_alternation([w[::-1] for w in before_stops]))
     longest = max((len(w) for w in (*after_stops, *before_stops, *_verbs_after(lex))), default=1)
