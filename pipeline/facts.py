@@ -54,6 +54,8 @@ from .lexicon import FactWords, Lexicon, load_facts
 from .model import Bound, Category, Fact, FactLinks, LocalityPath, Paragraph, ParagraphKind, View
 
 NO_LINKS = FactLinks()
+_CASES, _DATE = Category.cases, Category.date  # (an Enum member looked up on its class costs ten times a global)
+_FACT_IDS = tuple("f%d" % k for k in range(1, 4097))  # f1, f2…: a document's fact ids, made once
 _new = tuple.__new__  # a named tuple from a tuple of its fields, without its Python-level __new__
 WINDOW = 24  # how far a mention's own words reach before and after it
 PEOPLE_UNITS = frozenset({"人"})
@@ -158,7 +160,7 @@ class _M:
     def __init__(self, k: int, d, place: LocalityPath):
         self.k, self.d, self.place = k, d, place  # k: its index in the drafts
         self.start, self.end, self.value, self.unit = d.start, d.end, d.value, d.unit
-        self.is_rate, self.cases = d.per is not None, d.category is Category.cases
+        self.is_rate, self.cases = d.per is not None, d.category is _CASES
 
 
 
@@ -196,7 +198,7 @@ def relate(doc_id: str, view: View, paras: list[Paragraph], drafts: list, places
            lex: Lexicon) -> tuple[list[FactLinks], list[Fact]]:
     """Facts, parts, corrections, aspect, measure and origin of one document's drafts (see the module doc)."""
     links = [NO_LINKS] * len(drafts)
-    ms = [_M(k, d, places[k]) for k, d in enumerate(drafts) if d.category is not Category.date and d.value is not None]
+    ms = [_M(k, d, places[k]) for k, d in enumerate(drafts) if d.category is not _DATE and d.value is not None]
     if not ms:
         return links, []
     words = _words(lex.facts or load_facts())
@@ -381,9 +383,10 @@ def _find_close(text: str, a: int, b: int) -> int | None:
 def _mark_headlines(ms: list[_M], paras: list[Paragraph], text: str) -> None:
     """A headline paragraph, or the 【…】/#…# title a body paragraph opens with."""
     zones: dict[int, int] = {}
-    for k in [k for k, p in enumerate(paras) if p.kind is ParagraphKind.headline or p.text[:1] in "【#"]:
+    headline = ParagraphKind.headline
+    for k in [k for k, p in enumerate(paras) if p.kind is headline or p.text[:1] in "【#"]:
         p = paras[k]
-        if p.kind is ParagraphKind.headline:
+        if p.kind is headline:
             zones[k] = p.vend
         else:
             h = _HEAD_MARKS.match(text, p.vstart, p.vend)
@@ -991,7 +994,7 @@ def _group(ms: list[_M], text: str) -> list[_Fact]:
         key = (m.d.category._value_, m.unit, m.value, m.place.locality, m.place.county, m.measure)
         joined = None
         if not m.is_rate:
-            cands = exact.get(key)
+            cands = stored = exact.get(key)
             if any_round:
                 kind = (key[0], key[1], key[3], key[4], key[5])
                 if m.d.bound in roundish and m.value >= 100 and m.value % 100 == 0 or kind in rounded:
@@ -1012,9 +1015,13 @@ def _group(ms: list[_M], text: str) -> list[_Fact]:
         if joined is None:
             joined = _Fact(m)
             facts.append(joined)
-            joined.id = "f%d" % len(facts)
+            n = len(facts)
+            joined.id = _FACT_IDS[n - 1] if n <= len(_FACT_IDS) else "f%d" % n
             if not m.is_rate:
-                exact.setdefault(key, []).append(joined)
+                if stored is None:
+                    exact[key] = [joined]
+                else:
+                    stored.append(joined)
                 if any_round:
                     by_kind.setdefault((key[0], key[1], key[3], key[4], key[5]), []).append(joined)
         else:
