@@ -113,8 +113,8 @@ def cycle_collector_paused():
     by item and now and then the whole heap, which cost some 10 % of the time on bulletins
     and grew with a document's length (time per character 1.56 times as much at 5 MB as at
     10 kB, 1.18 times without it). The stages' objects are freed by reference counting as
-    soon as they are dropped; the few cycles (a fact and its mentions) are collected after
-    the document, when the collector is back on."""
+    soon as they are dropped, and a document leaves no cycles behind (the facts stage unties
+    its mentions from their facts); anything else is collected once the collector is back on."""
     with _paused:
         if _pausing[0] == 0:
             _pausing[1] = gc.isenabled()

@@ -984,25 +984,29 @@ def _group(ms: list[_M], text: str) -> list[_Fact]:
     facts: list[_Fact] = []
     exact: dict[tuple, list[_Fact]] = {}
     roundish = (Bound.ge, Bound.approx)
-    # (_rounds_to: only a figure that is a multiple of 100 can be the rounded side)
-    any_round = any(m.d.bound in roundish and m.value >= 100 and m.value % 100 == 0 for m in ms)
-    by_kind: dict[tuple, list[_Fact]] = {}  # (category, unit) -> facts, kept when a rounded figure is about
+
+    def is_round(m: _M) -> bool:  # (_rounds_to: only a multiple of 100 can be the rounded side)
+        return m.d.bound in roundish and m.value >= 100 and m.value % 100 == 0
+
+    any_round = any(map(is_round, ms))
+    by_kind: dict[tuple, list[_Fact]] = {}  # (category, unit, place, measure) -> facts, kept when a rounded figure is about
     rounded: dict[tuple, list[_Fact]] = {}  # facts whose mentions include a rounded (余, 约) figure
     in_rounded: set[int] = set()  # (their ids)
     for m in ms:
         # (an Enum member hashes in Python: its value in C; so would the place record: its names do)
         key = (m.d.category._value_, m.unit, m.value, m.place.locality, m.place.county, m.measure)
-        joined = None
+        joined = stored = None
+        m_round = kind = None
+        if any_round:
+            m_round, kind = is_round(m), key[:2] + key[3:]  # (kind: the key without the value)
         if not m.is_rate:
             cands = stored = exact.get(key)
-            if any_round:
-                kind = (key[0], key[1], key[3], key[4], key[5])
-                if m.d.bound in roundish and m.value >= 100 and m.value % 100 == 0 or kind in rounded:
-                    # (the latest facts of its kind only, each once: a long document holds thousands)
-                    more = rounded.get(kind, [])[-MAX_COMPARISONS:]
-                    if m.d.bound in roundish and m.value >= 100 and m.value % 100 == 0:
-                        more = more + by_kind.get(kind, [])[-MAX_COMPARISONS:]
-                    cands = sorted(dict.fromkeys([*(cands or ()), *more]), key=lambda f: f.first.start)
+            if m_round or kind in rounded:
+                # (the latest facts of its kind only, each once: a long document holds thousands)
+                more = rounded.get(kind, [])[-MAX_COMPARISONS:]
+                if m_round:
+                    more = more + by_kind.get(kind, [])[-MAX_COMPARISONS:]
+                cands = sorted(dict.fromkeys([*(cands or ()), *more]), key=lambda f: f.first.start)
             if cands:
                 budget = MAX_COMPARISONS
                 for f in cands:
@@ -1023,13 +1027,13 @@ def _group(ms: list[_M], text: str) -> list[_Fact]:
                 else:
                     stored.append(joined)
                 if any_round:
-                    by_kind.setdefault((key[0], key[1], key[3], key[4], key[5]), []).append(joined)
+                    by_kind.setdefault(kind, []).append(joined)
         else:
             joined.members.append(m)
         m.fact = joined
-        if any_round and m.d.bound in roundish and m.value >= 100 and m.value % 100 == 0 and id(joined) not in in_rounded:
+        if m_round and id(joined) not in in_rounded:
             in_rounded.add(id(joined))
-            rounded.setdefault((key[0], key[1], key[3], key[4], key[5]), []).append(joined)
+            rounded.setdefault(kind, []).append(joined)
     return facts
 
 
